@@ -1,0 +1,155 @@
+//! One error type for the whole core. An error is a stable `code` the UI can branch on, plus
+//! named parameters (file, row, column, value…) that the message catalogues interpolate.
+//! The human text is never built here: `i18n::message` renders it in the user's language.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::i18n::{self, Lang};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Stable error codes. Serialized in snake_case; each has an entry `errors.<code>` in
+/// `assets/i18n/*.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, rename_all = "snake_case")]
+pub enum ErrorCode {
+    DataDirUnusable,
+    DbCorrupt,
+    DbNewerSchema,
+    DbMigrationFailed,
+    DbIo,
+    FileUnreadable,
+    CsvEmpty,
+    CsvMissingColumns,
+    CsvBadEncoding,
+    CsvBadRow,
+    CsvDuplicateCode,
+    CommunityCodeExists,
+    InvalidField,
+    UnknownHousingForm,
+    NotFound,
+    FormInvalid,
+    InstrumentConflict,
+    DemoAlreadyLoaded,
+    Internal,
+}
+
+/// A core error: a code and the parameters its message needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub params: BTreeMap<String, String>,
+}
+
+impl Error {
+    pub fn new(code: ErrorCode) -> Self {
+        Error { code, params: BTreeMap::new() }
+    }
+
+    /// Adds a named parameter for the message (`{name}` in the catalogue).
+    pub fn with(mut self, key: &str, value: impl fmt::Display) -> Self {
+        self.params.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// The message in the given language. A `file` (and `row`) parameter becomes a location
+    /// prefix ("文件 x.csv 第 3 行："), so templates never repeat it; `field` and `fields`
+    /// (comma-separated) hold catalogue keys under `fields.` and are translated.
+    pub fn message(&self, lang: Lang) -> String {
+        let mut params = self.params.clone();
+        for key in ["field", "fields"] {
+            if let Some(v) = params.get_mut(key) {
+                let sep = if lang == Lang::ZhCn { "、" } else { ", " };
+                *v = v
+                    .split(',')
+                    .map(|f| {
+                        let k = format!("fields.{}", f.trim());
+                        i18n::lookup(lang, &k).map(str::to_string).unwrap_or_else(|| f.trim().to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(sep);
+            }
+        }
+        let body = i18n::message(lang, &format!("errors.{}", self.code_str()), &params);
+        let location = match (params.contains_key("file"), params.contains_key("row")) {
+            (true, true) => i18n::message(lang, "errors.location.row", &params),
+            (true, false) => i18n::message(lang, "errors.location.file", &params),
+            _ => String::new(),
+        };
+        format!("{location}{body}")
+    }
+
+    pub fn code_str(&self) -> String {
+        match serde_json::to_value(self.code) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => "internal".into(),
+        }
+    }
+
+    pub fn to_ipc(&self, lang: Lang) -> IpcError {
+        IpcError { code: self.code, message: self.message(lang), params: self.params.clone() }
+    }
+
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        Error::new(ErrorCode::Internal).with("detail", detail)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(Lang::En))
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What crosses the IPC boundary: the UI branches on `code`, shows `message` (already in the
+/// user's language) and may use `params` to point at a file, row or field.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub params: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_interpolate_params_in_both_languages() {
+        let e = Error::new(ErrorCode::CsvDuplicateCode)
+            .with("file", "a.csv")
+            .with("row", 4)
+            .with("code", "JA-01")
+            .with("first_row", 2);
+        let zh = e.message(Lang::ZhCn);
+        let en = e.message(Lang::En);
+        assert!(zh.contains("a.csv") && zh.contains('4') && zh.contains("JA-01"), "{zh}");
+        assert!(en.contains("a.csv") && en.contains("row 4") && en.contains("JA-01"), "{en}");
+        assert_ne!(zh, en);
+    }
+
+    #[test]
+    fn every_code_has_a_message_in_every_language() {
+        use ErrorCode::*;
+        for code in [
+            DataDirUnusable, DbCorrupt, DbNewerSchema, DbMigrationFailed, DbIo, FileUnreadable,
+            CsvEmpty, CsvMissingColumns, CsvBadEncoding, CsvBadRow, CsvDuplicateCode,
+            CommunityCodeExists, InvalidField, UnknownHousingForm, NotFound, FormInvalid,
+            InstrumentConflict, DemoAlreadyLoaded, Internal,
+        ] {
+            let e = Error::new(code);
+            for lang in [Lang::ZhCn, Lang::En] {
+                let key = format!("errors.{}", e.code_str());
+                assert!(i18n::lookup(lang, &key).is_some(), "missing {key} in {lang:?}");
+            }
+        }
+    }
+}

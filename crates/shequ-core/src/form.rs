@@ -1,0 +1,173 @@
+//! The instrument (questionnaire) model: what an XLSForm becomes once read. The reader lives
+//! in `shequ-forms`; this is the shape every other part of the app consumes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::i18n::Lang;
+
+/// Text in several languages, keyed by the XLSForm language name (`中文 (zh)`, `English (en)`).
+/// A column without a language (`label`) is stored under the key `default`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct LocalizedText(pub BTreeMap<String, String>);
+
+impl LocalizedText {
+    pub const NO_LANGUAGE: &'static str = "default";
+
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(|v| v.trim().is_empty())
+    }
+
+    /// The text for a UI language: the language whose code in parentheses matches
+    /// (`中文 (zh)` for zh-CN), then the language-less column, then any text at all.
+    pub fn pick(&self, lang: Lang) -> Option<&str> {
+        let code = lang.form_code();
+        self.0
+            .iter()
+            .find(|(k, v)| language_code(k).as_deref() == Some(code) && !v.is_empty())
+            .or_else(|| self.0.iter().find(|(k, v)| k.as_str() == Self::NO_LANGUAGE && !v.is_empty()))
+            .or_else(|| self.0.iter().find(|(_, v)| !v.is_empty()))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The code inside the parentheses of an XLSForm language name: `中文 (zh)` → `zh`.
+pub fn language_code(name: &str) -> Option<String> {
+    let open = name.rfind('(')?;
+    let close = name[open..].find(')')? + open;
+    let code = name[open + 1..close].trim();
+    (!code.is_empty()).then(|| code.to_ascii_lowercase())
+}
+
+/// One option of a choice list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Choice {
+    pub name: String,
+    pub label: LocalizedText,
+}
+
+/// Scoring metadata carried in extra XLSForm columns that ODK tools ignore.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Scoring {
+    /// The dimension a Likert item scores (`identity`, `interaction`, `linkages`, `efficacy`).
+    pub dimension: Option<String>,
+    /// Reverse-scored item: 1↔5 before averaging.
+    pub reverse: bool,
+    /// The need group a multi-select item feeds (`service`, `elderly`, `problem`…).
+    pub need: Option<String>,
+}
+
+/// A question (any XLSForm row that is not a group boundary).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Question {
+    pub name: String,
+    /// The XLSForm base type: `text`, `integer`, `select_one`, `note`, `calculate`…
+    pub qtype: String,
+    /// The choice list of a select question.
+    pub list_name: Option<String>,
+    pub or_other: bool,
+    pub label: LocalizedText,
+    pub hint: LocalizedText,
+    pub required: bool,
+    pub required_message: LocalizedText,
+    pub relevant: Option<String>,
+    pub constraint: Option<String>,
+    pub constraint_message: LocalizedText,
+    pub calculation: Option<String>,
+    pub default: Option<String>,
+    pub appearance: Option<String>,
+    pub parameters: Option<String>,
+    pub scoring: Scoring,
+}
+
+/// A row of the survey tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum FormItem {
+    Question(Question),
+    Group {
+        name: String,
+        label: LocalizedText,
+        relevant: Option<String>,
+        appearance: Option<String>,
+        repeat: bool,
+        children: Vec<FormItem>,
+    },
+}
+
+/// A parsed instrument definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct FormDefinition {
+    pub form_id: String,
+    pub version: String,
+    pub title: String,
+    pub default_language: Option<String>,
+    /// Language names in the order their columns appear.
+    pub languages: Vec<String>,
+    pub items: Vec<FormItem>,
+    pub choices: BTreeMap<String, Vec<Choice>>,
+}
+
+impl FormDefinition {
+    /// Every question in document order, groups flattened.
+    pub fn questions(&self) -> Vec<&Question> {
+        fn walk<'a>(items: &'a [FormItem], out: &mut Vec<&'a Question>) {
+            for item in items {
+                match item {
+                    FormItem::Question(q) => out.push(q),
+                    FormItem::Group { children, .. } => walk(children, out),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.items, &mut out);
+        out
+    }
+
+    pub fn question(&self, name: &str) -> Option<&Question> {
+        self.questions().into_iter().find(|q| q.name == name)
+    }
+
+    /// Top-level groups: the blocks (A–J) of the default scale.
+    pub fn blocks(&self) -> impl Iterator<Item = (&str, &LocalizedText, &[FormItem])> {
+        self.items.iter().filter_map(|i| match i {
+            FormItem::Group { name, label, children, .. } => Some((name.as_str(), label, children.as_slice())),
+            FormItem::Question(_) => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(pairs: &[(&str, &str)]) -> LocalizedText {
+        LocalizedText(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn language_code_reads_the_parenthesised_code() {
+        assert_eq!(language_code("中文 (zh)").as_deref(), Some("zh"));
+        assert_eq!(language_code("English (EN)").as_deref(), Some("en"));
+        assert_eq!(language_code("English"), None);
+        assert_eq!(language_code("x ()"), None);
+    }
+
+    #[test]
+    fn pick_prefers_the_matching_language_then_default() {
+        let t = text(&[("中文 (zh)", "你好"), ("English (en)", "Hello")]);
+        assert_eq!(t.pick(Lang::ZhCn), Some("你好"));
+        assert_eq!(t.pick(Lang::En), Some("Hello"));
+        let d = text(&[("default", "Hi"), ("中文 (zh)", "")]);
+        assert_eq!(d.pick(Lang::ZhCn), Some("Hi"));
+        assert_eq!(LocalizedText::default().pick(Lang::En), None);
+    }
+}

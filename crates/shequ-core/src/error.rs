@@ -59,7 +59,8 @@ impl Error {
 
     /// The message in the given language. A `file` (and `row`) parameter becomes a location
     /// prefix ("文件 x.csv 第 3 行："), so templates never repeat it; `field` and `fields`
-    /// (comma-separated) hold catalogue keys under `fields.` and are translated.
+    /// (comma-separated) hold catalogue keys under `fields.` and are translated, and so
+    /// does `problem`, under `form_problems.`.
     pub fn message(&self, lang: Lang) -> String {
         let mut params = self.params.clone();
         for key in ["field", "fields"] {
@@ -74,6 +75,11 @@ impl Error {
                     .collect::<Vec<_>>()
                     .join(sep);
             }
+        }
+        // A `problem` is a catalogue key under `form_problems.`, itself using the params.
+        if let Some(p) = params.get("problem").cloned() {
+            let msg = i18n::message(lang, &format!("form_problems.{p}"), &params);
+            params.insert("problem".into(), msg);
         }
         let body = i18n::message(lang, &format!("errors.{}", self.code_str()), &params);
         let location = match (params.contains_key("file"), params.contains_key("row")) {

@@ -1,0 +1,163 @@
+//! The application layer: every operation a user can ask for, as plain functions over the
+//! store. The `shequ` CLI and the desktop shell are thin callers of this crate; neither
+//! talks to the store directly.
+
+mod community_csv;
+pub mod demo;
+mod paths;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use shequ_core::{Community, Error, ErrorCode, FormDefinition, Lang, NewCommunity, Result};
+use shequ_store::{Actor, CommunitySummary, InstrumentRecord, InstrumentSummary, Store};
+use ts_rs::TS;
+
+pub use community_csv::{parse_communities_csv, ParsedCommunities};
+pub use paths::{default_data_dir, resolve_data_dir, DATA_DIR_ENV, DB_FILE};
+
+const SETTING_DEVICE_ID: &str = "device_id";
+const SETTING_UI_LANG: &str = "ui_lang";
+
+/// An open data folder: the store plus this device's identity.
+pub struct App {
+    store: Store,
+    data_dir: PathBuf,
+    device_id: String,
+}
+
+/// What the home screen shows.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct HomeData {
+    pub communities: Vec<CommunitySummary>,
+    pub instruments: Vec<InstrumentSummary>,
+    pub data_dir: String,
+    pub device_id: String,
+}
+
+impl App {
+    /// Opens the data folder (creating it and the database when absent), gives the device an
+    /// id on first run, and installs the default scale if it is not installed yet.
+    pub fn open(data_dir: &Path, now: DateTime<Utc>) -> Result<App> {
+        paths::ensure_usable(data_dir)?;
+        let mut store = Store::open(&data_dir.join(DB_FILE))?;
+        let device_id = match store.setting(SETTING_DEVICE_ID)? {
+            Some(id) => id,
+            None => {
+                let id = shequ_core::new_id().to_string();
+                store.set_setting(SETTING_DEVICE_ID, &id)?;
+                id
+            }
+        };
+        let mut app = App { store, data_dir: data_dir.to_path_buf(), device_id };
+        let scale = shequ_forms::default_scale()?;
+        if app.store.instrument_version(&scale.form_id, &scale.version)?.is_none() {
+            let actor = app.actor();
+            app.store.install_instrument(&scale, Some(shequ_forms::DEFAULT_SCALE_NAME), &actor, now)?;
+        }
+        Ok(app)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The actor recorded in the audit trail for writes made from this device.
+    pub fn actor(&self) -> Actor {
+        let name = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "local".into());
+        Actor { name, device_id: self.device_id.clone() }
+    }
+
+    pub fn home(&self) -> Result<HomeData> {
+        Ok(HomeData {
+            communities: self.store.community_summaries()?,
+            instruments: self.store.instruments()?.into_iter().map(|r| r.summary).collect(),
+            data_dir: self.data_dir.display().to_string(),
+            device_id: self.device_id.clone(),
+        })
+    }
+
+    pub fn communities(&self) -> Result<Vec<CommunitySummary>> {
+        self.store.community_summaries()
+    }
+
+    pub fn add_community(&mut self, c: NewCommunity, now: DateTime<Utc>) -> Result<Community> {
+        let actor = self.actor();
+        let mut made = self.store.insert_communities(&[c], &actor, now, false)?;
+        made.pop().ok_or_else(|| Error::internal("insert returned nothing"))
+    }
+
+    /// Imports a communities CSV (UTF-8 with or without BOM, GBK, or UTF-16): every row or
+    /// none. Errors name the file and the row.
+    pub fn import_communities_csv(&mut self, path: &Path, now: DateTime<Utc>) -> Result<Vec<Community>> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::new(ErrorCode::FileUnreadable).with("file", &file).with("detail", e))?;
+        self.import_communities_bytes(&bytes, &file, now, false)
+    }
+
+    pub(crate) fn import_communities_bytes(
+        &mut self,
+        bytes: &[u8],
+        file: &str,
+        now: DateTime<Utc>,
+        is_demo: bool,
+    ) -> Result<Vec<Community>> {
+        let parsed = parse_communities_csv(bytes, file)?;
+        let actor = self.actor();
+        self.store.insert_communities(&parsed.items, &actor, now, is_demo).map_err(|e| {
+            // Point a store-side refusal at the CSV row it came from.
+            match e.params.get("index").and_then(|i| i.parse::<usize>().ok()) {
+                Some(i) if i < parsed.rows.len() => e.with("file", file).with("row", parsed.rows[i]),
+                _ => e,
+            }
+        })
+    }
+
+    pub fn instruments(&self) -> Result<Vec<InstrumentSummary>> {
+        Ok(self.store.instruments()?.into_iter().map(|r| r.summary).collect())
+    }
+
+    /// Finds an instrument by id, by form id (latest version), or by `form_id@version`.
+    pub fn instrument(&self, key: &str) -> Result<InstrumentRecord> {
+        let all = self.store.instruments()?;
+        let (form, version) = match key.split_once('@') {
+            Some((f, v)) => (f, Some(v)),
+            None => (key, None),
+        };
+        all.into_iter()
+            .filter(|r| {
+                r.summary.id.to_string() == key
+                    || (r.summary.form_id == form && version.is_none_or(|v| r.summary.version == v))
+            })
+            .last()
+            .ok_or_else(|| Error::new(ErrorCode::NotFound).with("what", "instrument").with("id", key))
+    }
+
+    pub fn default_definition() -> Result<FormDefinition> {
+        shequ_forms::default_scale()
+    }
+
+    /// The remembered UI language (zh-CN until the user picks another).
+    pub fn ui_lang(&self) -> Result<Lang> {
+        Ok(self.store.setting(SETTING_UI_LANG)?.and_then(|s| Lang::parse(&s)).unwrap_or_default())
+    }
+
+    pub fn set_ui_lang(&mut self, lang: Lang) -> Result<()> {
+        self.store.set_setting(SETTING_UI_LANG, lang.tag())
+    }
+
+    pub(crate) fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+}

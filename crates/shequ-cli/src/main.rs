@@ -1,0 +1,249 @@
+//! `shequ`: the command line over the same application layer as the desktop app.
+//!
+//! Messages come from the shared catalogues, in the language of `--lang`, `SHEQU_LANG` or the
+//! locale (`LANG`), zh-CN by default. Errors go to stderr with exit status 1.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use shequ_app::App;
+use shequ_core::{i18n, FormItem, HousingForm, Lang, NewCommunity, Result};
+
+#[derive(Parser)]
+#[command(name = "shequ", version, about = "Shequ community analysis (社区分析) command line")]
+struct Cli {
+    /// Data folder (default: SHEQU_DATA_DIR, else the platform's app-data folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Language of messages: zh-CN or en (default: SHEQU_LANG, else the locale, else zh-CN).
+    #[arg(long, global = true, value_name = "LANG")]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the data folder and database, and install the default scale.
+    Init,
+    /// Manage communities.
+    #[command(subcommand)]
+    Communities(CommunitiesCmd),
+    /// Inspect installed instruments (questionnaires).
+    #[command(subcommand)]
+    Instruments(InstrumentsCmd),
+    /// Load the demo district: 12 communities in 2 streets with sample interviews.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum CommunitiesCmd {
+    /// Add one community.
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        street: String,
+        #[arg(long, default_value = "")]
+        district: String,
+        /// A code (old_public, commercial, …) or the Chinese name (老旧小区, 村改居, …).
+        #[arg(long)]
+        housing_form: String,
+        #[arg(long)]
+        households: Option<u32>,
+        #[arg(long, default_value_t = 50)]
+        target_sample: u32,
+    },
+    /// List communities with interview progress.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import communities from a CSV file (UTF-8 or GBK; Chinese or English headers).
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum InstrumentsCmd {
+    /// List installed instruments.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an instrument's blocks and questions (by id, form id, or form_id@version).
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Appends a line to the command's output (printed once, at the end).
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+fn ui_lang(explicit: Option<&str>) -> Lang {
+    explicit
+        .map(str::to_string)
+        .or_else(|| std::env::var("SHEQU_LANG").ok())
+        .or_else(|| std::env::var("LC_ALL").ok().filter(|s| !s.is_empty()))
+        .or_else(|| std::env::var("LANG").ok())
+        .and_then(|s| Lang::parse(&s))
+        .unwrap_or_default()
+}
+
+fn msg(lang: Lang, key: &str, params: &[(&str, String)]) -> String {
+    let p: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    i18n::message(lang, key, &p)
+}
+
+fn table(lang: Lang, headers: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_BORDERS_ONLY);
+    t.set_header(headers.iter().map(|h| i18n::text(lang, &format!("cli.{h}"))));
+    t
+}
+
+fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
+    let now = Utc::now();
+    let dir = shequ_app::resolve_data_dir(cli.data_dir.as_deref())?;
+    let mut app = App::open(&dir, now)?;
+    match cli.command {
+        Command::Init => {
+            say!(out, "{}", msg(lang, "cli.initialized", &[("path", dir.display().to_string()), ("device", app.device_id().into())]));
+        }
+        Command::Demo => {
+            let r = app.load_demo(now)?;
+            say!(out, 
+                "{}",
+                msg(lang, "cli.demo_loaded", &[
+                    ("communities", r.communities.to_string()),
+                    ("responses", r.responses.to_string()),
+                    ("drafts", r.drafts.to_string()),
+                ])
+            );
+        }
+        Command::Communities(CommunitiesCmd::Add { code, name, street, district, housing_form, households, target_sample }) => {
+            let form = HousingForm::parse(&housing_form).ok_or_else(|| {
+                shequ_core::Error::new(shequ_core::ErrorCode::UnknownHousingForm).with("value", &housing_form)
+            })?;
+            let c = app.add_community(
+                NewCommunity { code, name, street, district, housing_form: form, households, target_sample },
+                now,
+            )?;
+            say!(out, "{}", msg(lang, "cli.community_added", &[("code", c.code), ("name", c.name)]));
+        }
+        Command::Communities(CommunitiesCmd::Import { file }) => {
+            let made = app.import_communities_csv(&file, now)?;
+            say!(out, 
+                "{}",
+                msg(lang, "cli.communities_imported", &[("count", made.len().to_string()), ("file", file.display().to_string())])
+            );
+        }
+        Command::Communities(CommunitiesCmd::List { json }) => {
+            let list = app.communities()?;
+            if json {
+                say!(out, "{}", serde_json::to_string_pretty(&list).map_err(shequ_core::Error::internal)?);
+            } else if list.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.no_communities"));
+            } else {
+                let mut t = table(lang, &["col_code", "col_name", "col_street", "col_housing", "col_households", "col_progress"]);
+                for s in &list {
+                    let c = &s.community;
+                    let mut progress = format!("{}/{}", s.finalized, c.target_sample);
+                    if s.finalized < shequ_core::community::MIN_RELIABLE_SAMPLE {
+                        progress.push_str(&i18n::text(lang, "cli.low_reliability_mark"));
+                    }
+                    t.add_row(vec![
+                        c.code.clone(),
+                        c.name.clone(),
+                        c.street.clone(),
+                        c.housing_form.label(lang),
+                        c.households.map(|h| h.to_string()).unwrap_or_default(),
+                        progress,
+                    ]);
+                }
+                say!(out, "{t}");
+            }
+        }
+        Command::Instruments(InstrumentsCmd::List { json }) => {
+            let list = app.instruments()?;
+            if json {
+                say!(out, "{}", serde_json::to_string_pretty(&list).map_err(shequ_core::Error::internal)?);
+            } else if list.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.no_instruments"));
+            } else {
+                let mut t = table(lang, &["col_form_id", "col_version", "col_title", "col_questions", "col_languages"]);
+                for i in &list {
+                    t.add_row(vec![
+                        i.form_id.clone(),
+                        i.version.clone(),
+                        i.title.clone(),
+                        i.question_count.to_string(),
+                        i.languages.join(", "),
+                    ]);
+                }
+                say!(out, "{t}");
+            }
+        }
+        Command::Instruments(InstrumentsCmd::Show { id, json }) => {
+            let rec = app.instrument(&id)?;
+            if json {
+                say!(out, "{}", serde_json::to_string_pretty(&rec).map_err(shequ_core::Error::internal)?);
+                return Ok(());
+            }
+            let s = &rec.summary;
+            say!(out, "{} ({} {})", s.title, s.form_id, s.version);
+            say!(out, 
+                "{}",
+                msg(lang, "cli.question_count", &[("count", s.question_count.to_string()), ("blocks", s.block_count.to_string())])
+            );
+            fn walk(items: &[FormItem], lang: Lang, depth: usize, out: &mut String) {
+                for item in items {
+                    let pad = "  ".repeat(depth);
+                    match item {
+                        FormItem::Group { name, label, children, .. } => {
+                            say!(out, "{pad}[{name}] {}", label.pick(lang).unwrap_or(""));
+                            walk(children, lang, depth + 1, out);
+                        }
+                        FormItem::Question(q) => {
+                            let ty = match &q.list_name {
+                                Some(l) => format!("{} {l}", q.qtype),
+                                None => q.qtype.clone(),
+                            };
+                            say!(out, "{pad}{:<18} {:<24} {}", q.name, ty, q.label.pick(lang).unwrap_or(""));
+                        }
+                    }
+                }
+            }
+            walk(&rec.definition.items, lang, 0, out);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = ui_lang(cli.lang.as_deref());
+    let mut out = String::new();
+    let result = run(cli, lang, &mut out);
+    // A closed pipe (`shequ … | head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            ExitCode::FAILURE
+        }
+    }
+}

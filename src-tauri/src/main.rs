@@ -1,0 +1,88 @@
+//! The desktop shell: opens the data folder once, then each command is a short delegation to
+//! `shequ-app`. Errors cross to the UI as `IpcError { code, message, params }`, the message
+//! already in the user's language.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use shequ_app::{demo::DemoReport, App, HomeData};
+use shequ_core::{Community, Error, IpcError, Lang, NewCommunity};
+use tauri::State;
+
+/// The open data folder, or the reason it could not be opened (shown by the UI).
+struct Shell {
+    app: Result<App, Error>,
+    lang: Lang,
+}
+
+type Shared = Mutex<Shell>;
+
+/// `--data-dir DIR` (or `--data-dir=DIR`) from the command line.
+fn data_dir_arg() -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--data-dir" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(v) = a.strip_prefix("--data-dir=") {
+            return Some(PathBuf::from(v));
+        }
+    }
+    None
+}
+
+fn with_app<T>(state: &State<Shared>, f: impl FnOnce(&mut App, Lang) -> Result<T, Error>) -> Result<T, IpcError> {
+    let mut shell = state.lock().map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
+    let lang = shell.lang;
+    match &mut shell.app {
+        Ok(app) => f(app, lang).map_err(|e| e.to_ipc(lang)),
+        Err(e) => Err(e.to_ipc(lang)),
+    }
+}
+
+#[tauri::command]
+fn home(state: State<Shared>) -> Result<HomeData, IpcError> {
+    with_app(&state, |app, _| app.home())
+}
+
+#[tauri::command]
+fn load_demo(state: State<Shared>) -> Result<DemoReport, IpcError> {
+    with_app(&state, |app, _| app.load_demo(Utc::now()))
+}
+
+#[tauri::command]
+fn add_community(state: State<Shared>, input: NewCommunity) -> Result<Community, IpcError> {
+    with_app(&state, |app, _| app.add_community(input, Utc::now()))
+}
+
+#[tauri::command]
+fn ui_lang(state: State<Shared>) -> Result<Lang, IpcError> {
+    let shell = state.lock().map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
+    Ok(shell.lang)
+}
+
+#[tauri::command]
+fn set_ui_lang(state: State<Shared>, lang: Lang) -> Result<(), IpcError> {
+    with_app(&state, |app, _| app.set_ui_lang(lang))?;
+    if let Ok(mut shell) = state.lock() {
+        shell.lang = lang;
+    }
+    Ok(())
+}
+
+fn main() {
+    let app = shequ_app::resolve_data_dir(data_dir_arg().as_deref()).and_then(|dir| App::open(&dir, Utc::now()));
+    let lang = app.as_ref().ok().and_then(|a| a.ui_lang().ok()).unwrap_or_default();
+    if let Err(e) = &app {
+        eprintln!("{}", e.message(lang));
+    }
+    let result = tauri::Builder::default()
+        .manage(Mutex::new(Shell { app, lang }))
+        .invoke_handler(tauri::generate_handler![home, load_demo, add_community, ui_lang, set_ui_lang])
+        .run(tauri::generate_context!("../tauri.conf.json"));
+    if let Err(e) = result {
+        eprintln!("Shequ could not start its window: {e}");
+        std::process::exit(1);
+    }
+}

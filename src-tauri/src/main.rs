@@ -10,10 +10,16 @@ use shequ_app::{demo::DemoReport, App, HomeData};
 use shequ_core::{Community, Error, IpcError, Lang, NewCommunity};
 use tauri::State;
 
-/// The open data folder, or the reason it could not be opened (shown by the UI).
+/// The open data folder, or the reason it could not be opened (shown by the UI). A failed
+/// open is retried on the next command, so "Retry" works once the folder is fixed.
 struct Shell {
+    dir: Result<PathBuf, Error>,
     app: Result<App, Error>,
     lang: Lang,
+}
+
+fn open(dir: &Result<PathBuf, Error>) -> Result<App, Error> {
+    dir.clone().and_then(|d| App::open(&d, Utc::now()))
 }
 
 type Shared = Mutex<Shell>;
@@ -34,6 +40,9 @@ fn data_dir_arg() -> Option<PathBuf> {
 
 fn with_app<T>(state: &State<Shared>, f: impl FnOnce(&mut App, Lang) -> Result<T, Error>) -> Result<T, IpcError> {
     let mut shell = state.lock().map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
+    if shell.app.is_err() {
+        shell.app = open(&shell.dir);
+    }
     let lang = shell.lang;
     match &mut shell.app {
         Ok(app) => f(app, lang).map_err(|e| e.to_ipc(lang)),
@@ -72,13 +81,14 @@ fn set_ui_lang(state: State<Shared>, lang: Lang) -> Result<(), IpcError> {
 }
 
 fn main() {
-    let app = shequ_app::resolve_data_dir(data_dir_arg().as_deref()).and_then(|dir| App::open(&dir, Utc::now()));
+    let dir = shequ_app::resolve_data_dir(data_dir_arg().as_deref());
+    let app = open(&dir);
     let lang = app.as_ref().ok().and_then(|a| a.ui_lang().ok()).unwrap_or_default();
     if let Err(e) = &app {
         eprintln!("{}", e.message(lang));
     }
     let result = tauri::Builder::default()
-        .manage(Mutex::new(Shell { app, lang }))
+        .manage(Mutex::new(Shell { dir, app, lang }))
         .invoke_handler(tauri::generate_handler![home, load_demo, add_community, ui_lang, set_ui_lang])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

@@ -1,0 +1,144 @@
+//! Harness for driving the real desktop window: start tauri-driver, open a WebDriver session
+//! on the built `shequ-desktop` with a chosen data folder, find elements by `data-testid`,
+//! save screenshots under `artifacts/e2e/`.
+//!
+//! Needs a display (run under `xvfb-run`), `tauri-driver` on PATH (`cargo install
+//! tauri-driver --locked`), Debian's `webkit2gtk-driver`, and the app built with its front
+//! end (`scripts/test.sh` does all of it). Missing pieces fail the test with a message.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// The app binary: `SHEQU_APP` or `target/debug/shequ-desktop`.
+pub fn app_binary() -> PathBuf {
+    let p = std::env::var_os("SHEQU_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/debug/shequ-desktop"));
+    assert!(p.is_file(), "app binary {} missing: run scripts/test.sh (it builds the UI and the app)", p.display());
+    p
+}
+
+pub fn artifacts() -> PathBuf {
+    let dir = repo_root().join("artifacts/e2e");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A running tauri-driver; stopped with SIGTERM on drop so it also stops WebKitWebDriver.
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Driver {
+    pub async fn start() -> Driver {
+        let port = free_port();
+        let native = free_port();
+        let child = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver on PATH (cargo install tauri-driver --locked)");
+        let driver = Driver { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        driver
+    }
+
+    /// Opens the app on `data_dir` in a new WebDriver session.
+    pub async fn open(&self, data_dir: &Path) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({
+                "application": app_binary(),
+                "args": ["--data-dir", data_dir],
+            }),
+        );
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("WebDriver session on the app")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+pub fn testid(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+/// Waits until `css` matches at least one element and the first one's text satisfies `ok`.
+pub async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = String::new();
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if ok(&t) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        assert!(Instant::now() < deadline, "timed out waiting on {css}; last text: {last:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until exactly `n` elements match, and returns them.
+pub async fn wait_count(c: &Client, css: &str, n: usize) -> Vec<Element> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let found = c.find_all(Locator::Css(css)).await.unwrap_or_default();
+        if found.len() == n {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out: {css} matched {} elements, expected {n}", found.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn texts(els: &[Element]) -> Vec<String> {
+    let mut out = Vec::with_capacity(els.len());
+    for e in els {
+        out.push(e.text().await.unwrap_or_default());
+    }
+    out
+}
+
+pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let png = c.screenshot().await.expect("screenshot");
+    let path = artifacts().join(name);
+    std::fs::write(&path, png).expect("write screenshot");
+    path
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The README's second command, and what CI runs: every test.
+#   1. Rust unit and integration tests of the core crates and the CLI (incl. pyxform conformance)
+#   2. the TypeScript IPC types generated from Rust are committed and current
+#   3. front end: type check, unit tests, production build
+#   4. the desktop app built, then driven in a real window under Xvfb (tauri-driver)
+# Screenshots from step 4 land in artifacts/e2e/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "Rust tests (core crates, CLI, pyxform conformance)"
+cargo test --workspace --exclude shequ-e2e --exclude shequ-desktop
+
+step "generated IPC types are current"
+if ! git diff --exit-code --stat -- ui/src/ipc/generated; then
+  echo "ui/src/ipc/generated changed when the tests regenerated it: commit the new types." >&2
+  exit 1
+fi
+if [[ -n $(git ls-files --others --exclude-standard ui/src/ipc/generated) ]]; then
+  echo "new generated IPC types are not committed:" >&2
+  git ls-files --others --exclude-standard ui/src/ipc/generated >&2
+  exit 1
+fi
+
+step "front end: type check, unit tests, build"
+(cd ui && npx vue-tsc --noEmit && npx vitest run && npx vite build --logLevel warn)
+
+step "desktop app build"
+cargo build -p shequ-desktop
+
+step "end-to-end tests in the real window (Xvfb + tauri-driver)"
+rm -rf artifacts/e2e
+xvfb-run -a -s "-screen 0 1400x1000x24" cargo test -p shequ-e2e -- --test-threads=1
+echo "screenshots: $(ls artifacts/e2e | tr '\n' ' ')"

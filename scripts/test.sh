@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+LOG=$(mktemp)
+exec > >(tee "$LOG") 2>&1
 
 step "setup"
 scripts/setup.sh
@@ -35,5 +37,11 @@ cargo build -p shequ-desktop
 
 step "end-to-end tests in the real window (Xvfb + tauri-driver)"
 rm -rf artifacts/e2e
-xvfb-run -a -s "-screen 0 1400x1000x24" cargo test -p shequ-e2e -- --test-threads=1
+xvfb-run -a -s "-screen 0 1400x1000x24" cargo test -p shequ-e2e --test home -- --test-threads=1
 echo "screenshots: $(ls artifacts/e2e | tr '\n' ' ')"
+
+# One closing line over every runner above (cargo's "N passed; M failed", Vitest's "Tests N passed").
+sed 's/\x1b\[[0-9;]*m//g' "$LOG" | awk '
+  /^test result:/ { p += $4; f += $6 }
+  /^ *Tests +[0-9]+ passed/ { p += $2 }
+  END { printf "tests: %d passed, %d failed\n", p, f }'

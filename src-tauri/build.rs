@@ -1,9 +1,15 @@
 fn main() {
     // The config lives at the repository root (see ARCHITECTURE.md). The command list makes
     // `allow-<command>` permissions that capabilities/main-window.json grants one by one.
-    let attrs = tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(
-        tauri_build::AppManifest::new().commands(&["home", "load_demo", "add_community", "ui_lang", "set_ui_lang"]),
-    );
+    let attrs = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(&[
+            "home",
+            "load_demo",
+            "add_community",
+            "ui_lang",
+            "set_ui_lang",
+        ]));
     if let Err(e) = tauri_build::try_build(attrs) {
         eprintln!("tauri-build failed: {e:#}");
         std::process::exit(1);

@@ -38,8 +38,13 @@ fn data_dir_arg() -> Option<PathBuf> {
     None
 }
 
-fn with_app<T>(state: &State<Shared>, f: impl FnOnce(&mut App, Lang) -> Result<T, Error>) -> Result<T, IpcError> {
-    let mut shell = state.lock().map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
+fn with_app<T>(
+    state: &State<Shared>,
+    f: impl FnOnce(&mut App, Lang) -> Result<T, Error>,
+) -> Result<T, IpcError> {
+    let mut shell = state
+        .lock()
+        .map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
     if shell.app.is_err() {
         shell.app = open(&shell.dir);
     }
@@ -67,7 +72,9 @@ fn add_community(state: State<Shared>, input: NewCommunity) -> Result<Community,
 
 #[tauri::command]
 fn ui_lang(state: State<Shared>) -> Result<Lang, IpcError> {
-    let shell = state.lock().map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
+    let shell = state
+        .lock()
+        .map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
     Ok(shell.lang)
 }
 
@@ -83,13 +90,23 @@ fn set_ui_lang(state: State<Shared>, lang: Lang) -> Result<(), IpcError> {
 fn main() {
     let dir = shequ_app::resolve_data_dir(data_dir_arg().as_deref());
     let app = open(&dir);
-    let lang = app.as_ref().ok().and_then(|a| a.ui_lang().ok()).unwrap_or_default();
+    let lang = app
+        .as_ref()
+        .ok()
+        .and_then(|a| a.ui_lang().ok())
+        .unwrap_or_default();
     if let Err(e) = &app {
         eprintln!("{}", e.message(lang));
     }
     let result = tauri::Builder::default()
         .manage(Mutex::new(Shell { dir, app, lang }))
-        .invoke_handler(tauri::generate_handler![home, load_demo, add_community, ui_lang, set_ui_lang])
+        .invoke_handler(tauri::generate_handler![
+            home,
+            load_demo,
+            add_community,
+            ui_lang,
+            set_ui_lang
+        ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {
         eprintln!("Shequ could not start its window: {e}");

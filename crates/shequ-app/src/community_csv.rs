@@ -42,15 +42,27 @@ impl Field {
 
     /// Header spellings accepted for each field (compared after trimming and lowercasing).
     fn from_header(h: &str) -> Option<Field> {
-        let h = h.trim().trim_matches('\u{feff}').to_lowercase().replace([' ', '_', '-'], "");
+        let h = h
+            .trim()
+            .trim_matches('\u{feff}')
+            .to_lowercase()
+            .replace([' ', '_', '-'], "");
         Some(match h.as_str() {
-            "code" | "communitycode" | "社区编码" | "编码" | "社区代码" | "代码" | "居委会编码" => Field::Code,
-            "name" | "communityname" | "社区名称" | "名称" | "社区" | "居委会" | "居委会名称" => Field::Name,
+            "code" | "communitycode" | "社区编码" | "编码" | "社区代码" | "代码" | "居委会编码" => {
+                Field::Code
+            }
+            "name" | "communityname" | "社区名称" | "名称" | "社区" | "居委会" | "居委会名称" => {
+                Field::Name
+            }
             "street" | "subdistrict" | "街道" | "街镇" | "所属街道" => Field::Street,
             "district" | "区" | "所属区" | "区县" => Field::District,
-            "housingform" | "housing" | "房屋业态" | "住房类型" | "小区类型" | "业态" => Field::HousingForm,
+            "housingform" | "housing" | "房屋业态" | "住房类型" | "小区类型" | "业态" => {
+                Field::HousingForm
+            }
             "households" | "户数" | "总户数" | "住户数" => Field::Households,
-            "targetsample" | "target" | "目标样本量" | "目标样本" | "样本量" | "目标份数" => Field::TargetSample,
+            "targetsample" | "target" | "目标样本量" | "目标样本" | "样本量" | "目标份数" => {
+                Field::TargetSample
+            }
             _ => return None,
         })
     }
@@ -67,7 +79,9 @@ fn decode(bytes: &[u8], file: &str) -> Result<String> {
         }
     } else if let Ok(s) = std::str::from_utf8(bytes) {
         return Ok(s.to_string());
-    } else if let Some(s) = encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+    } else if let Some(s) =
+        encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes)
+    {
         return Ok(s.into_owned());
     }
     // Find the first line that decodes neither way, for the message.
@@ -75,10 +89,14 @@ fn decode(bytes: &[u8], file: &str) -> Result<String> {
         .split(|b| *b == b'\n')
         .position(|line| {
             std::str::from_utf8(line).is_err()
-                && encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line).is_none()
+                && encoding_rs::GB18030
+                    .decode_without_bom_handling_and_without_replacement(line)
+                    .is_none()
         })
         .map_or(1, |i| i + 1);
-    Err(Error::new(ErrorCode::CsvBadEncoding).with("file", file).with("row", row))
+    Err(Error::new(ErrorCode::CsvBadEncoding)
+        .with("file", file)
+        .with("row", row))
 }
 
 fn delimiter(header_line: &str) -> u8 {
@@ -112,7 +130,13 @@ pub fn parse_communities_csv(bytes: &[u8], file: &str) -> Result<ParsedCommuniti
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| Error::new(ErrorCode::CsvBadRow).with("file", file).with("row", 1).with("column", "").with("value", e))?
+        .map_err(|e| {
+            Error::new(ErrorCode::CsvBadRow)
+                .with("file", file)
+                .with("row", 1)
+                .with("column", "")
+                .with("value", e)
+        })?
         .clone();
     let mut columns: HashMap<Field, usize> = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
@@ -120,9 +144,15 @@ pub fn parse_communities_csv(bytes: &[u8], file: &str) -> Result<ParsedCommuniti
             columns.entry(f).or_insert(i);
         }
     }
-    let missing: Vec<&str> = REQUIRED.iter().filter(|f| !columns.contains_key(f)).map(|f| f.key()).collect();
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|f| !columns.contains_key(f))
+        .map(|f| f.key())
+        .collect();
     if !missing.is_empty() {
-        return Err(Error::new(ErrorCode::CsvMissingColumns).with("file", file).with("fields", missing.join(",")));
+        return Err(Error::new(ErrorCode::CsvMissingColumns)
+            .with("file", file)
+            .with("fields", missing.join(",")));
     }
 
     let mut items = Vec::new();
@@ -131,15 +161,31 @@ pub fn parse_communities_csv(bytes: &[u8], file: &str) -> Result<ParsedCommuniti
     for record in reader.records() {
         let record = record.map_err(|e| {
             let row = e.position().map_or(0, |p| p.line() as usize);
-            Error::new(ErrorCode::CsvBadRow).with("file", file).with("row", row).with("column", "").with("value", e)
+            Error::new(ErrorCode::CsvBadRow)
+                .with("file", file)
+                .with("row", row)
+                .with("column", "")
+                .with("value", e)
         })?;
         let row = record.position().map_or(0, |p| p.line() as usize);
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        let get = |f: Field| columns.get(&f).and_then(|&i| record.get(i)).unwrap_or("").trim().to_string();
+        let get = |f: Field| {
+            columns
+                .get(&f)
+                .and_then(|&i| record.get(i))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
         let bad = |f: Field, value: &str| {
-            let column = columns.get(&f).and_then(|&i| headers.get(i)).unwrap_or(f.key()).trim().to_string();
+            let column = columns
+                .get(&f)
+                .and_then(|&i| headers.get(i))
+                .unwrap_or(f.key())
+                .trim()
+                .to_string();
             Error::new(ErrorCode::CsvBadRow)
                 .with("file", file)
                 .with("row", row)
@@ -156,7 +202,10 @@ pub fn parse_communities_csv(bytes: &[u8], file: &str) -> Result<ParsedCommuniti
         }
         let form_text = get(Field::HousingForm);
         let housing_form = HousingForm::parse(&form_text).ok_or_else(|| {
-            Error::new(ErrorCode::UnknownHousingForm).with("file", file).with("row", row).with("value", &form_text)
+            Error::new(ErrorCode::UnknownHousingForm)
+                .with("file", file)
+                .with("row", row)
+                .with("value", &form_text)
         })?;
         let households = match get(Field::Households) {
             s if s.is_empty() => None,
@@ -164,7 +213,9 @@ pub fn parse_communities_csv(bytes: &[u8], file: &str) -> Result<ParsedCommuniti
         };
         let target_sample = match get(Field::TargetSample) {
             s if s.is_empty() => DEFAULT_TARGET_SAMPLE,
-            s => positive(&s).filter(|n| *n <= 100_000).ok_or_else(|| bad(Field::TargetSample, &s))?,
+            s => positive(&s)
+                .filter(|n| *n <= 100_000)
+                .ok_or_else(|| bad(Field::TargetSample, &s))?,
         };
         if let Some(first) = first_seen.insert(code.clone(), row) {
             return Err(Error::new(ErrorCode::CsvDuplicateCode)
@@ -185,7 +236,11 @@ pub fn parse_communities_csv(bytes: &[u8], file: &str) -> Result<ParsedCommuniti
         item.validate().map_err(|e| {
             let field = e.params.get("field").cloned().unwrap_or_default();
             let value = e.params.get("value").cloned().unwrap_or_default();
-            Error::new(ErrorCode::CsvBadRow).with("file", file).with("row", row).with("column", field).with("value", value)
+            Error::new(ErrorCode::CsvBadRow)
+                .with("file", file)
+                .with("row", row)
+                .with("column", field)
+                .with("value", value)
         })?;
         items.push(item);
         rows.push(row);
@@ -237,7 +292,10 @@ mod tests {
     fn english_headers_tabs_and_codes() {
         let text = "Code\tName\tHousing_Form\tTarget Sample\nX1\tEast Gate\tcommercial\t30\n";
         let p = parse_communities_csv(text.as_bytes(), "a").unwrap();
-        assert_eq!((p.items[0].name.as_str(), p.items[0].target_sample), ("East Gate", 30));
+        assert_eq!(
+            (p.items[0].name.as_str(), p.items[0].target_sample),
+            ("East Gate", 30)
+        );
         assert_eq!(p.items[0].housing_form, HousingForm::Commercial);
     }
 
@@ -247,7 +305,10 @@ mod tests {
         assert_eq!(e.code, ErrorCode::CsvMissingColumns);
         assert_eq!(e.params["fields"], "code,housing_form");
         let zh = e.message(Lang::ZhCn);
-        assert!(zh.contains("list.csv") && zh.contains("社区编码、房屋业态"), "{zh}");
+        assert!(
+            zh.contains("list.csv") && zh.contains("社区编码、房屋业态"),
+            "{zh}"
+        );
         assert!(e.message(Lang::En).contains("Community code, Housing form"));
     }
 
@@ -255,17 +316,40 @@ mod tests {
     fn duplicate_codes_name_both_rows() {
         let e = err("code,name,housing_form\nA,一,mixed\nB,二,mixed\nA,三,mixed\n".as_bytes());
         assert_eq!(e.code, ErrorCode::CsvDuplicateCode);
-        assert_eq!((e.params["row"].as_str(), e.params["first_row"].as_str()), ("4", "2"));
+        assert_eq!(
+            (e.params["row"].as_str(), e.params["first_row"].as_str()),
+            ("4", "2")
+        );
         assert!(e.message(Lang::ZhCn).starts_with("文件 list.csv 第 4 行："));
     }
 
     #[test]
     fn bad_values_name_row_and_column() {
         let cases: &[(&str, &str, &str, ErrorCode)] = &[
-            ("code,name,housing_form\n,一,mixed\n", "2", "code", ErrorCode::CsvBadRow),
-            ("code,name,housing_form,户数\nA,一,mixed,很多\n", "2", "户数", ErrorCode::CsvBadRow),
-            ("code,name,housing_form,target\nA,一,mixed,0\n", "2", "target", ErrorCode::CsvBadRow),
-            ("code,name,housing_form\nA,一,mixed\nB,二,别墅区\n", "3", "", ErrorCode::UnknownHousingForm),
+            (
+                "code,name,housing_form\n,一,mixed\n",
+                "2",
+                "code",
+                ErrorCode::CsvBadRow,
+            ),
+            (
+                "code,name,housing_form,户数\nA,一,mixed,很多\n",
+                "2",
+                "户数",
+                ErrorCode::CsvBadRow,
+            ),
+            (
+                "code,name,housing_form,target\nA,一,mixed,0\n",
+                "2",
+                "target",
+                ErrorCode::CsvBadRow,
+            ),
+            (
+                "code,name,housing_form\nA,一,mixed\nB,二,别墅区\n",
+                "3",
+                "",
+                ErrorCode::UnknownHousingForm,
+            ),
         ];
         for (text, row, column, code) in cases {
             let e = err(text.as_bytes());

@@ -9,7 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use shequ_core::{Answer, Community, Error, ErrorCode, FormDefinition, HousingForm, Response, ResponseStatus, Result};
+use shequ_core::{
+    Answer, Community, Error, ErrorCode, FormDefinition, HousingForm, Response, ResponseStatus,
+    Result,
+};
 use shequ_store::NewResponse;
 use ts_rs::TS;
 
@@ -73,31 +76,76 @@ const SUGGESTIONS: &[&str] = &[
     "希望社区食堂的菜价再便宜一点。",
 ];
 
+/// Choice name → extra probability of ticking it.
+type Boost = &'static [(&'static str, f64)];
+
 /// Extra probability of ticking a need or a problem, by housing form.
-fn boosts(form: HousingForm) -> (&'static [(&'static str, f64)], &'static [(&'static str, f64)]) {
+fn boosts(form: HousingForm) -> (Boost, Boost) {
     use HousingForm::*;
     match form {
         OldPublic => (
-            &[("lift", 0.5), ("repairs", 0.45), ("public_facilities", 0.4), ("elderly_meals", 0.35), ("parking", 0.25)],
-            &[("parking", 0.4), ("illegal_building", 0.3), ("group_renting", 0.2)],
+            &[
+                ("lift", 0.5),
+                ("repairs", 0.45),
+                ("public_facilities", 0.4),
+                ("elderly_meals", 0.35),
+                ("parking", 0.25),
+            ],
+            &[
+                ("parking", 0.4),
+                ("illegal_building", 0.3),
+                ("group_renting", 0.2),
+            ],
         ),
         Commercial | HighEnd => (
-            &[("property", 0.45), ("parking", 0.35), ("childcare", 0.3), ("culture_sports", 0.25)],
+            &[
+                ("property", 0.45),
+                ("parking", 0.35),
+                ("childcare", 0.3),
+                ("culture_sports", 0.25),
+            ],
             &[("pets", 0.3), ("parking", 0.3), ("property_service", 0.25)],
         ),
         Resettlement | VillageConverted => (
-            &[("employment", 0.4), ("waste_sorting", 0.35), ("property", 0.3), ("surroundings", 0.3)],
-            &[("green_plots", 0.35), ("littering", 0.3), ("illegal_building", 0.2)],
+            &[
+                ("employment", 0.4),
+                ("waste_sorting", 0.35),
+                ("property", 0.3),
+                ("surroundings", 0.3),
+            ],
+            &[
+                ("green_plots", 0.35),
+                ("littering", 0.3),
+                ("illegal_building", 0.2),
+            ],
         ),
         WorkUnit => (
-            &[("repairs", 0.4), ("elderly_meals", 0.4), ("health_check", 0.35), ("public_facilities", 0.3)],
+            &[
+                ("repairs", 0.4),
+                ("elderly_meals", 0.4),
+                ("health_check", 0.35),
+                ("public_facilities", 0.3),
+            ],
             &[("parking", 0.3), ("property_service", 0.2)],
         ),
         LargeEstate => (
-            &[("surroundings", 0.45), ("property", 0.4), ("info_hotline", 0.3), ("employment", 0.25)],
-            &[("pets", 0.4), ("posters", 0.35), ("littering", 0.3), ("illegal_taxis", 0.3)],
+            &[
+                ("surroundings", 0.45),
+                ("property", 0.4),
+                ("info_hotline", 0.3),
+                ("employment", 0.25),
+            ],
+            &[
+                ("pets", 0.4),
+                ("posters", 0.35),
+                ("littering", 0.3),
+                ("illegal_taxis", 0.3),
+            ],
         ),
-        Mixed => (&[("public_facilities", 0.3), ("parking", 0.3)], &[("noise", 0.3), ("parking", 0.25)]),
+        Mixed => (
+            &[("public_facilities", 0.3), ("parking", 0.3)],
+            &[("noise", 0.3), ("parking", 0.25)],
+        ),
     }
 }
 
@@ -116,17 +164,54 @@ fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
 }
 
 /// Answers one synthetic respondent, respecting the default scale's skip logic.
-fn answer_all(rng: &mut ChaCha8Rng, def: &FormDefinition, p: &Profile, form: HousingForm, full: bool) -> Vec<Answer> {
+fn answer_all(
+    rng: &mut ChaCha8Rng,
+    def: &FormDefinition,
+    p: &Profile,
+    form: HousingForm,
+    full: bool,
+) -> Vec<Answer> {
     let mut out: Vec<Answer> = Vec::new();
-    let mut put = |q: &str, v: String| out.push(Answer { question: q.to_string(), value: v });
+    let mut put = |q: &str, v: String| {
+        out.push(Answer {
+            question: q.to_string(),
+            value: v,
+        })
+    };
     let older = rng.random_bool(p.older);
-    let age: u32 = if older { rng.random_range(60..=88) } else { rng.random_range(22..=59) };
+    let age: u32 = if older {
+        rng.random_range(60..=88)
+    } else {
+        rng.random_range(22..=59)
+    };
     let migrant = rng.random_bool(p.migrant);
     put("a_age", age.to_string());
     put("a_sex", pick(rng, &["male", "female"]).to_string());
-    put("a_tenure", if migrant { "renter".into() } else { pick(rng, &["owner", "owner", "owner", "public_tenant", "family"]).to_string() });
-    put("a_years", (if migrant { rng.random_range(0..=4) } else { rng.random_range(1..=(age - 18).min(40)) }).to_string());
-    put("a_hukou", if migrant { "other_province".into() } else { pick(rng, &["local_district", "local_district", "local_city"]).to_string() });
+    put(
+        "a_tenure",
+        if migrant {
+            "renter".into()
+        } else {
+            pick(rng, &["owner", "owner", "owner", "public_tenant", "family"]).to_string()
+        },
+    );
+    put(
+        "a_years",
+        (if migrant {
+            rng.random_range(0..=4)
+        } else {
+            rng.random_range(1..=(age - 18).min(40))
+        })
+        .to_string(),
+    );
+    put(
+        "a_hukou",
+        if migrant {
+            "other_province".into()
+        } else {
+            pick(rng, &["local_district", "local_district", "local_city"]).to_string()
+        },
+    );
     let mut household = Vec::new();
     if older || rng.random_bool(0.2) {
         household.push("elderly");
@@ -144,31 +229,58 @@ fn answer_all(rng: &mut ChaCha8Rng, def: &FormDefinition, p: &Profile, form: Hou
         household.push("none");
     }
     put("a_household", household.join(" "));
-    put("a_party", if rng.random_bool(0.15) { "yes".into() } else { "no".into() });
+    put(
+        "a_party",
+        if rng.random_bool(0.15) {
+            "yes".into()
+        } else {
+            "no".into()
+        },
+    );
     if !full {
         return out;
     }
 
     let efficacy = (p.identity + p.interaction + p.linkages) / 3.0;
-    for (dim, mu) in [("identity", p.identity), ("interaction", p.interaction), ("linkages", p.linkages), ("efficacy", efficacy)] {
+    for (dim, mu) in [
+        ("identity", p.identity),
+        ("interaction", p.interaction),
+        ("linkages", p.linkages),
+        ("efficacy", efficacy),
+    ] {
         let person = normal(rng, 0.0, 0.55);
-        for q in def.questions().iter().filter(|q| q.scoring.dimension.as_deref() == Some(dim)) {
+        for q in def
+            .questions()
+            .iter()
+            .filter(|q| q.scoring.dimension.as_deref() == Some(dim))
+        {
             let x = normal(rng, mu + person, 0.6);
-            put(&q.name, if q.scoring.reverse { likert(6.0 - x) } else { likert(x) });
+            put(
+                &q.name,
+                if q.scoring.reverse {
+                    likert(6.0 - x)
+                } else {
+                    likert(x)
+                },
+            );
         }
     }
 
     let (need_boost, problem_boost) = boosts(form);
-    let tick = |rng: &mut ChaCha8Rng, list: &str, base: f64, boost: &[(&str, f64)]| -> Vec<String> {
-        def.choices[list]
-            .iter()
-            .filter(|c| {
-                let extra = boost.iter().find(|(n, _)| *n == c.name).map_or(0.0, |(_, b)| *b);
-                rng.random_bool((base + extra).min(0.95))
-            })
-            .map(|c| c.name.clone())
-            .collect()
-    };
+    let tick =
+        |rng: &mut ChaCha8Rng, list: &str, base: f64, boost: &[(&str, f64)]| -> Vec<String> {
+            def.choices[list]
+                .iter()
+                .filter(|c| {
+                    let extra = boost
+                        .iter()
+                        .find(|(n, _)| *n == c.name)
+                        .map_or(0.0, |(_, b)| *b);
+                    rng.random_bool((base + extra).min(0.95))
+                })
+                .map(|c| c.name.clone())
+                .collect()
+        };
     let needs = tick(rng, "services", 0.12, need_boost);
     if !needs.is_empty() {
         put("f_needs", needs.join(" "));
@@ -194,10 +306,17 @@ fn answer_all(rng: &mut ChaCha8Rng, def: &FormDefinition, p: &Profile, form: Hou
         put("h_problems", problems.join(" "));
     }
     for code in &problems {
-        put(&format!("h_sev_{code}"), rng.random_range(1..=3).to_string());
+        put(
+            &format!("h_sev_{code}"),
+            rng.random_range(1..=3).to_string(),
+        );
     }
     put("h_count", problems.len().to_string());
-    let hours = if rng.random_bool(0.4) { rng.random_range(1..=12) } else { 0 };
+    let hours = if rng.random_bool(0.4) {
+        rng.random_range(1..=12)
+    } else {
+        0
+    };
     put("i_volunteer_hours", hours.to_string());
     if hours > 0 {
         let skills = tick(rng, "skills", 0.2, &[]);
@@ -205,11 +324,28 @@ fn answer_all(rng: &mut ChaCha8Rng, def: &FormDefinition, p: &Profile, form: Hou
             put("i_skills", skills.join(" "));
         }
     }
-    put("i_venue", if rng.random_bool(0.1) { "yes".into() } else { "no".into() });
+    put(
+        "i_venue",
+        if rng.random_bool(0.1) {
+            "yes".into()
+        } else {
+            "no".into()
+        },
+    );
     let contacts = rng.random_bool(0.15);
-    put("i_contacts", if contacts { "yes".into() } else { "no".into() });
+    put(
+        "i_contacts",
+        if contacts { "yes".into() } else { "no".into() },
+    );
     if contacts {
-        put("i_contacts_detail", pick(rng, &["单位工会", "所在医院", "孩子学校的家委会", "律师事务所"]).to_string());
+        put(
+            "i_contacts_detail",
+            pick(
+                rng,
+                &["单位工会", "所在医院", "孩子学校的家委会", "律师事务所"],
+            )
+            .to_string(),
+        );
     }
     if rng.random_bool(0.3) {
         put("j_suggestions", pick(rng, SUGGESTIONS).to_string());
@@ -229,21 +365,40 @@ impl App {
             .store()
             .instrument_version(&scale.form_id, &scale.version)?
             .ok_or_else(|| Error::internal("default scale not installed"))?;
-        let communities = self.import_communities_bytes(DEMO_CSV, "assets/demo/communities.csv", now, true)?;
+        let communities =
+            self.import_communities_bytes(DEMO_CSV, "assets/demo/communities.csv", now, true)?;
         let mut rng = ChaCha8Rng::seed_from_u64(SEED);
         let mut items = Vec::new();
         let (mut finalized, mut drafts) = (0, 0);
         for c in &communities {
-            let Some(p) = PROFILES.iter().find(|p| p.code == c.code) else { continue };
+            let Some(p) = PROFILES.iter().find(|p| p.code == c.code) else {
+                continue;
+            };
             for i in 0..p.finalized + p.drafts {
                 let full = i < p.finalized;
-                items.push(self.demo_response(&mut rng, &instrument.definition, instrument.summary.id, c, p, full, now));
-                if full { finalized += 1 } else { drafts += 1 }
+                items.push(self.demo_response(
+                    &mut rng,
+                    &instrument.definition,
+                    instrument.summary.id,
+                    c,
+                    p,
+                    full,
+                    now,
+                ));
+                if full {
+                    finalized += 1
+                } else {
+                    drafts += 1
+                }
             }
         }
         let actor = self.actor();
         self.store_mut().insert_responses(&items, &actor, now)?;
-        Ok(DemoReport { communities: communities.len() as u32, responses: finalized, drafts })
+        Ok(DemoReport {
+            communities: communities.len() as u32,
+            responses: finalized,
+            drafts,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -257,14 +412,26 @@ impl App {
         full: bool,
         now: DateTime<Utc>,
     ) -> NewResponse {
-        let started = now - Duration::days(rng.random_range(1..=40)) - Duration::minutes(rng.random_range(0..600));
-        let updated = started + Duration::minutes(rng.random_range(if full { 18..45 } else { 2..8 }));
+        let started = now
+            - Duration::days(rng.random_range(1..=40))
+            - Duration::minutes(rng.random_range(0..600));
+        let updated =
+            started + Duration::minutes(rng.random_range(if full { 18..45 } else { 2..8 }));
         let id = shequ_core::new_id();
         let mut answers = answer_all(rng, def, p, c.housing_form, full);
-        answers.push(Answer { question: "start".into(), value: started.to_rfc3339() });
-        answers.push(Answer { question: "today".into(), value: started.format("%Y-%m-%d").to_string() });
+        answers.push(Answer {
+            question: "start".into(),
+            value: started.to_rfc3339(),
+        });
+        answers.push(Answer {
+            question: "today".into(),
+            value: started.format("%Y-%m-%d").to_string(),
+        });
         if full {
-            answers.push(Answer { question: "end".into(), value: updated.to_rfc3339() });
+            answers.push(Answer {
+                question: "end".into(),
+                value: updated.to_rfc3339(),
+            });
         }
         let building = rng.random_range(1..=30);
         let flat = rng.random_range(1..=6) * 100 + rng.random_range(1..=4);
@@ -275,7 +442,11 @@ impl App {
                 deprecated_id: None,
                 instrument_id,
                 community_id: c.id,
-                status: if full { ResponseStatus::Finalized } else { ResponseStatus::Draft },
+                status: if full {
+                    ResponseStatus::Finalized
+                } else {
+                    ResponseStatus::Draft
+                },
                 interviewer: pick(rng, INTERVIEWERS).to_string(),
                 device_id: self.device_id().to_string(),
                 respondent: format!("{building}号楼{flat}室"),
@@ -297,7 +468,11 @@ mod tests {
         let parsed = crate::parse_communities_csv(DEMO_CSV, "demo").unwrap();
         assert_eq!(parsed.items.len(), 12);
         for item in &parsed.items {
-            assert!(PROFILES.iter().any(|p| p.code == item.code), "{}", item.code);
+            assert!(
+                PROFILES.iter().any(|p| p.code == item.code),
+                "{}",
+                item.code
+            );
         }
         let mut forms: Vec<_> = parsed.items.iter().map(|c| c.housing_form).collect();
         forms.sort();

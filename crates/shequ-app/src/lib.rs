@@ -51,11 +51,24 @@ impl App {
                 id
             }
         };
-        let mut app = App { store, data_dir: data_dir.to_path_buf(), device_id };
+        let mut app = App {
+            store,
+            data_dir: data_dir.to_path_buf(),
+            device_id,
+        };
         let scale = shequ_forms::default_scale()?;
-        if app.store.instrument_version(&scale.form_id, &scale.version)?.is_none() {
+        if app
+            .store
+            .instrument_version(&scale.form_id, &scale.version)?
+            .is_none()
+        {
             let actor = app.actor();
-            app.store.install_instrument(&scale, Some(shequ_forms::DEFAULT_SCALE_NAME), &actor, now)?;
+            app.store.install_instrument(
+                &scale,
+                Some(shequ_forms::DEFAULT_SCALE_NAME),
+                &actor,
+                now,
+            )?;
         }
         Ok(app)
     }
@@ -74,14 +87,24 @@ impl App {
 
     /// The actor recorded in the audit trail for writes made from this device.
     pub fn actor(&self) -> Actor {
-        let name = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "local".into());
-        Actor { name, device_id: self.device_id.clone() }
+        let name = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "local".into());
+        Actor {
+            name,
+            device_id: self.device_id.clone(),
+        }
     }
 
     pub fn home(&self) -> Result<HomeData> {
         Ok(HomeData {
             communities: self.store.community_summaries()?,
-            instruments: self.store.instruments()?.into_iter().map(|r| r.summary).collect(),
+            instruments: self
+                .store
+                .instruments()?
+                .into_iter()
+                .map(|r| r.summary)
+                .collect(),
             data_dir: self.data_dir.display().to_string(),
             device_id: self.device_id.clone(),
         })
@@ -94,15 +117,23 @@ impl App {
     pub fn add_community(&mut self, c: NewCommunity, now: DateTime<Utc>) -> Result<Community> {
         let actor = self.actor();
         let mut made = self.store.insert_communities(&[c], &actor, now, false)?;
-        made.pop().ok_or_else(|| Error::internal("insert returned nothing"))
+        made.pop()
+            .ok_or_else(|| Error::internal("insert returned nothing"))
     }
 
     /// Imports a communities CSV (UTF-8 with or without BOM, GBK, or UTF-16): every row or
     /// none. Errors name the file and the row.
-    pub fn import_communities_csv(&mut self, path: &Path, now: DateTime<Utc>) -> Result<Vec<Community>> {
+    pub fn import_communities_csv(
+        &mut self,
+        path: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Community>> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::new(ErrorCode::FileUnreadable).with("file", &file).with("detail", e))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::new(ErrorCode::FileUnreadable)
+                .with("file", &file)
+                .with("detail", e)
+        })?;
         self.import_communities_bytes(&bytes, &file, now, false)
     }
 
@@ -115,17 +146,26 @@ impl App {
     ) -> Result<Vec<Community>> {
         let parsed = parse_communities_csv(bytes, file)?;
         let actor = self.actor();
-        self.store.insert_communities(&parsed.items, &actor, now, is_demo).map_err(|e| {
-            // Point a store-side refusal at the CSV row it came from.
-            match e.params.get("index").and_then(|i| i.parse::<usize>().ok()) {
-                Some(i) if i < parsed.rows.len() => e.with("file", file).with("row", parsed.rows[i]),
-                _ => e,
-            }
-        })
+        self.store
+            .insert_communities(&parsed.items, &actor, now, is_demo)
+            .map_err(|e| {
+                // Point a store-side refusal at the CSV row it came from.
+                match e.params.get("index").and_then(|i| i.parse::<usize>().ok()) {
+                    Some(i) if i < parsed.rows.len() => {
+                        e.with("file", file).with("row", parsed.rows[i])
+                    }
+                    _ => e,
+                }
+            })
     }
 
     pub fn instruments(&self) -> Result<Vec<InstrumentSummary>> {
-        Ok(self.store.instruments()?.into_iter().map(|r| r.summary).collect())
+        Ok(self
+            .store
+            .instruments()?
+            .into_iter()
+            .map(|r| r.summary)
+            .collect())
     }
 
     /// Finds an instrument by id, by form id (latest version), or by `form_id@version`.
@@ -136,12 +176,15 @@ impl App {
             None => (key, None),
         };
         all.into_iter()
-            .filter(|r| {
+            .rfind(|r| {
                 r.summary.id.to_string() == key
                     || (r.summary.form_id == form && version.is_none_or(|v| r.summary.version == v))
             })
-            .last()
-            .ok_or_else(|| Error::new(ErrorCode::NotFound).with("what", "instrument").with("id", key))
+            .ok_or_else(|| {
+                Error::new(ErrorCode::NotFound)
+                    .with("what", "instrument")
+                    .with("id", key)
+            })
     }
 
     pub fn default_definition() -> Result<FormDefinition> {
@@ -150,7 +193,11 @@ impl App {
 
     /// The remembered UI language (zh-CN until the user picks another).
     pub fn ui_lang(&self) -> Result<Lang> {
-        Ok(self.store.setting(SETTING_UI_LANG)?.and_then(|s| Lang::parse(&s)).unwrap_or_default())
+        Ok(self
+            .store
+            .setting(SETTING_UI_LANG)?
+            .and_then(|s| Lang::parse(&s))
+            .unwrap_or_default())
     }
 
     pub fn set_ui_lang(&mut self, lang: Lang) -> Result<()> {

@@ -21,14 +21,20 @@ pub fn resolve_data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
         return Ok(PathBuf::from(p));
     }
     default_data_dir().ok_or_else(|| {
-        Error::new(ErrorCode::DataDirUnusable).with("path", "~").with("detail", "no home folder")
+        Error::new(ErrorCode::DataDirUnusable)
+            .with("path", "~")
+            .with("detail", "no home folder")
     })
 }
 
 /// Creates the folder if needed and checks that it can be written, so a read-only or
 /// unreadable folder is reported before any database is touched.
 pub(crate) fn ensure_usable(dir: &Path) -> Result<()> {
-    let fail = |e: std::io::Error| Error::new(ErrorCode::DataDirUnusable).with("path", dir.display()).with("detail", e);
+    let fail = |e: std::io::Error| {
+        Error::new(ErrorCode::DataDirUnusable)
+            .with("path", dir.display())
+            .with("detail", e)
+    };
     std::fs::create_dir_all(dir).map_err(fail)?;
     if !dir.is_dir() {
         return Err(fail(std::io::Error::other("not a folder")));

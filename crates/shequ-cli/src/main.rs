@@ -14,7 +14,11 @@ use shequ_app::App;
 use shequ_core::{i18n, FormItem, HousingForm, Lang, NewCommunity, Result};
 
 #[derive(Parser)]
-#[command(name = "shequ", version, about = "Shequ community analysis (社区分析) command line")]
+#[command(
+    name = "shequ",
+    version,
+    about = "Shequ community analysis (社区分析) command line"
+)]
 struct Cli {
     /// Data folder (default: SHEQU_DATA_DIR, else the platform's app-data folder).
     #[arg(long, global = true, value_name = "DIR")]
@@ -103,15 +107,50 @@ fn ui_lang(explicit: Option<&str>) -> Lang {
 }
 
 fn msg(lang: Lang, key: &str, params: &[(&str, String)]) -> String {
-    let p: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let p: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     i18n::message(lang, key, &p)
 }
 
 fn table(lang: Lang, headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_BORDERS_ONLY);
-    t.set_header(headers.iter().map(|h| i18n::text(lang, &format!("cli.{h}"))));
+    t.set_header(
+        headers
+            .iter()
+            .map(|h| i18n::text(lang, &format!("cli.{h}"))),
+    );
     t
+}
+
+/// A list as JSON, as a table, or as the "nothing yet" message when empty.
+fn print_list<T: serde::Serialize>(
+    out: &mut String,
+    lang: Lang,
+    json: bool,
+    list: &[T],
+    empty_key: &str,
+    headers: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<()> {
+    if json {
+        say!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(list).map_err(shequ_core::Error::internal)?
+        );
+    } else if list.is_empty() {
+        say!(out, "{}", i18n::text(lang, empty_key));
+    } else {
+        let mut t = table(lang, headers);
+        for item in list {
+            t.add_row(row(item));
+        }
+        say!(out, "{t}");
+    }
+    Ok(())
 }
 
 fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
@@ -120,99 +159,180 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
     let mut app = App::open(&dir, now)?;
     match cli.command {
         Command::Init => {
-            say!(out, "{}", msg(lang, "cli.initialized", &[("path", dir.display().to_string()), ("device", app.device_id().into())]));
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.initialized",
+                    &[
+                        ("path", dir.display().to_string()),
+                        ("device", app.device_id().into())
+                    ]
+                )
+            );
         }
         Command::Demo => {
             let r = app.load_demo(now)?;
-            say!(out, 
+            say!(
+                out,
                 "{}",
-                msg(lang, "cli.demo_loaded", &[
-                    ("communities", r.communities.to_string()),
-                    ("responses", r.responses.to_string()),
-                    ("drafts", r.drafts.to_string()),
-                ])
+                msg(
+                    lang,
+                    "cli.demo_loaded",
+                    &[
+                        ("communities", r.communities.to_string()),
+                        ("responses", r.responses.to_string()),
+                        ("drafts", r.drafts.to_string()),
+                    ]
+                )
             );
         }
-        Command::Communities(CommunitiesCmd::Add { code, name, street, district, housing_form, households, target_sample }) => {
+        Command::Communities(CommunitiesCmd::Add {
+            code,
+            name,
+            street,
+            district,
+            housing_form,
+            households,
+            target_sample,
+        }) => {
             let form = HousingForm::parse(&housing_form).ok_or_else(|| {
-                shequ_core::Error::new(shequ_core::ErrorCode::UnknownHousingForm).with("value", &housing_form)
+                shequ_core::Error::new(shequ_core::ErrorCode::UnknownHousingForm)
+                    .with("value", &housing_form)
             })?;
             let c = app.add_community(
-                NewCommunity { code, name, street, district, housing_form: form, households, target_sample },
+                NewCommunity {
+                    code,
+                    name,
+                    street,
+                    district,
+                    housing_form: form,
+                    households,
+                    target_sample,
+                },
                 now,
             )?;
-            say!(out, "{}", msg(lang, "cli.community_added", &[("code", c.code), ("name", c.name)]));
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.community_added",
+                    &[("code", c.code), ("name", c.name)]
+                )
+            );
         }
         Command::Communities(CommunitiesCmd::Import { file }) => {
             let made = app.import_communities_csv(&file, now)?;
-            say!(out, 
+            say!(
+                out,
                 "{}",
-                msg(lang, "cli.communities_imported", &[("count", made.len().to_string()), ("file", file.display().to_string())])
+                msg(
+                    lang,
+                    "cli.communities_imported",
+                    &[
+                        ("count", made.len().to_string()),
+                        ("file", file.display().to_string())
+                    ]
+                )
             );
         }
         Command::Communities(CommunitiesCmd::List { json }) => {
             let list = app.communities()?;
-            if json {
-                say!(out, "{}", serde_json::to_string_pretty(&list).map_err(shequ_core::Error::internal)?);
-            } else if list.is_empty() {
-                say!(out, "{}", i18n::text(lang, "cli.no_communities"));
-            } else {
-                let mut t = table(lang, &["col_code", "col_name", "col_street", "col_housing", "col_households", "col_progress"]);
-                for s in &list {
+            let headers = [
+                "col_code",
+                "col_name",
+                "col_street",
+                "col_housing",
+                "col_households",
+                "col_progress",
+            ];
+            print_list(
+                out,
+                lang,
+                json,
+                &list,
+                "cli.no_communities",
+                &headers,
+                |s| {
                     let c = &s.community;
                     let mut progress = format!("{}/{}", s.finalized, c.target_sample);
                     if s.finalized < shequ_core::community::MIN_RELIABLE_SAMPLE {
                         progress.push_str(&i18n::text(lang, "cli.low_reliability_mark"));
                     }
-                    t.add_row(vec![
+                    vec![
                         c.code.clone(),
                         c.name.clone(),
                         c.street.clone(),
                         c.housing_form.label(lang),
                         c.households.map(|h| h.to_string()).unwrap_or_default(),
                         progress,
-                    ]);
-                }
-                say!(out, "{t}");
-            }
+                    ]
+                },
+            )?;
         }
         Command::Instruments(InstrumentsCmd::List { json }) => {
             let list = app.instruments()?;
-            if json {
-                say!(out, "{}", serde_json::to_string_pretty(&list).map_err(shequ_core::Error::internal)?);
-            } else if list.is_empty() {
-                say!(out, "{}", i18n::text(lang, "cli.no_instruments"));
-            } else {
-                let mut t = table(lang, &["col_form_id", "col_version", "col_title", "col_questions", "col_languages"]);
-                for i in &list {
-                    t.add_row(vec![
+            let headers = [
+                "col_form_id",
+                "col_version",
+                "col_title",
+                "col_questions",
+                "col_languages",
+            ];
+            print_list(
+                out,
+                lang,
+                json,
+                &list,
+                "cli.no_instruments",
+                &headers,
+                |i| {
+                    vec![
                         i.form_id.clone(),
                         i.version.clone(),
                         i.title.clone(),
                         i.question_count.to_string(),
                         i.languages.join(", "),
-                    ]);
-                }
-                say!(out, "{t}");
-            }
+                    ]
+                },
+            )?;
         }
         Command::Instruments(InstrumentsCmd::Show { id, json }) => {
             let rec = app.instrument(&id)?;
             if json {
-                say!(out, "{}", serde_json::to_string_pretty(&rec).map_err(shequ_core::Error::internal)?);
+                say!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&rec).map_err(shequ_core::Error::internal)?
+                );
                 return Ok(());
             }
             let s = &rec.summary;
             say!(out, "{} ({} {})", s.title, s.form_id, s.version);
-            say!(out, 
+            say!(
+                out,
                 "{}",
-                msg(lang, "cli.question_count", &[("count", s.question_count.to_string()), ("blocks", s.block_count.to_string())])
+                msg(
+                    lang,
+                    "cli.question_count",
+                    &[
+                        ("count", s.question_count.to_string()),
+                        ("blocks", s.block_count.to_string())
+                    ]
+                )
             );
             fn walk(items: &[FormItem], lang: Lang, depth: usize, out: &mut String) {
                 for item in items {
                     let pad = "  ".repeat(depth);
                     match item {
-                        FormItem::Group { name, label, children, .. } => {
+                        FormItem::Group {
+                            name,
+                            label,
+                            children,
+                            ..
+                        } => {
                             say!(out, "{pad}[{name}] {}", label.pick(lang).unwrap_or(""));
                             walk(children, lang, depth + 1, out);
                         }
@@ -221,7 +341,13 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                                 Some(l) => format!("{} {l}", q.qtype),
                                 None => q.qtype.clone(),
                             };
-                            say!(out, "{pad}{:<18} {:<24} {}", q.name, ty, q.label.pick(lang).unwrap_or(""));
+                            say!(
+                                out,
+                                "{pad}{:<18} {:<24} {}",
+                                q.name,
+                                ty,
+                                q.label.pick(lang).unwrap_or("")
+                            );
                         }
                     }
                 }

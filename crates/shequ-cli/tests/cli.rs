@@ -15,11 +15,20 @@ fn shequ(dir: &Path, args: &[&str]) -> Run {
 
 fn shequ_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shequ"));
-    cmd.arg("--data-dir").arg(dir).args(args).env_remove("SHEQU_LANG").env_remove("LANG").env_remove("LC_ALL");
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("SHEQU_LANG")
+        .env_remove("LANG")
+        .env_remove("LC_ALL");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let Output { status, stdout, stderr } = cmd.output().expect("run shequ");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run shequ");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -33,8 +42,10 @@ fn list_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&r.stdout).unwrap()
 }
 
-const DEMO_CODES: [&str; 12] =
-    ["DH-01", "DH-02", "DH-03", "DH-04", "DH-05", "DH-06", "XH-01", "XH-02", "XH-03", "XH-04", "XH-05", "XH-06"];
+const DEMO_CODES: [&str; 12] = [
+    "DH-01", "DH-02", "DH-03", "DH-04", "DH-05", "DH-06", "XH-01", "XH-02", "XH-03", "XH-04",
+    "XH-05", "XH-06",
+];
 
 #[test]
 fn demo_then_list_shows_the_demo_district_in_chinese_and_english() {
@@ -48,11 +59,23 @@ fn demo_then_list_shows_the_demo_district_in_chinese_and_english() {
     for code in DEMO_CODES {
         assert!(zh.stdout.contains(code), "{code} missing:\n{}", zh.stdout);
     }
-    for text in ["梧桐里社区", "东湖街道", "西河街道", "老旧小区/售后公房", "村改居", "42/60", "8/40（信度偏低）"] {
+    for text in [
+        "梧桐里社区",
+        "东湖街道",
+        "西河街道",
+        "老旧小区/售后公房",
+        "村改居",
+        "42/60",
+        "8/40（信度偏低）",
+    ] {
         assert!(zh.stdout.contains(text), "{text} missing:\n{}", zh.stdout);
     }
     let en = shequ(dir.path(), &["--lang", "en", "communities", "list"]);
-    for text in ["Old / sold public housing", "Village converted to residential", "8/40 (low reliability)"] {
+    for text in [
+        "Old / sold public housing",
+        "Village converted to residential",
+        "8/40 (low reliability)",
+    ] {
         assert!(en.stdout.contains(text), "{text} missing:\n{}", en.stdout);
     }
 
@@ -61,8 +84,10 @@ fn demo_then_list_shows_the_demo_district_in_chinese_and_english() {
     assert_eq!(list.len(), 12);
     let total: u64 = list.iter().map(|c| c["finalized"].as_u64().unwrap()).sum();
     assert_eq!(total, 423);
-    let streets: std::collections::BTreeSet<&str> =
-        list.iter().map(|c| c["community"]["street"].as_str().unwrap()).collect();
+    let streets: std::collections::BTreeSet<&str> = list
+        .iter()
+        .map(|c| c["community"]["street"].as_str().unwrap())
+        .collect();
     assert_eq!(streets.len(), 2);
 }
 
@@ -95,11 +120,30 @@ fn the_environment_variable_chooses_the_data_folder() {
 fn instruments_list_and_show_the_default_scale() {
     let dir = tempfile::tempdir().unwrap();
     let r = shequ(dir.path(), &["instruments", "list"]);
-    assert!(r.stdout.contains("community_analysis_scale") && r.stdout.contains("社区分析量表"), "{}", r.stdout);
-    let show = shequ(dir.path(), &["--lang", "en", "instruments", "show", "community_analysis_scale"]);
+    assert!(
+        r.stdout.contains("community_analysis_scale") && r.stdout.contains("社区分析量表"),
+        "{}",
+        r.stdout
+    );
+    let show = shequ(
+        dir.path(),
+        &[
+            "--lang",
+            "en",
+            "instruments",
+            "show",
+            "community_analysis_scale",
+        ],
+    );
     assert_eq!(show.code, 0);
-    assert!(show.stdout.contains("[B] B Community identity"), "{}", show.stdout);
-    assert!(show.stdout.contains("Given the chance, I would move out of this community."));
+    assert!(
+        show.stdout.contains("[B] B Community identity"),
+        "{}",
+        show.stdout
+    );
+    assert!(show
+        .stdout
+        .contains("Given the chance, I would move out of this community."));
     let missing = shequ(dir.path(), &["instruments", "show", "nope"]);
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("nope"));
@@ -123,9 +167,17 @@ fn import_reads_gbk_and_bom_files() {
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend_from_slice("code,name,housing_form\nB1,华安,commercial\n".as_bytes());
     let f = write(dir.path(), "bom.csv", &bom);
-    assert_eq!(shequ(dir.path(), &["communities", "import", f.to_str().unwrap()]).code, 0);
+    assert_eq!(
+        shequ(dir.path(), &["communities", "import", f.to_str().unwrap()]).code,
+        0
+    );
     let list = list_json(dir.path());
-    let names: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["community"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["community"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["华安", "三兴居委"]);
 }
 
@@ -133,30 +185,95 @@ fn import_reads_gbk_and_bom_files() {
 fn bad_csv_files_are_refused_with_file_and_row_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    assert_eq!(shequ(&data, &["communities", "add", "--code", "A1", "--name", "已有", "--housing-form", "村改居"]).code, 0);
+    assert_eq!(
+        shequ(
+            &data,
+            &[
+                "communities",
+                "add",
+                "--code",
+                "A1",
+                "--name",
+                "已有",
+                "--housing-form",
+                "村改居"
+            ]
+        )
+        .code,
+        0
+    );
     let before = list_json(&data);
     let db_before = std::fs::read(data.join("shequ.db")).unwrap();
     let cases: &[(&str, &[u8], &str, &str)] = &[
-        ("missing.csv", "社区名称,街道\n甲,乙\n".as_bytes(), "缺少必需的列：社区编码、房屋业态", "Missing required columns: Community code, Housing form"),
-        ("dup.csv", "code,name,housing_form\nB1,一,mixed\nB1,二,mixed\n".as_bytes(), "第 3 行", "row 3"),
-        ("exists.csv", "code,name,housing_form\nB1,一,mixed\nA1,二,mixed\n".as_bytes(), "第 3 行：社区编码“A1”已被“已有”使用", "row 3"),
-        ("form.csv", "code,name,housing_form\nB1,一,别墅\n".as_bytes(), "无法识别房屋业态“别墅”", "Unknown housing form"),
-        ("num.csv", "code,name,housing_form,户数\nB1,一,mixed,-3\n".as_bytes(), "“户数”一栏的值“-3”无效", "column “户数”"),
-        ("enc.csv", b"code,name,housing_form\nB1,\xff\xfe\xfd,mixed\n", "第 2 行：文字编码无法识别", "neither UTF-8 nor GBK"),
+        (
+            "missing.csv",
+            "社区名称,街道\n甲,乙\n".as_bytes(),
+            "缺少必需的列：社区编码、房屋业态",
+            "Missing required columns: Community code, Housing form",
+        ),
+        (
+            "dup.csv",
+            "code,name,housing_form\nB1,一,mixed\nB1,二,mixed\n".as_bytes(),
+            "第 3 行",
+            "row 3",
+        ),
+        (
+            "exists.csv",
+            "code,name,housing_form\nB1,一,mixed\nA1,二,mixed\n".as_bytes(),
+            "第 3 行：社区编码“A1”已被“已有”使用",
+            "row 3",
+        ),
+        (
+            "form.csv",
+            "code,name,housing_form\nB1,一,别墅\n".as_bytes(),
+            "无法识别房屋业态“别墅”",
+            "Unknown housing form",
+        ),
+        (
+            "num.csv",
+            "code,name,housing_form,户数\nB1,一,mixed,-3\n".as_bytes(),
+            "“户数”一栏的值“-3”无效",
+            "column “户数”",
+        ),
+        (
+            "enc.csv",
+            b"code,name,housing_form\nB1,\xff\xfe\xfd,mixed\n",
+            "第 2 行：文字编码无法识别",
+            "neither UTF-8 nor GBK",
+        ),
         ("empty.csv", b"", "文件是空的", "The file is empty"),
     ];
     for (name, bytes, zh, en) in cases {
         let f = write(dir.path(), name, bytes);
         let r = shequ(&data, &["communities", "import", f.to_str().unwrap()]);
         assert_eq!(r.code, 1, "{name}");
-        assert!(r.stderr.contains(name) && r.stderr.contains(zh), "{name}: {}", r.stderr);
-        let r = shequ(&data, &["--lang", "en", "communities", "import", f.to_str().unwrap()]);
-        assert!(r.stderr.contains(name) && r.stderr.contains(en), "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(name) && r.stderr.contains(zh),
+            "{name}: {}",
+            r.stderr
+        );
+        let r = shequ(
+            &data,
+            &["--lang", "en", "communities", "import", f.to_str().unwrap()],
+        );
+        assert!(
+            r.stderr.contains(name) && r.stderr.contains(en),
+            "{name}: {}",
+            r.stderr
+        );
         assert_eq!(list_json(&data), before, "{name} wrote something");
     }
     let missing = shequ(&data, &["communities", "import", "/no/such/file.csv"]);
-    assert!(missing.stderr.contains("/no/such/file.csv") && missing.stderr.contains("无法读取"), "{}", missing.stderr);
-    assert_eq!(std::fs::read(data.join("shequ.db")).unwrap(), db_before, "database bytes unchanged");
+    assert!(
+        missing.stderr.contains("/no/such/file.csv") && missing.stderr.contains("无法读取"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(
+        std::fs::read(data.join("shequ.db")).unwrap(),
+        db_before,
+        "database bytes unchanged"
+    );
 }
 
 #[test]
@@ -166,7 +283,11 @@ fn a_corrupt_database_is_reported_by_path_and_left_alone() {
     std::fs::write(dir.path().join("shequ.db"), &junk).unwrap();
     let r = shequ(dir.path(), &["communities", "list"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("shequ.db") && r.stderr.contains("已损坏"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("shequ.db") && r.stderr.contains("已损坏"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(std::fs::read(dir.path().join("shequ.db")).unwrap(), junk);
 }
 
@@ -182,7 +303,12 @@ fn a_newer_database_is_refused_with_both_versions() {
     let before = std::fs::read(&db).unwrap();
     let r = shequ(dir.path(), &["--lang", "en", "communities", "list"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("newer Shequ (schema version 42; this build supports up to 1)"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("newer Shequ (schema version 42; this build supports up to 1)"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(std::fs::read(&db).unwrap(), before);
 }
 
@@ -192,17 +318,53 @@ fn an_unusable_data_folder_is_named() {
     let file = write(dir.path(), "plain-file", b"x");
     let r = shequ(&file.join("sub"), &["init"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("无法使用数据文件夹") && r.stderr.contains("plain-file"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("无法使用数据文件夹") && r.stderr.contains("plain-file"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn add_validates_fields_in_the_users_language() {
     let dir = tempfile::tempdir().unwrap();
-    let r = shequ(dir.path(), &["communities", "add", "--code", "Z", "--name", "甲", "--housing-form", "别墅"]);
+    let r = shequ(
+        dir.path(),
+        &[
+            "communities",
+            "add",
+            "--code",
+            "Z",
+            "--name",
+            "甲",
+            "--housing-form",
+            "别墅",
+        ],
+    );
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("无法识别房屋业态“别墅”"), "{}", r.stderr);
-    let r = shequ(dir.path(), &["--lang", "en", "communities", "add", "--code", "Z", "--name", "甲", "--housing-form", "mixed", "--target-sample", "0"]);
+    let r = shequ(
+        dir.path(),
+        &[
+            "--lang",
+            "en",
+            "communities",
+            "add",
+            "--code",
+            "Z",
+            "--name",
+            "甲",
+            "--housing-form",
+            "mixed",
+            "--target-sample",
+            "0",
+        ],
+    );
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("Target sample “0” is not valid"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Target sample “0” is not valid"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(list_json(dir.path()), serde_json::json!([]));
 }

@@ -68,7 +68,12 @@ impl HousingForm {
     /// the full Chinese or English label, or either half of a "A/B" Chinese label
     /// (`老旧小区`, `售后公房`, `动迁`). Case and surrounding spaces are ignored.
     pub fn parse(input: &str) -> Option<HousingForm> {
-        let norm = |s: &str| s.trim().to_lowercase().replace(['／', ' '], "/").replace("//", "/");
+        let norm = |s: &str| {
+            s.trim()
+                .to_lowercase()
+                .replace(['／', ' '], "/")
+                .replace("//", "/")
+        };
         let wanted = norm(input);
         if wanted.is_empty() {
             return None;
@@ -130,7 +135,9 @@ impl NewCommunity {
     /// `community.fields.*` keys.
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, value: &str| {
-            Err(Error::new(ErrorCode::InvalidField).with("field", field).with("value", value))
+            Err(Error::new(ErrorCode::InvalidField)
+                .with("field", field)
+                .with("value", value))
         };
         let code = self.code.trim();
         if code.is_empty() || code.chars().count() > 32 || code.chars().any(|c| c.is_control()) {
@@ -158,7 +165,12 @@ impl NewCommunity {
 
     /// Trims every text field.
     pub fn normalized(mut self) -> Self {
-        for s in [&mut self.code, &mut self.name, &mut self.street, &mut self.district] {
+        for s in [
+            &mut self.code,
+            &mut self.name,
+            &mut self.street,
+            &mut self.district,
+        ] {
             *s = s.trim().to_string();
         }
         self
@@ -197,9 +209,15 @@ mod tests {
             labels.sort();
             labels.dedup();
             assert_eq!(labels.len(), 8);
-            assert!(!labels.iter().any(|l| l.starts_with("housing.")), "{labels:?}");
+            assert!(
+                !labels.iter().any(|l| l.starts_with("housing.")),
+                "{labels:?}"
+            );
         }
-        assert_eq!(HousingForm::OldPublic.label(Lang::ZhCn), "老旧小区/售后公房");
+        assert_eq!(
+            HousingForm::OldPublic.label(Lang::ZhCn),
+            "老旧小区/售后公房"
+        );
     }
 
     fn sample() -> NewCommunity {
@@ -217,7 +235,8 @@ mod tests {
     #[test]
     fn validation_names_the_bad_field() {
         assert!(sample().validate().is_ok());
-        let cases: Vec<(fn(&mut NewCommunity), &str)> = vec![
+        type Case = (fn(&mut NewCommunity), &'static str);
+        let cases: Vec<Case> = vec![
             (|c| c.code = "  ".into(), "code"),
             (|c| c.name = String::new(), "name"),
             (|c| c.name = "a\u{7}b".into(), "name"),

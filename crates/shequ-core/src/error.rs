@@ -48,7 +48,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: ErrorCode) -> Self {
-        Error { code, params: BTreeMap::new() }
+        Error {
+            code,
+            params: BTreeMap::new(),
+        }
     }
 
     /// Adds a named parameter for the message (`{name}` in the catalogue).
@@ -70,7 +73,9 @@ impl Error {
                     .split(',')
                     .map(|f| {
                         let k = format!("fields.{}", f.trim());
-                        i18n::lookup(lang, &k).map(str::to_string).unwrap_or_else(|| f.trim().to_string())
+                        i18n::lookup(lang, &k)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| f.trim().to_string())
                     })
                     .collect::<Vec<_>>()
                     .join(sep);
@@ -98,7 +103,11 @@ impl Error {
     }
 
     pub fn to_ipc(&self, lang: Lang) -> IpcError {
-        IpcError { code: self.code, message: self.message(lang), params: self.params.clone() }
+        IpcError {
+            code: self.code,
+            message: self.message(lang),
+            params: self.params.clone(),
+        }
     }
 
     pub fn internal(detail: impl fmt::Display) -> Self {
@@ -137,8 +146,14 @@ mod tests {
             .with("first_row", 2);
         let zh = e.message(Lang::ZhCn);
         let en = e.message(Lang::En);
-        assert!(zh.contains("a.csv") && zh.contains('4') && zh.contains("JA-01"), "{zh}");
-        assert!(en.contains("a.csv") && en.contains("row 4") && en.contains("JA-01"), "{en}");
+        assert!(
+            zh.contains("a.csv") && zh.contains('4') && zh.contains("JA-01"),
+            "{zh}"
+        );
+        assert!(
+            en.contains("a.csv") && en.contains("row 4") && en.contains("JA-01"),
+            "{en}"
+        );
         assert_ne!(zh, en);
     }
 
@@ -146,15 +161,33 @@ mod tests {
     fn every_code_has_a_message_in_every_language() {
         use ErrorCode::*;
         for code in [
-            DataDirUnusable, DbCorrupt, DbNewerSchema, DbMigrationFailed, DbIo, FileUnreadable,
-            CsvEmpty, CsvMissingColumns, CsvBadEncoding, CsvBadRow, CsvDuplicateCode,
-            CommunityCodeExists, InvalidField, UnknownHousingForm, NotFound, FormInvalid,
-            InstrumentConflict, DemoAlreadyLoaded, Internal,
+            DataDirUnusable,
+            DbCorrupt,
+            DbNewerSchema,
+            DbMigrationFailed,
+            DbIo,
+            FileUnreadable,
+            CsvEmpty,
+            CsvMissingColumns,
+            CsvBadEncoding,
+            CsvBadRow,
+            CsvDuplicateCode,
+            CommunityCodeExists,
+            InvalidField,
+            UnknownHousingForm,
+            NotFound,
+            FormInvalid,
+            InstrumentConflict,
+            DemoAlreadyLoaded,
+            Internal,
         ] {
             let e = Error::new(code);
             for lang in [Lang::ZhCn, Lang::En] {
                 let key = format!("errors.{}", e.code_str());
-                assert!(i18n::lookup(lang, &key).is_some(), "missing {key} in {lang:?}");
+                assert!(
+                    i18n::lookup(lang, &key).is_some(),
+                    "missing {key} in {lang:?}"
+                );
             }
         }
     }

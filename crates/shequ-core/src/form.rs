@@ -28,7 +28,11 @@ impl LocalizedText {
         self.0
             .iter()
             .find(|(k, v)| language_code(k).as_deref() == Some(code) && !v.is_empty())
-            .or_else(|| self.0.iter().find(|(k, v)| k.as_str() == Self::NO_LANGUAGE && !v.is_empty()))
+            .or_else(|| {
+                self.0
+                    .iter()
+                    .find(|(k, v)| k.as_str() == Self::NO_LANGUAGE && !v.is_empty())
+            })
             .or_else(|| self.0.iter().find(|(_, v)| !v.is_empty()))
             .map(|(_, v)| v.as_str())
     }
@@ -90,6 +94,7 @@ pub struct Question {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
+#[allow(clippy::large_enum_variant)] // a tree built once per form; boxing buys nothing here
 pub enum FormItem {
     Question(Question),
     Group {
@@ -139,7 +144,12 @@ impl FormDefinition {
     /// Top-level groups: the blocks (A–J) of the default scale.
     pub fn blocks(&self) -> impl Iterator<Item = (&str, &LocalizedText, &[FormItem])> {
         self.items.iter().filter_map(|i| match i {
-            FormItem::Group { name, label, children, .. } => Some((name.as_str(), label, children.as_slice())),
+            FormItem::Group {
+                name,
+                label,
+                children,
+                ..
+            } => Some((name.as_str(), label, children.as_slice())),
             FormItem::Question(_) => None,
         })
     }
@@ -150,7 +160,12 @@ mod tests {
     use super::*;
 
     fn text(pairs: &[(&str, &str)]) -> LocalizedText {
-        LocalizedText(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        LocalizedText(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]

@@ -75,7 +75,9 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
 /// The message for `key` with `{name}` placeholders filled from `params`. Falls back to
 /// English, then to the key itself, so a missing entry is visible but never fatal.
 pub fn message(lang: Lang, key: &str, params: &BTreeMap<String, String>) -> String {
-    let template = lookup(lang, key).or_else(|| lookup(Lang::En, key)).unwrap_or(key);
+    let template = lookup(lang, key)
+        .or_else(|| lookup(Lang::En, key))
+        .unwrap_or(key);
     interpolate(template, params)
 }
 
@@ -116,7 +118,11 @@ mod tests {
         match v {
             Value::Object(m) => {
                 for (k, v) in m {
-                    let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     keys(v, &p, out);
                 }
             }
@@ -159,7 +165,10 @@ mod tests {
     fn interpolation_fills_known_and_keeps_unknown_placeholders() {
         let mut p = BTreeMap::new();
         p.insert("file".to_string(), "x.csv".to_string());
-        assert_eq!(interpolate("file {file}, row {row}", &p), "file x.csv, row {row}");
+        assert_eq!(
+            interpolate("file {file}, row {row}", &p),
+            "file x.csv, row {row}"
+        );
         assert_eq!(interpolate("no braces", &p), "no braces");
         assert_eq!(interpolate("open {", &p), "open {");
     }

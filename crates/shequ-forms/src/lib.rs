@@ -10,10 +10,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 
 use calamine::{open_workbook_from_rs, Data, Range, Reader, Xlsx};
-use shequ_core::{Choice, Error, ErrorCode, FormDefinition, FormItem, LocalizedText, Question, Result, Scoring};
+use shequ_core::{
+    Choice, Error, ErrorCode, FormDefinition, FormItem, LocalizedText, Question, Result, Scoring,
+};
 
 /// The default scale (社区分析量表), compiled into the binary.
-pub const DEFAULT_SCALE_XLSX: &[u8] = include_bytes!("../../../assets/instruments/community-analysis-scale.xlsx");
+pub const DEFAULT_SCALE_XLSX: &[u8] =
+    include_bytes!("../../../assets/instruments/community-analysis-scale.xlsx");
 pub const DEFAULT_SCALE_NAME: &str = "community-analysis-scale.xlsx";
 
 /// Reads the default scale.
@@ -43,7 +46,13 @@ fn cell(d: &Data) -> String {
         Data::String(s) => s.trim().to_string(),
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::Int(i) => i.to_string(),
-        Data::Bool(b) => if *b { "true".into() } else { "false".into() },
+        Data::Bool(b) => {
+            if *b {
+                "true".into()
+            } else {
+                "false".into()
+            }
+        }
         other => other.to_string().trim().to_string(),
     }
 }
@@ -58,8 +67,17 @@ fn normalize_header(h: &str) -> String {
 impl Sheet {
     fn from_range(name: &'static str, range: Range<Data>) -> Sheet {
         let mut rows = range.rows().map(|r| r.iter().map(cell).collect::<Vec<_>>());
-        let headers = rows.next().unwrap_or_default().iter().map(|h| normalize_header(h)).collect();
-        Sheet { name, headers, rows: rows.collect() }
+        let headers = rows
+            .next()
+            .unwrap_or_default()
+            .iter()
+            .map(|h| normalize_header(h))
+            .collect();
+        Sheet {
+            name,
+            headers,
+            rows: rows.collect(),
+        }
     }
 
     fn col(&self, header: &str) -> Option<usize> {
@@ -67,7 +85,10 @@ impl Sheet {
     }
 
     fn get<'a>(&self, row: &'a [String], header: &str) -> &'a str {
-        self.col(header).and_then(|i| row.get(i)).map(String::as_str).unwrap_or("")
+        self.col(header)
+            .and_then(|i| row.get(i))
+            .map(String::as_str)
+            .unwrap_or("")
     }
 
     /// Every `base::Language` column plus a plain `base` column, as localized text.
@@ -77,7 +98,9 @@ impl Sheet {
             let lang = if h == base {
                 Some(LocalizedText::NO_LANGUAGE.to_string())
             } else {
-                h.strip_prefix(base).and_then(|rest| rest.strip_prefix("::")).map(str::to_string)
+                h.strip_prefix(base)
+                    .and_then(|rest| rest.strip_prefix("::"))
+                    .map(str::to_string)
             };
             if let (Some(lang), Some(v)) = (lang, row.get(i)) {
                 if !v.is_empty() {
@@ -109,7 +132,10 @@ impl Sheet {
 }
 
 fn truthy(s: &str) -> bool {
-    matches!(s.trim().to_lowercase().as_str(), "yes" | "true" | "true()" | "1" | "y")
+    matches!(
+        s.trim().to_lowercase().as_str(),
+        "yes" | "true" | "true()" | "1" | "y"
+    )
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -119,7 +145,9 @@ fn opt(s: &str) -> Option<String> {
 /// Reads an XLSForm workbook from bytes. `source` names the file in errors.
 pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
     let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| {
-        Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e)
+        Error::new(ErrorCode::FileUnreadable)
+            .with("file", source)
+            .with("detail", e)
     })?;
     let names: Vec<String> = wb.sheet_names().to_vec();
     let mut sheet = |want: &'static str, required: bool| -> Result<Option<Sheet>> {
@@ -127,7 +155,11 @@ pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
             Some(n) => wb
                 .worksheet_range(n)
                 .map(|r| Some(Sheet::from_range(want, r)))
-                .map_err(|e| Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e)),
+                .map_err(|e| {
+                    Error::new(ErrorCode::FileUnreadable)
+                        .with("file", source)
+                        .with("detail", e)
+                }),
             None if required => Err(invalid(want, 0, "", "missing_sheet")),
             None => Ok(None),
         }
@@ -188,7 +220,11 @@ pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
             }
             continue;
         }
-        let ty = raw_type.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let ty = raw_type
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         let name = survey.get(row, "name").to_string();
         if let Some(kind) = ty.strip_prefix("end ").or_else(|| ty.strip_prefix("end_")) {
             let open = stack.pop().filter(|_| !stack.is_empty());
@@ -213,9 +249,14 @@ pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
             return Err(invalid("survey", rownum, "name", "empty_name"));
         }
         if let Some(first) = seen.insert(name.clone(), rownum) {
-            return Err(invalid("survey", rownum, "name", "duplicate_name").with("first_row", first));
+            return Err(
+                invalid("survey", rownum, "name", "duplicate_name").with("first_row", first)
+            );
         }
-        if let Some(kind) = ty.strip_prefix("begin ").or_else(|| ty.strip_prefix("begin_")) {
+        if let Some(kind) = ty
+            .strip_prefix("begin ")
+            .or_else(|| ty.strip_prefix("begin_"))
+        {
             stack.push(Open {
                 name,
                 label: survey.text(row, "label"),
@@ -233,7 +274,9 @@ pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
             "select_one" | "select_multiple" | "rank" => {
                 let list = raw_type.split_whitespace().nth(1).unwrap_or("").to_string();
                 if !choices.contains_key(&list) {
-                    return Err(invalid("survey", rownum, "type", "missing_choice_list").with("list", list));
+                    return Err(
+                        invalid("survey", rownum, "type", "missing_choice_list").with("list", list)
+                    );
                 }
                 Some(list)
             }
@@ -262,7 +305,11 @@ pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
                 need: opt(survey.get(row, "need_group")),
             },
         };
-        stack.last_mut().expect("root stays").children.push(FormItem::Question(q));
+        stack
+            .last_mut()
+            .expect("root stays")
+            .children
+            .push(FormItem::Question(q));
     }
     if stack.len() > 1 {
         let open = stack.pop().expect("checked");
@@ -277,7 +324,11 @@ pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
             .unwrap_or_default()
     };
     let stem = source.rsplit(['/', '\\']).next().unwrap_or(source);
-    let stem = stem.rsplit_once('.').map(|(s, _)| s).unwrap_or(stem).to_string();
+    let stem = stem
+        .rsplit_once('.')
+        .map(|(s, _)| s)
+        .unwrap_or(stem)
+        .to_string();
     let form_id = opt(&setting("form_id")).unwrap_or_else(|| stem.clone());
     let mut languages = survey.languages();
     if let Some(cs) = &choices_sheet {
@@ -310,11 +361,17 @@ mod tests {
         assert_eq!(def.title, "社区分析量表");
         assert_eq!(def.languages, vec!["中文 (zh)", "English (en)"]);
         let blocks: Vec<&str> = def.blocks().map(|(n, _, _)| n).collect();
-        assert_eq!(blocks, vec!["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]);
+        assert_eq!(
+            blocks,
+            vec!["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]
+        );
         for (name, label, _) in def.blocks() {
             let zh = label.pick(Lang::ZhCn).unwrap();
             let en = label.pick(Lang::En).unwrap();
-            assert!(zh.starts_with(name) && en.starts_with(name) && zh != en, "{name}: {zh} / {en}");
+            assert!(
+                zh.starts_with(name) && en.starts_with(name) && zh != en,
+                "{name}: {zh} / {en}"
+            );
         }
     }
 
@@ -325,7 +382,11 @@ mod tests {
             if matches!(q.qtype.as_str(), "start" | "end" | "today" | "calculate") {
                 continue;
             }
-            assert!(q.label.0.contains_key("中文 (zh)") && q.label.0.contains_key("English (en)"), "{}", q.name);
+            assert!(
+                q.label.0.contains_key("中文 (zh)") && q.label.0.contains_key("English (en)"),
+                "{}",
+                q.name
+            );
         }
         for (list, items) in &def.choices {
             for c in items {
@@ -337,16 +398,31 @@ mod tests {
     #[test]
     fn scoring_metadata_matches_the_design() {
         let def = default_scale().unwrap();
-        let dims = |d: &str| def.questions().iter().filter(|q| q.scoring.dimension.as_deref() == Some(d)).count();
+        let dims = |d: &str| {
+            def.questions()
+                .iter()
+                .filter(|q| q.scoring.dimension.as_deref() == Some(d))
+                .count()
+        };
         assert_eq!(dims("identity"), 6);
         assert_eq!(dims("interaction"), 5);
         assert_eq!(dims("linkages"), 5);
         assert_eq!(dims("efficacy"), 7);
-        let reversed: Vec<&str> =
-            def.questions().iter().filter(|q| q.scoring.reverse).map(|q| q.name.as_str()).collect();
+        let reversed: Vec<&str> = def
+            .questions()
+            .iter()
+            .filter(|q| q.scoring.reverse)
+            .map(|q| q.name.as_str())
+            .collect();
         assert_eq!(reversed, vec!["b3"]);
-        assert_eq!(def.question("f_needs").unwrap().scoring.need.as_deref(), Some("service"));
-        assert_eq!(def.question("b1").unwrap().list_name.as_deref(), Some("agree5"));
+        assert_eq!(
+            def.question("f_needs").unwrap().scoring.need.as_deref(),
+            Some("service")
+        );
+        assert_eq!(
+            def.question("b1").unwrap().list_name.as_deref(),
+            Some("agree5")
+        );
         assert_eq!(def.choices["agree5"].len(), 5);
     }
 
@@ -382,7 +458,12 @@ mod malformed {
         let err = read_xlsform(&workbook(sheets), "t.xlsx").unwrap_err();
         assert_eq!(err.code, ErrorCode::FormInvalid, "{err:?}");
         assert_eq!(
-            (err.params["sheet"].as_str(), err.params["row"].as_str(), err.params["column"].as_str(), err.params["problem"].as_str()),
+            (
+                err.params["sheet"].as_str(),
+                err.params["row"].as_str(),
+                err.params["column"].as_str(),
+                err.params["problem"].as_str()
+            ),
             (sheet, row, column, problem)
         );
         let zh = err.message(Lang::ZhCn);
@@ -393,52 +474,130 @@ mod malformed {
 
     #[test]
     fn unclosed_group_names_the_begin_row() {
-        check(&[("survey", &[HEAD, &["begin group", "g", "G"], &["text", "t", "T"]])], "survey", "2", "type", "unclosed_group");
+        check(
+            &[(
+                "survey",
+                &[HEAD, &["begin group", "g", "G"], &["text", "t", "T"]],
+            )],
+            "survey",
+            "2",
+            "type",
+            "unclosed_group",
+        );
     }
 
     #[test]
     fn end_without_begin() {
-        check(&[("survey", &[HEAD, &["text", "t", "T"], &["end group", "", ""]])], "survey", "3", "type", "unmatched_end");
+        check(
+            &[(
+                "survey",
+                &[HEAD, &["text", "t", "T"], &["end group", "", ""]],
+            )],
+            "survey",
+            "3",
+            "type",
+            "unmatched_end",
+        );
     }
 
     #[test]
     fn end_repeat_closing_a_group() {
-        check(&[("survey", &[HEAD, &["begin group", "g", "G"], &["end repeat", "", ""]])], "survey", "3", "type", "unmatched_end");
+        check(
+            &[(
+                "survey",
+                &[HEAD, &["begin group", "g", "G"], &["end repeat", "", ""]],
+            )],
+            "survey",
+            "3",
+            "type",
+            "unmatched_end",
+        );
     }
 
     #[test]
     fn duplicate_name_points_at_both_rows() {
-        let wb = workbook(&[("survey", &[HEAD, &["text", "t", "T"], &["integer", "t", "U"]])]);
+        let wb = workbook(&[(
+            "survey",
+            &[HEAD, &["text", "t", "T"], &["integer", "t", "U"]],
+        )]);
         let err = read_xlsform(&wb, "t.xlsx").unwrap_err();
         assert_eq!(err.params["problem"], "duplicate_name");
-        assert_eq!((err.params["row"].as_str(), err.params["first_row"].as_str()), ("3", "2"));
-        assert!(err.message(Lang::En).contains("repeats row 2"), "{}", err.message(Lang::En));
+        assert_eq!(
+            (err.params["row"].as_str(), err.params["first_row"].as_str()),
+            ("3", "2")
+        );
+        assert!(
+            err.message(Lang::En).contains("repeats row 2"),
+            "{}",
+            err.message(Lang::En)
+        );
     }
 
     #[test]
     fn select_with_a_missing_choice_list() {
-        check(&[("survey", &[HEAD, &["select_one yn", "q", "Q"]])], "survey", "2", "type", "missing_choice_list");
+        check(
+            &[("survey", &[HEAD, &["select_one yn", "q", "Q"]])],
+            "survey",
+            "2",
+            "type",
+            "missing_choice_list",
+        );
     }
 
     #[test]
     fn missing_name_column_and_missing_survey_sheet() {
-        check(&[("survey", &[&["type", "label"], &["text", "T"]])], "survey", "1", "name", "missing_column");
-        check(&[("choices", &[&["list_name", "name"]])], "survey", "0", "", "missing_sheet");
+        check(
+            &[("survey", &[&["type", "label"], &["text", "T"]])],
+            "survey",
+            "1",
+            "name",
+            "missing_column",
+        );
+        check(
+            &[("choices", &[&["list_name", "name"]])],
+            "survey",
+            "0",
+            "",
+            "missing_sheet",
+        );
     }
 
     #[test]
     fn row_with_content_but_no_type() {
-        check(&[("survey", &[HEAD, &["", "t", "T"]])], "survey", "2", "type", "empty_type");
+        check(
+            &[("survey", &[HEAD, &["", "t", "T"]])],
+            "survey",
+            "2",
+            "type",
+            "empty_type",
+        );
     }
 
     #[test]
     fn headers_tolerate_case_and_spaces_and_blank_rows_are_skipped() {
         let wb = workbook(&[
-            ("survey", &[&[" Type ", "NAME", "Label::中文 (zh)"], &["text", "t", "你好"], &["", "", ""]]),
+            (
+                "survey",
+                &[
+                    &[" Type ", "NAME", "Label::中文 (zh)"],
+                    &["text", "t", "你好"],
+                    &["", "", ""],
+                ],
+            ),
             ("settings", &[&["form_id", "version"], &["f", "7"]]),
         ]);
         let def = read_xlsform(&wb, "x/y/my form.xlsx").unwrap();
-        assert_eq!((def.form_id.as_str(), def.version.as_str(), def.title.as_str()), ("f", "7", "my form"));
-        assert_eq!(def.question("t").unwrap().label.pick(Lang::ZhCn), Some("你好"));
+        assert_eq!(
+            (
+                def.form_id.as_str(),
+                def.version.as_str(),
+                def.title.as_str()
+            ),
+            ("f", "7", "my form")
+        );
+        assert_eq!(
+            def.question("t").unwrap().label.pick(Lang::ZhCn),
+            Some("你好")
+        );
     }
 }

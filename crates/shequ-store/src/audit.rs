@@ -15,7 +15,12 @@ pub(crate) struct Change<'a> {
     pub new_value: Option<&'a str>,
 }
 
-pub(crate) fn record(tx: &Transaction, actor: &Actor, now: DateTime<Utc>, c: Change) -> rusqlite::Result<()> {
+pub(crate) fn record(
+    tx: &Transaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    c: Change,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO audit (id, at, actor, device_id, action, entity, entity_id, field, old_value, new_value)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -67,6 +72,7 @@ impl Store {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 }

@@ -56,7 +56,11 @@ impl Store {
             let item = item.clone().normalized();
             item.validate().map_err(|e| e.with("index", index))?;
             let existing: Option<String> = tx
-                .query_row("SELECT name FROM communities WHERE code = ?1", [&item.code], |r| r.get(0))
+                .query_row(
+                    "SELECT name FROM communities WHERE code = ?1",
+                    [&item.code],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(err)?;
             if let Some(name) = existing {
@@ -96,14 +100,19 @@ impl Store {
             .map_err(err)?;
             let id = c.id.to_string();
             let summary = format!("{} {}", c.code, c.name);
-            audit::record(&tx, actor, now, Change {
-                action: AuditAction::Create,
-                entity: "community",
-                entity_id: &id,
-                field: None,
-                old_value: None,
-                new_value: Some(&summary),
-            })
+            audit::record(
+                &tx,
+                actor,
+                now,
+                Change {
+                    action: AuditAction::Create,
+                    entity: "community",
+                    entity_id: &id,
+                    field: None,
+                    old_value: None,
+                    new_value: Some(&summary),
+                },
+            )
             .map_err(err)?;
             out.push(c);
         }
@@ -115,22 +124,33 @@ impl Store {
     pub fn communities(&self) -> Result<Vec<Community>> {
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM communities ORDER BY street, code"))
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM communities ORDER BY street, code"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], from_row).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 
     pub fn community_by_code(&self, code: &str) -> Result<Option<Community>> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM communities WHERE code = ?1"), [code], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM communities WHERE code = ?1"),
+                [code],
+                from_row,
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
 
     pub fn demo_community_count(&self) -> Result<u32> {
         self.conn
-            .query_row("SELECT count(*) FROM communities WHERE is_demo = 1", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM communities WHERE is_demo = 1",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -160,7 +180,11 @@ impl Store {
             .into_iter()
             .map(|c| {
                 let (finalized, drafts) = counts.get(&c.id.to_string()).copied().unwrap_or((0, 0));
-                CommunitySummary { community: c, finalized, drafts }
+                CommunitySummary {
+                    community: c,
+                    finalized,
+                    drafts,
+                }
             })
             .collect())
     }
@@ -186,7 +210,9 @@ mod tests {
     #[test]
     fn insert_and_list_round_trips_every_field() {
         let mut s = Store::open_in_memory().unwrap();
-        let made = s.insert_communities(&[new(" A1 ", "三兴居委")], &actor(), t0(), false).unwrap();
+        let made = s
+            .insert_communities(&[new(" A1 ", "三兴居委")], &actor(), t0(), false)
+            .unwrap();
         let listed = s.communities().unwrap();
         assert_eq!(listed, made);
         assert_eq!(listed[0].code, "A1", "trimmed");
@@ -201,14 +227,20 @@ mod tests {
     #[test]
     fn a_duplicate_code_rolls_back_the_whole_batch() {
         let mut s = Store::open_in_memory().unwrap();
-        s.insert_communities(&[new("A1", "一")], &actor(), t0(), false).unwrap();
+        s.insert_communities(&[new("A1", "一")], &actor(), t0(), false)
+            .unwrap();
         let err = s
             .insert_communities(&[new("B1", "二"), new("A1", "三")], &actor(), t0(), false)
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::CommunityCodeExists);
         assert_eq!(err.params["index"], "1");
         assert_eq!(err.params["name"], "一");
-        let codes: Vec<_> = s.communities().unwrap().into_iter().map(|c| c.code).collect();
+        let codes: Vec<_> = s
+            .communities()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.code)
+            .collect();
         assert_eq!(codes, vec!["A1"]);
     }
 
@@ -217,7 +249,9 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         let mut bad = new("C1", "三");
         bad.target_sample = 0;
-        let err = s.insert_communities(&[new("B1", "二"), bad], &actor(), t0(), false).unwrap_err();
+        let err = s
+            .insert_communities(&[new("B1", "二"), bad], &actor(), t0(), false)
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidField);
         assert!(s.communities().unwrap().is_empty());
     }

@@ -52,10 +52,15 @@ fn summarize(id: Uuid, def: &FormDefinition, imported_at: DateTime<Utc>) -> Inst
 fn from_row(r: &Row) -> rusqlite::Result<InstrumentRecord> {
     let id = parse_uuid(&r.get::<_, String>(0)?)?;
     let json: String = r.get(1)?;
-    let definition: FormDefinition = serde_json::from_str(&json)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
+    let definition: FormDefinition = serde_json::from_str(&json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+    })?;
     let imported_at = parse_ts(&r.get::<_, String>(3)?)?;
-    Ok(InstrumentRecord { summary: summarize(id, &definition, imported_at), definition, content_sha256: r.get(2)? })
+    Ok(InstrumentRecord {
+        summary: summarize(id, &definition, imported_at),
+        definition,
+        content_sha256: r.get(2)?,
+    })
 }
 
 impl Store {
@@ -101,20 +106,33 @@ impl Store {
         )
         .map_err(err)?;
         let label = format!("{} {}", def.form_id, def.version);
-        audit::record(&tx, actor, now, Change {
-            action: AuditAction::Create,
-            entity: "instrument",
-            entity_id: &id.to_string(),
-            field: None,
-            old_value: None,
-            new_value: Some(&label),
-        })
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Create,
+                entity: "instrument",
+                entity_id: &id.to_string(),
+                field: None,
+                old_value: None,
+                new_value: Some(&label),
+            },
+        )
         .map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(InstrumentRecord { summary: summarize(id, def, now), definition: def.clone(), content_sha256: sha })
+        Ok(InstrumentRecord {
+            summary: summarize(id, def, now),
+            definition: def.clone(),
+            content_sha256: sha,
+        })
     }
 
-    pub fn instrument_version(&self, form_id: &str, version: &str) -> Result<Option<InstrumentRecord>> {
+    pub fn instrument_version(
+        &self,
+        form_id: &str,
+        version: &str,
+    ) -> Result<Option<InstrumentRecord>> {
         self.conn
             .query_row(
                 "SELECT id, definition, content_sha256, imported_at FROM instruments
@@ -136,7 +154,8 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], from_row).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 }
 
@@ -160,13 +179,25 @@ mod tests {
     #[test]
     fn same_version_same_content_is_idempotent_other_content_is_refused() {
         let mut s = Store::open_in_memory().unwrap();
-        let a = s.install_instrument(&def("1", "T"), None, &actor(), t0()).unwrap();
-        let again = s.install_instrument(&def("1", "T"), None, &actor(), t0()).unwrap();
+        let a = s
+            .install_instrument(&def("1", "T"), None, &actor(), t0())
+            .unwrap();
+        let again = s
+            .install_instrument(&def("1", "T"), None, &actor(), t0())
+            .unwrap();
         assert_eq!(a, again);
-        let err = s.install_instrument(&def("1", "Other"), None, &actor(), t0()).unwrap_err();
+        let err = s
+            .install_instrument(&def("1", "Other"), None, &actor(), t0())
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::InstrumentConflict);
-        s.install_instrument(&def("2", "Other"), None, &actor(), t0()).unwrap();
-        let versions: Vec<_> = s.instruments().unwrap().into_iter().map(|r| r.summary.version).collect();
+        s.install_instrument(&def("2", "Other"), None, &actor(), t0())
+            .unwrap();
+        let versions: Vec<_> = s
+            .instruments()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.summary.version)
+            .collect();
         assert_eq!(versions, vec!["1", "2"]);
     }
 }

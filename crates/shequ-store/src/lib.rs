@@ -48,15 +48,21 @@ impl Store {
                 .with("path", path.display())
                 .with("detail", e)
         })?;
-        let mut store = Store { conn, path: path.to_path_buf() };
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         store.prepare()?;
         Ok(store)
     }
 
     /// A private in-memory database with the full schema, for tests.
     pub fn open_in_memory() -> Result<Store> {
-        let conn = Connection::open_in_memory().map_err(|e| Error::internal(e))?;
-        let mut store = Store { conn, path: PathBuf::from(":memory:") };
+        let conn = Connection::open_in_memory().map_err(Error::internal)?;
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
         store.prepare()?;
         Ok(store)
     }
@@ -68,7 +74,9 @@ impl Store {
     fn prepare(&mut self) -> Result<()> {
         // Read-only checks first: a foreign, corrupt or newer database is refused untouched.
         migrate::check_compatible(&self.conn, &self.path)?;
-        self.conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| self.err(e))?;
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| self.err(e))?;
         let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
@@ -76,8 +84,12 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") && self.path != Path::new(":memory:") {
             return Err(Error::new(ErrorCode::DbIo).with("detail", format!("journal_mode={mode}")));
         }
-        self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.err(e))?;
-        self.conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| self.err(e))?;
         migrate::migrate(&mut self.conn, &self.path)
     }
 
@@ -87,13 +99,17 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;
         self.conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|e| self.err(e))
     }
@@ -111,8 +127,10 @@ impl Store {
 
     /// `PRAGMA integrity_check`: `true` when SQLite reports "ok".
     pub fn integrity_ok(&self) -> Result<bool> {
-        let s: String =
-            self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let s: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         Ok(s == "ok")
     }
 }
@@ -124,7 +142,9 @@ pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
             .with("path", path.display())
             .with("detail", e),
         Some(C::CannotOpen) | Some(C::ReadOnly) | Some(C::PermissionDenied) => {
-            Error::new(ErrorCode::DataDirUnusable).with("path", path.display()).with("detail", e)
+            Error::new(ErrorCode::DataDirUnusable)
+                .with("path", path.display())
+                .with("detail", e)
         }
         _ => Error::new(ErrorCode::DbIo).with("detail", e),
     }
@@ -138,12 +158,15 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
 }
 
 pub(crate) fn parse_uuid(s: &str) -> rusqlite::Result<uuid::Uuid> {
-    uuid::Uuid::parse_str(s)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    uuid::Uuid::parse_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 #[cfg(test)]
@@ -155,6 +178,9 @@ pub(crate) mod test_support {
     }
 
     pub fn actor() -> super::Actor {
-        super::Actor { name: "张社工".into(), device_id: "dev-1".into() }
+        super::Actor {
+            name: "张社工".into(),
+            device_id: "dev-1".into(),
+        }
     }
 }

@@ -17,15 +17,25 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 /// Refuses, without writing, a file that is not a SQLite database, a SQLite database of
 /// another application, or a Shequ database newer than this build.
 pub(crate) fn check_compatible(conn: &Connection, path: &Path) -> Result<()> {
-    let read = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(|e| db_error(path, e));
+    let read = |sql: &str| {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map_err(|e| db_error(path, e))
+    };
     let version = read("PRAGMA user_version")?;
     let app_id = read("PRAGMA application_id")?;
     let tables = read("SELECT count(*) FROM sqlite_master")?;
-    let foreign = if app_id == 0 { tables > 0 } else { app_id != APPLICATION_ID };
+    let foreign = if app_id == 0 {
+        tables > 0
+    } else {
+        app_id != APPLICATION_ID
+    };
     if foreign {
         return Err(Error::new(ErrorCode::DbCorrupt)
             .with("path", path.display())
-            .with("detail", format!("application_id={app_id:#x}, user_version={version}")));
+            .with(
+                "detail",
+                format!("application_id={app_id:#x}, user_version={version}"),
+            ));
     }
     if version > SCHEMA_VERSION {
         return Err(Error::new(ErrorCode::DbNewerSchema)
@@ -37,8 +47,9 @@ pub(crate) fn check_compatible(conn: &Connection, path: &Path) -> Result<()> {
 }
 
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    let current: i64 =
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db_error(path, e))?;
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| db_error(path, e))?;
     for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         let fail = |e: rusqlite::Error| {
             Error::new(ErrorCode::DbMigrationFailed)
@@ -48,9 +59,11 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         };
         let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", version).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(fail)?;
         if version == 1 {
-            tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(fail)?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(fail)?;
         }
         tx.commit().map_err(fail)?;
     }
@@ -71,8 +84,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-        let q = |sql: &str| store.conn.query_row(sql, [], |r| r.get::<_, String>(0)).unwrap();
-        let n = |sql: &str| store.conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        let q = |sql: &str| {
+            store
+                .conn
+                .query_row(sql, [], |r| r.get::<_, String>(0))
+                .unwrap()
+        };
+        let n = |sql: &str| {
+            store
+                .conn
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
         assert_eq!(q("PRAGMA journal_mode"), "wal");
         assert_eq!(n("PRAGMA synchronous"), 2, "FULL");
         assert_eq!(n("PRAGMA foreign_keys"), 1);
@@ -94,8 +117,10 @@ mod tests {
         let p = dir.path().join("s.db");
         {
             let c = Connection::open(&p).unwrap();
-            c.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
-            c.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;").unwrap();
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            c.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
+                .unwrap();
         }
         let before = bytes(&p);
         let err = Store::open(&p).err().expect("refused");
@@ -122,7 +147,10 @@ mod tests {
     fn a_foreign_sqlite_database_is_refused_and_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("other.db");
-        Connection::open(&p).unwrap().execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        Connection::open(&p)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
         let before = bytes(&p);
         let err = Store::open(&p).err().expect("refused");
         assert_eq!(err.code, ErrorCode::DbCorrupt);
@@ -135,7 +163,10 @@ mod tests {
         let p = dir.path().join("s.db");
         {
             let store = Store::open(&p).unwrap();
-            store.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+            store
+                .conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .unwrap();
         }
         let mut b = bytes(&p);
         // Overwrite the header magic: SQLite then sees no database at all.

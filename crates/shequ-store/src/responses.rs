@@ -17,7 +17,12 @@ pub struct NewResponse {
 
 impl Store {
     /// Inserts responses with their answers, all or nothing.
-    pub fn insert_responses(&mut self, items: &[NewResponse], actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub fn insert_responses(
+        &mut self,
+        items: &[NewResponse],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
@@ -32,7 +37,11 @@ impl Store {
             let mut ins_ans = tx
                 .prepare("INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(err)?;
-            for NewResponse { response: r, answers } in items {
+            for NewResponse {
+                response: r,
+                answers,
+            } in items
+            {
                 let id = r.instance_id.to_string();
                 ins_resp
                     .execute(params![
@@ -51,16 +60,23 @@ impl Store {
                     ])
                     .map_err(err)?;
                 for a in answers {
-                    ins_ans.execute(params![id, a.question, a.value, ts(r.updated_at)]).map_err(err)?;
+                    ins_ans
+                        .execute(params![id, a.question, a.value, ts(r.updated_at)])
+                        .map_err(err)?;
                 }
-                audit::record(&tx, actor, now, Change {
-                    action: AuditAction::Create,
-                    entity: "response",
-                    entity_id: &id,
-                    field: None,
-                    old_value: None,
-                    new_value: Some(r.status.code()),
-                })
+                audit::record(
+                    &tx,
+                    actor,
+                    now,
+                    Change {
+                        action: AuditAction::Create,
+                        entity: "response",
+                        entity_id: &id,
+                        field: None,
+                        old_value: None,
+                        new_value: Some(r.status.code()),
+                    },
+                )
                 .map_err(err)?;
             }
         }
@@ -75,9 +91,15 @@ impl Store {
             .prepare("SELECT question, value FROM answers WHERE instance_id = ?1 ORDER BY question")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([instance_id.to_string()], |r| Ok(Answer { question: r.get(0)?, value: r.get(1)? }))
+            .query_map([instance_id.to_string()], |r| {
+                Ok(Answer {
+                    question: r.get(0)?,
+                    value: r.get(1)?,
+                })
+            })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 }
 
@@ -134,29 +156,54 @@ mod tests {
             items: vec![],
             choices: Default::default(),
         };
-        let inst = s.install_instrument(&def, None, &actor(), t0()).unwrap().summary.id;
+        let inst = s
+            .install_instrument(&def, None, &actor(), t0())
+            .unwrap()
+            .summary
+            .id;
         let v1 = response(inst, c.id, ResponseStatus::Finalized);
         let mut v2 = response(inst, c.id, ResponseStatus::Finalized);
         v2.root_id = v1.root_id;
         v2.deprecated_id = Some(v1.instance_id);
         let other = response(inst, c.id, ResponseStatus::Finalized);
         let draft = response(inst, c.id, ResponseStatus::Draft);
-        let answers = vec![Answer { question: "b1".into(), value: "4".into() }];
+        let answers = vec![Answer {
+            question: "b1".into(),
+            value: "4".into(),
+        }];
         let items: Vec<NewResponse> = [v1, v2.clone(), other, draft]
             .into_iter()
-            .map(|r| NewResponse { response: r, answers: answers.clone() })
+            .map(|r| NewResponse {
+                response: r,
+                answers: answers.clone(),
+            })
             .collect();
         s.insert_responses(&items, &actor(), t0()).unwrap();
         let sum = s.community_summaries().unwrap();
-        assert_eq!((sum[0].finalized, sum[0].drafts), (2, 1), "v1 is superseded by v2");
+        assert_eq!(
+            (sum[0].finalized, sum[0].drafts),
+            (2, 1),
+            "v1 is superseded by v2"
+        );
         assert_eq!(s.answers(v2.instance_id).unwrap(), answers);
     }
 
     #[test]
     fn a_response_for_an_unknown_community_is_refused_whole() {
         let mut s = Store::open_in_memory().unwrap();
-        let r = response(shequ_core::new_id(), shequ_core::new_id(), ResponseStatus::Draft);
-        let err = s.insert_responses(&[NewResponse { response: r, answers: vec![] }], &actor(), t0());
+        let r = response(
+            shequ_core::new_id(),
+            shequ_core::new_id(),
+            ResponseStatus::Draft,
+        );
+        let err = s.insert_responses(
+            &[NewResponse {
+                response: r,
+                answers: vec![],
+            }],
+            &actor(),
+            t0(),
+        );
         assert!(err.is_err());
         assert!(s.community_summaries().unwrap().is_empty());
     }

@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// The app binary: `SHEQU_APP` or `target/debug/shequ-desktop`.
@@ -22,7 +25,11 @@ pub fn app_binary() -> PathBuf {
     let p = std::env::var_os("SHEQU_APP")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/debug/shequ-desktop"));
-    assert!(p.is_file(), "app binary {} missing: run scripts/test.sh (it builds the UI and the app)", p.display());
+    assert!(
+        p.is_file(),
+        "app binary {} missing: run scripts/test.sh (it builds the UI and the app)",
+        p.display()
+    );
     p
 }
 
@@ -33,7 +40,10 @@ pub fn artifacts() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A running tauri-driver; stopped with SIGTERM on drop so it also stops WebKitWebDriver.
@@ -47,7 +57,12 @@ impl Driver {
         let port = free_port();
         let native = free_port();
         let child = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -55,7 +70,10 @@ impl Driver {
         let driver = Driver { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         driver
@@ -81,7 +99,9 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -110,7 +130,10 @@ pub async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Stri
                 last = t;
             }
         }
-        assert!(Instant::now() < deadline, "timed out waiting on {css}; last text: {last:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting on {css}; last text: {last:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -123,7 +146,11 @@ pub async fn wait_count(c: &Client, css: &str, n: usize) -> Vec<Element> {
         if found.len() == n {
             return found;
         }
-        assert!(Instant::now() < deadline, "timed out: {css} matched {} elements, expected {n}", found.len());
+        assert!(
+            Instant::now() < deadline,
+            "timed out: {css} matched {} elements, expected {n}",
+            found.len()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -7,8 +7,18 @@ use fantoccini::Locator;
 use shequ_e2e::*;
 
 const DEMO_NAMES: [&str; 12] = [
-    "梧桐里社区", "锦绣苑社区", "湖景名邸社区", "新港安置社区", "东湖村社区", "纺织新村社区",
-    "西河苑社区", "柳岸社区", "春晖家园社区", "河口社区", "滨江花园社区", "机床厂社区",
+    "梧桐里社区",
+    "锦绣苑社区",
+    "湖景名邸社区",
+    "新港安置社区",
+    "东湖村社区",
+    "纺织新村社区",
+    "西河苑社区",
+    "柳岸社区",
+    "春晖家园社区",
+    "河口社区",
+    "滨江花园社区",
+    "机床厂社区",
 ];
 
 fn demo_dir() -> tempfile::TempDir {
@@ -25,48 +35,114 @@ async fn home_lists_demo_communities_in_chinese_then_english_and_remembers_the_l
     let c = driver.open(dir.path()).await;
 
     // Chinese by default.
-    assert_eq!(wait_text(&c, &testid("communities-heading"), |t| !t.is_empty()).await, "社区");
+    assert_eq!(
+        wait_text(&c, &testid("communities-heading"), |t| !t.is_empty()).await,
+        "社区"
+    );
     let rows = wait_count(&c, &testid("community-name"), 12).await;
     assert_eq!(texts(&rows).await, DEMO_NAMES);
-    let forms = texts(&c.find_all(Locator::Css(&testid("housing-form"))).await.unwrap()).await;
+    let forms = texts(
+        &c.find_all(Locator::Css(&testid("housing-form")))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(forms[0], "老旧小区/售后公房");
     assert_eq!(forms[4], "村改居");
     let progress = texts(&c.find_all(Locator::Css(&testid("progress"))).await.unwrap()).await;
     assert_eq!(progress[0], "42 / 60");
-    assert_eq!(c.find_all(Locator::Css(&testid("low-reliability"))).await.unwrap().len(), 4);
-    assert_eq!(wait_text(&c, &testid("communities-count"), |t| !t.is_empty()).await, "共 12 个社区，2 个街道");
+    assert_eq!(
+        c.find_all(Locator::Css(&testid("low-reliability")))
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        wait_text(&c, &testid("communities-count"), |t| !t.is_empty()).await,
+        "共 12 个社区，2 个街道"
+    );
     let instrument = wait_text(&c, &testid("instrument"), |t| !t.is_empty()).await;
-    assert!(instrument.starts_with("社区分析量表") && instrument.contains("61"), "{instrument}");
+    assert!(
+        instrument.starts_with("社区分析量表") && instrument.contains("61"),
+        "{instrument}"
+    );
     screenshot(&c, "home-zh-CN.png").await;
-    c.execute("document.querySelector('[data-testid=\"progress-chart\"]').scrollIntoView()", vec![]).await.unwrap();
+    c.execute(
+        "document.querySelector('[data-testid=\"progress-chart\"]').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
     screenshot(&c, "home-chart-zh-CN.png").await;
 
     // Search narrows the list.
-    c.find(Locator::Css(&testid("community-search"))).await.unwrap().send_keys("XH-0").await.unwrap();
+    c.find(Locator::Css(&testid("community-search")))
+        .await
+        .unwrap()
+        .send_keys("XH-0")
+        .await
+        .unwrap();
     wait_count(&c, &testid("community-row"), 6).await;
     // Backspace four times, as a user would (WebDriver's clear() fires no input event).
     let backspaces: String = std::iter::repeat_n('\u{E003}', 4).collect();
-    c.find(Locator::Css(&testid("community-search"))).await.unwrap().send_keys(&backspaces).await.unwrap();
+    c.find(Locator::Css(&testid("community-search")))
+        .await
+        .unwrap()
+        .send_keys(&backspaces)
+        .await
+        .unwrap();
     wait_count(&c, &testid("community-row"), 12).await;
 
     // Switch to English.
-    c.find(Locator::Css(&testid("lang-en"))).await.unwrap().click().await.unwrap();
-    assert_eq!(wait_text(&c, &testid("communities-heading"), |t| t != "社区").await, "Communities");
+    c.find(Locator::Css(&testid("lang-en")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&c, &testid("communities-heading"), |t| t != "社区").await,
+        "Communities"
+    );
     let rows = wait_count(&c, &testid("community-name"), 12).await;
-    assert_eq!(texts(&rows).await, DEMO_NAMES, "names are data, not translated");
-    let forms = texts(&c.find_all(Locator::Css(&testid("housing-form"))).await.unwrap()).await;
+    assert_eq!(
+        texts(&rows).await,
+        DEMO_NAMES,
+        "names are data, not translated"
+    );
+    let forms = texts(
+        &c.find_all(Locator::Css(&testid("housing-form")))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(forms[0], "Old / sold public housing");
     assert_eq!(forms[4], "Village converted to residential");
-    assert_eq!(wait_text(&c, &testid("communities-count"), |t| t.starts_with("12")).await, "12 communities in 2 subdistricts");
+    assert_eq!(
+        wait_text(&c, &testid("communities-count"), |t| t.starts_with("12")).await,
+        "12 communities in 2 subdistricts"
+    );
     screenshot(&c, "home-en.png").await;
     c.close().await.unwrap();
 
     // Restart: English is remembered.
     let c = driver.open(dir.path()).await;
-    assert_eq!(wait_text(&c, &testid("communities-heading"), |t| !t.is_empty()).await, "Communities");
+    assert_eq!(
+        wait_text(&c, &testid("communities-heading"), |t| !t.is_empty()).await,
+        "Communities"
+    );
     wait_count(&c, &testid("community-row"), 12).await;
-    c.find(Locator::Css(&testid("lang-zh-CN"))).await.unwrap().click().await.unwrap();
-    assert_eq!(wait_text(&c, &testid("communities-heading"), |t| t != "Communities").await, "社区");
+    c.find(Locator::Css(&testid("lang-zh-CN")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&c, &testid("communities-heading"), |t| t != "Communities").await,
+        "社区"
+    );
     c.close().await.unwrap();
 }
 
@@ -76,9 +152,17 @@ async fn an_empty_store_offers_the_demo_and_loads_it() {
     let driver = Driver::start().await;
     let c = driver.open(dir.path()).await;
     let empty = wait_text(&c, &testid("empty-state"), |t| !t.is_empty()).await;
-    assert!(empty.starts_with("还没有社区") && empty.contains("载入示范数据"), "{empty}");
+    assert!(
+        empty.starts_with("还没有社区") && empty.contains("载入示范数据"),
+        "{empty}"
+    );
     screenshot(&c, "home-empty-zh-CN.png").await;
-    c.find(Locator::Css(&testid("load-demo"))).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(&testid("load-demo")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let rows = wait_count(&c, &testid("community-name"), 12).await;
     assert_eq!(texts(&rows).await, DEMO_NAMES);
     c.close().await.unwrap();
@@ -93,7 +177,10 @@ async fn a_corrupt_database_is_explained_in_the_window_and_left_alone() {
     let driver = Driver::start().await;
     let c = driver.open(dir.path()).await;
     let text = wait_text(&c, &testid("error"), |t| !t.is_empty()).await;
-    assert!(text.contains("无法读取数据") && text.contains("shequ.db") && text.contains("已损坏"), "{text}");
+    assert!(
+        text.contains("无法读取数据") && text.contains("shequ.db") && text.contains("已损坏"),
+        "{text}"
+    );
     screenshot(&c, "home-corrupt-db-zh-CN.png").await;
     c.close().await.unwrap();
     assert_eq!(std::fs::read(&db).unwrap(), junk);

@@ -34,6 +34,7 @@ pub enum ErrorCode {
     UnknownHousingForm,
     NotFound,
     FormInvalid,
+    FormFileInvalid,
     InstrumentConflict,
     DemoAlreadyLoaded,
     Internal,
@@ -81,7 +82,21 @@ impl Error {
                     .join(sep);
             }
         }
-        // A `problem` is a catalogue key under `form_problems.`, itself using the params.
+        // Params holding catalogue keys: plain lookups first, then `problem`, a template
+        // under `form_problems.` that may use the other params.
+        for (key, prefix) in [("expr_problem", "expr_problems"), ("hint", "form_hints")] {
+            if let Some(v) = params.get(key).cloned() {
+                let full = format!("{prefix}.{v}");
+                let text = if v.is_empty() {
+                    String::new()
+                } else if i18n::lookup(lang, &full).is_some() {
+                    i18n::message(lang, &full, &params)
+                } else {
+                    v
+                };
+                params.insert(key.into(), text);
+            }
+        }
         if let Some(p) = params.get("problem").cloned() {
             let msg = i18n::message(lang, &format!("form_problems.{p}"), &params);
             params.insert("problem".into(), msg);

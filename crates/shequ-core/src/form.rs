@@ -52,6 +52,9 @@ pub fn language_code(name: &str) -> Option<String> {
 pub struct Choice {
     pub name: String,
     pub label: LocalizedText,
+    /// Other columns of the choices sheet (used by `choice_filter`, e.g. cascading selects).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
 }
 
 /// Scoring metadata carried in extra XLSForm columns that ODK tools ignore.
@@ -71,23 +74,45 @@ pub struct Scoring {
 #[ts(export)]
 pub struct Question {
     pub name: String,
-    /// The XLSForm base type: `text`, `integer`, `select_one`, `note`, `calculate`…
+    /// The XLSForm base type, canonical spelling: `text`, `integer`, `select_one`,
+    /// `select_multiple`, `note`, `calculate`, `photo`…
     pub qtype: String,
-    /// The choice list of a select question.
+    /// The choice list of a select or rank question.
     pub list_name: Option<String>,
     pub or_other: bool,
     pub label: LocalizedText,
     pub hint: LocalizedText,
-    pub required: bool,
+    /// `true()` for "yes", or an expression; `None` when not required.
+    pub required: Option<String>,
     pub required_message: LocalizedText,
     pub relevant: Option<String>,
     pub constraint: Option<String>,
     pub constraint_message: LocalizedText,
     pub calculation: Option<String>,
     pub default: Option<String>,
+    /// `true()` for "yes", or an expression.
+    pub read_only: Option<String>,
     pub appearance: Option<String>,
+    pub choice_filter: Option<String>,
     pub parameters: Option<String>,
     pub scoring: Scoring,
+    /// `false` for types a laptop cannot capture (photo, audio, geopoint, barcode…): kept so
+    /// exports line up with ODK, never shown in an interview.
+    pub supported: bool,
+    /// The survey-sheet row it came from (1-based, header = 1); 0 when generated.
+    pub row: u32,
+}
+
+impl Question {
+    /// Whether the question can be answered by typing or picking (not a note, calculation,
+    /// metadata or unsupported type).
+    pub fn takes_input(&self) -> bool {
+        self.supported
+            && !matches!(
+                self.qtype.as_str(),
+                "note" | "calculate" | "hidden" | "start" | "end" | "today" | "deviceid" | "username"
+            )
+    }
 }
 
 /// A row of the survey tree.
@@ -103,6 +128,9 @@ pub enum FormItem {
         relevant: Option<String>,
         appearance: Option<String>,
         repeat: bool,
+        /// `repeat_count`: a fixed number or an expression.
+        repeat_count: Option<String>,
+        row: u32,
         children: Vec<FormItem>,
     },
 }

@@ -4,4 +4,8 @@ import type { LocalizedText } from "./LocalizedText";
 /**
  * One option of a choice list.
  */
-export type Choice = { name: string, label: LocalizedText, };
+export type Choice = { name: string, label: LocalizedText, 
+/**
+ * Other columns of the choices sheet (used by `choice_filter`, e.g. cascading selects).
+ */
+columns?: { [key in string]: string }, };

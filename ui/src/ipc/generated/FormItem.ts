@@ -5,4 +5,8 @@ import type { Question } from "./Question";
 /**
  * A row of the survey tree.
  */
-export type FormItem = { "kind": "question" } & Question | { "kind": "group", name: string, label: LocalizedText, relevant: string | null, appearance: string | null, repeat: boolean, children: Array<FormItem>, };
+export type FormItem = { "kind": "question" } & Question | { "kind": "group", name: string, label: LocalizedText, relevant: string | null, appearance: string | null, repeat: boolean, 
+/**
+ * `repeat_count`: a fixed number or an expression.
+ */
+repeat_count: string | null, row: number, children: Array<FormItem>, };

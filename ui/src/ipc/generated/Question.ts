@@ -7,10 +7,28 @@ import type { Scoring } from "./Scoring";
  */
 export type Question = { name: string, 
 /**
- * The XLSForm base type: `text`, `integer`, `select_one`, `note`, `calculate`…
+ * The XLSForm base type, canonical spelling: `text`, `integer`, `select_one`,
+ * `select_multiple`, `note`, `calculate`, `photo`…
  */
 qtype: string, 
 /**
- * The choice list of a select question.
+ * The choice list of a select or rank question.
  */
-list_name: string | null, or_other: boolean, label: LocalizedText, hint: LocalizedText, required: boolean, required_message: LocalizedText, relevant: string | null, constraint: string | null, constraint_message: LocalizedText, calculation: string | null, default: string | null, appearance: string | null, parameters: string | null, scoring: Scoring, };
+list_name: string | null, or_other: boolean, label: LocalizedText, hint: LocalizedText, 
+/**
+ * `true()` for "yes", or an expression; `None` when not required.
+ */
+required: string | null, required_message: LocalizedText, relevant: string | null, constraint: string | null, constraint_message: LocalizedText, calculation: string | null, default: string | null, 
+/**
+ * `true()` for "yes", or an expression.
+ */
+read_only: string | null, appearance: string | null, choice_filter: string | null, parameters: string | null, scoring: Scoring, 
+/**
+ * `false` for types a laptop cannot capture (photo, audio, geopoint, barcode…): kept so
+ * exports line up with ODK, never shown in an interview.
+ */
+supported: boolean, 
+/**
+ * The survey-sheet row it came from (1-based, header = 1); 0 when generated.
+ */
+row: number, };

@@ -1,0 +1,468 @@
+//! Lexer and recursive-descent parser. Precedence, loosest first, as in XPath 1.0:
+//! `or`, `and`, `= !=`, `< <= > >=`, `+ -`, `* div mod`, unary `-`.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Num(f64),
+    Str(String),
+    /// `${name}`
+    Ref(String),
+    /// `.`: the question's own value (in constraints).
+    Current,
+    /// `..`: the enclosing group or repeat instance (only as `position(..)`).
+    Parent,
+    /// A bare name in a `choice_filter`: a column of the choice being filtered (`name`,
+    /// `label`, or any extra column such as `county` in a cascading select).
+    Column(String),
+    Neg(Box<Expr>),
+    Bin(Op, Box<Expr>, Box<Expr>),
+    Call(String, Vec<Expr>),
+}
+
+/// The functions the engine evaluates, with their allowed argument counts (min, max).
+pub const FUNCTIONS: &[(&str, usize, usize)] = &[
+    ("if", 3, 3),
+    ("selected", 2, 2),
+    ("count-selected", 1, 1),
+    ("selected-at", 2, 2),
+    ("jr:choice-name", 2, 2),
+    ("coalesce", 2, 2),
+    ("concat", 0, usize::MAX),
+    ("string-length", 0, 1),
+    ("contains", 2, 2),
+    ("starts-with", 2, 2),
+    ("ends-with", 2, 2),
+    ("substr", 2, 3),
+    ("regex", 2, 2),
+    ("number", 0, 1),
+    ("int", 1, 1),
+    ("round", 1, 2),
+    ("floor", 1, 1),
+    ("ceiling", 1, 1),
+    ("abs", 1, 1),
+    ("max", 1, usize::MAX),
+    ("min", 1, usize::MAX),
+    ("sum", 1, 1),
+    ("count", 1, 1),
+    ("position", 0, 1),
+    ("today", 0, 0),
+    ("now", 0, 0),
+    ("format-date", 2, 2),
+    ("format-date-time", 2, 2),
+    ("date", 1, 1),
+    ("not", 1, 1),
+    ("true", 0, 0),
+    ("false", 0, 0),
+    ("boolean", 1, 1),
+    ("string", 0, 1),
+];
+
+/// A syntax error at a character position (0-based) of the expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub position: usize,
+    /// A key under `expr_problems.` in the catalogues.
+    pub problem: &'static str,
+    /// The offending text, when there is one.
+    pub near: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at position {} near {:?}", self.problem, self.position + 1, self.near)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Num(f64),
+    Str(String),
+    Ref(String),
+    Name(String),
+    Dot,
+    DotDot,
+    LParen,
+    RParen,
+    Comma,
+    Op(Op),
+    Minus,
+}
+
+fn err(position: usize, problem: &'static str, near: &str) -> ParseError {
+    ParseError { position, problem, near: near.to_string() }
+}
+
+fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
+    let chars: Vec<(usize, char)> = src.char_indices().collect();
+    let char_pos = |byte: usize| src[..byte].chars().count();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (b, c) = chars[i];
+        let pos = char_pos(b);
+        match c {
+            ' ' | '\t' | '\n' | '\r' => i += 1,
+            '$' => {
+                if chars.get(i + 1).map(|x| x.1) != Some('{') {
+                    return Err(err(pos, "bad_reference", "$"));
+                }
+                let start = i + 2;
+                let mut j = start;
+                while j < chars.len() && chars[j].1 != '}' {
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    return Err(err(pos, "unclosed_reference", &src[b..]));
+                }
+                let name: String = chars[start..j].iter().map(|x| x.1).collect();
+                let name = name.trim().to_string();
+                if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)) {
+                    return Err(err(pos, "bad_reference", &format!("${{{name}}}")));
+                }
+                out.push((pos, Tok::Ref(name)));
+                i = j + 1;
+            }
+            '\'' | '"' => {
+                let mut j = i + 1;
+                while j < chars.len() && chars[j].1 != c {
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    return Err(err(pos, "unclosed_string", &src[b..]));
+                }
+                out.push((pos, Tok::Str(chars[i + 1..j].iter().map(|x| x.1).collect())));
+                i = j + 1;
+            }
+            '0'..='9' => {
+                let mut j = i;
+                while j < chars.len() && (chars[j].1.is_ascii_digit() || chars[j].1 == '.') {
+                    j += 1;
+                }
+                let text: String = chars[i..j].iter().map(|x| x.1).collect();
+                let n = text.parse::<f64>().map_err(|_| err(pos, "bad_number", &text))?;
+                out.push((pos, Tok::Num(n)));
+                i = j;
+            }
+            '.' => {
+                if chars.get(i + 1).map(|x| x.1) == Some('.') {
+                    out.push((pos, Tok::DotDot));
+                    i += 2;
+                } else if chars.get(i + 1).is_some_and(|x| x.1.is_ascii_digit()) {
+                    let mut j = i + 1;
+                    while j < chars.len() && chars[j].1.is_ascii_digit() {
+                        j += 1;
+                    }
+                    let text: String = chars[i..j].iter().map(|x| x.1).collect();
+                    out.push((pos, Tok::Num(text.parse().map_err(|_| err(pos, "bad_number", &text))?)));
+                    i = j;
+                } else {
+                    out.push((pos, Tok::Dot));
+                    i += 1;
+                }
+            }
+            '(' => {
+                out.push((pos, Tok::LParen));
+                i += 1
+            }
+            ')' => {
+                out.push((pos, Tok::RParen));
+                i += 1
+            }
+            ',' => {
+                out.push((pos, Tok::Comma));
+                i += 1
+            }
+            '+' => {
+                out.push((pos, Tok::Op(Op::Add)));
+                i += 1
+            }
+            '-' => {
+                out.push((pos, Tok::Minus));
+                i += 1
+            }
+            '*' => {
+                out.push((pos, Tok::Op(Op::Mul)));
+                i += 1
+            }
+            '=' => {
+                out.push((pos, Tok::Op(Op::Eq)));
+                i += 1
+            }
+            '!' if chars.get(i + 1).map(|x| x.1) == Some('=') => {
+                out.push((pos, Tok::Op(Op::Ne)));
+                i += 2
+            }
+            '<' | '>' => {
+                let eq = chars.get(i + 1).map(|x| x.1) == Some('=');
+                let op = match (c, eq) {
+                    ('<', false) => Op::Lt,
+                    ('<', true) => Op::Le,
+                    ('>', false) => Op::Gt,
+                    _ => Op::Ge,
+                };
+                out.push((pos, Tok::Op(op)));
+                i += if eq { 2 } else { 1 };
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let mut j = i;
+                while j < chars.len() && (chars[j].1.is_alphanumeric() || "_-:.".contains(chars[j].1)) {
+                    j += 1;
+                }
+                // A trailing '-' or '.' belongs to what follows (`a-` never names anything).
+                while j > i + 1 && matches!(chars[j - 1].1, '-' | '.') {
+                    j -= 1;
+                }
+                let word: String = chars[i..j].iter().map(|x| x.1).collect();
+                let tok = match word.as_str() {
+                    "and" => Tok::Op(Op::And),
+                    "or" => Tok::Op(Op::Or),
+                    "div" => Tok::Op(Op::Div),
+                    "mod" => Tok::Op(Op::Mod),
+                    _ => Tok::Name(word),
+                };
+                out.push((pos, tok));
+                i = j;
+            }
+            other => return Err(err(pos, "unexpected_character", &other.to_string())),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<(usize, Tok)>,
+    i: usize,
+    end: usize,
+    columns: bool,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.i).map(|t| &t.1)
+    }
+
+    fn pos(&self) -> usize {
+        self.toks.get(self.i).map_or(self.end, |t| t.0)
+    }
+
+    fn near(&self) -> String {
+        match self.peek() {
+            Some(Tok::Name(n)) => n.clone(),
+            Some(Tok::Ref(n)) => format!("${{{n}}}"),
+            Some(Tok::Str(s)) => format!("'{s}'"),
+            Some(Tok::Num(n)) => n.to_string(),
+            Some(t) => format!("{t:?}"),
+            None => String::new(),
+        }
+    }
+
+    fn binary(&mut self, level: usize) -> Result<Expr, ParseError> {
+        const LEVELS: &[&[Op]] = &[
+            &[Op::Or],
+            &[Op::And],
+            &[Op::Eq, Op::Ne],
+            &[Op::Lt, Op::Le, Op::Gt, Op::Ge],
+            &[Op::Add, Op::Sub],
+            &[Op::Mul, Op::Div, Op::Mod],
+        ];
+        if level == LEVELS.len() {
+            return self.unary();
+        }
+        let mut left = self.binary(level + 1)?;
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Op(op)) if LEVELS[level].contains(op) => *op,
+                Some(Tok::Minus) if LEVELS[level].contains(&Op::Sub) => Op::Sub,
+                _ => return Ok(left),
+            };
+            self.i += 1;
+            let right = self.binary(level + 1)?;
+            left = Expr::Bin(op, Box::new(left), Box::new(right));
+        }
+    }
+
+    fn unary(&mut self) -> Result<Expr, ParseError> {
+        if self.peek() == Some(&Tok::Minus) {
+            self.i += 1;
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Expr, ParseError> {
+        let pos = self.pos();
+        let Some((_, tok)) = self.toks.get(self.i).cloned() else {
+            return Err(err(self.end, "unexpected_end", ""));
+        };
+        self.i += 1;
+        match tok {
+            Tok::Num(n) => Ok(Expr::Num(n)),
+            Tok::Str(s) => Ok(Expr::Str(s)),
+            Tok::Ref(r) => Ok(Expr::Ref(r)),
+            Tok::Dot => Ok(Expr::Current),
+            Tok::DotDot => Ok(Expr::Parent),
+            Tok::LParen => {
+                let e = self.binary(0)?;
+                self.expect_rparen(pos)?;
+                Ok(e)
+            }
+            Tok::Name(name) => {
+                if self.peek() != Some(&Tok::LParen) {
+                    if self.columns {
+                        return Ok(Expr::Column(name));
+                    }
+                    return Err(err(pos, "bare_name", &name));
+                }
+                let Some(&(_, min, max)) = FUNCTIONS.iter().find(|f| f.0 == name) else {
+                    return Err(err(pos, "unknown_function", &name));
+                };
+                self.i += 1;
+                let mut args = Vec::new();
+                if self.peek() != Some(&Tok::RParen) {
+                    loop {
+                        args.push(self.binary(0)?);
+                        if self.peek() == Some(&Tok::Comma) {
+                            self.i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                self.expect_rparen(pos)?;
+                if args.len() < min || args.len() > max {
+                    return Err(err(pos, "wrong_argument_count", &name));
+                }
+                Ok(Expr::Call(name, args))
+            }
+            _ => {
+                self.i -= 1;
+                Err(err(pos, "unexpected_token", &self.near()))
+            }
+        }
+    }
+
+    fn expect_rparen(&mut self, open: usize) -> Result<(), ParseError> {
+        match self.peek() {
+            Some(Tok::RParen) => {
+                self.i += 1;
+                Ok(())
+            }
+            None => Err(err(open, "unclosed_parenthesis", "(")),
+            Some(_) => Err(err(self.pos(), "unexpected_token", &self.near())),
+        }
+    }
+}
+
+/// Parses an expression. Errors carry a 0-based character position.
+pub fn parse(src: &str) -> Result<Expr, ParseError> {
+    parse_with(src, false)
+}
+
+/// Parses a `choice_filter`, where bare names are choice columns.
+pub fn parse_choice_filter(src: &str) -> Result<Expr, ParseError> {
+    parse_with(src, true)
+}
+
+fn parse_with(src: &str, columns: bool) -> Result<Expr, ParseError> {
+    let toks = lex(src)?;
+    let end = src.chars().count();
+    if toks.is_empty() {
+        return Err(err(0, "empty_expression", ""));
+    }
+    let mut p = Parser { toks, i: 0, end, columns };
+    let e = p.binary(0)?;
+    if p.i < p.toks.len() {
+        return Err(err(p.pos(), "unexpected_token", &p.near()));
+    }
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(src: &str) -> Expr {
+        parse(src).unwrap_or_else(|e| panic!("{src}: {e}"))
+    }
+
+    #[test]
+    fn precedence_follows_xpath() {
+        use Expr::*;
+        assert_eq!(
+            ok("1 + 2 * 3"),
+            Bin(Op::Add, Box::new(Num(1.0)), Box::new(Bin(Op::Mul, Box::new(Num(2.0)), Box::new(Num(3.0)))))
+        );
+        assert_eq!(
+            ok("${a} > 1 and ${b} = 'x' or not(${c})"),
+            Bin(
+                Op::Or,
+                Box::new(Bin(
+                    Op::And,
+                    Box::new(Bin(Op::Gt, Box::new(Ref("a".into())), Box::new(Num(1.0)))),
+                    Box::new(Bin(Op::Eq, Box::new(Ref("b".into())), Box::new(Str("x".into())))),
+                )),
+                Box::new(Call("not".into(), vec![Ref("c".into())])),
+            )
+        );
+        assert_eq!(ok("10 div 4 mod 2"), ok("(10 div 4) mod 2"));
+        assert_eq!(ok("-${a} - 1"), Bin(Op::Sub, Box::new(Neg(Box::new(Ref("a".into())))), Box::new(Num(1.0))));
+    }
+
+    #[test]
+    fn hyphenated_functions_and_minus_are_told_apart() {
+        assert!(matches!(ok("count-selected(${m})"), Expr::Call(ref n, _) if n == "count-selected"));
+        assert!(matches!(ok("jr:choice-name(${s}, '${s}')"), Expr::Call(ref n, _) if n == "jr:choice-name"));
+        assert!(matches!(ok("${a}-1"), Expr::Bin(Op::Sub, _, _)));
+        assert!(matches!(ok("5-3"), Expr::Bin(Op::Sub, _, _)));
+        assert_eq!(ok("position(..)"), Expr::Call("position".into(), vec![Expr::Parent]));
+        assert_eq!(ok(". >= 16 and . <= .5e0".replace(".5e0", "0.5").as_str()), ok(". >= 16 and . <= 0.5"));
+    }
+
+    #[test]
+    fn errors_name_the_position_and_the_problem() {
+        let cases = [
+            ("${a} >", 6, "unexpected_end"),
+            ("${a > 1", 0, "unclosed_reference"),
+            ("'abc", 0, "unclosed_string"),
+            ("if(${a}, 1)", 0, "wrong_argument_count"),
+            ("foo(1)", 0, "unknown_function"),
+            ("(${a} + 1", 0, "unclosed_parenthesis"),
+            ("${a} ++ 1", 6, "unexpected_token"),
+            ("${a} 1", 5, "unexpected_token"),
+            ("yes", 0, "bare_name"),
+            ("${a} # 2", 5, "unexpected_character"),
+            ("   ", 0, "empty_expression"),
+            ("${}", 0, "bad_reference"),
+            ("选中(${a})", 0, "unknown_function"),
+        ];
+        for (src, position, problem) in cases {
+            let e = parse(src).expect_err(src);
+            assert_eq!((e.position, e.problem), (position, problem), "{src}: {e}");
+        }
+    }
+
+    #[test]
+    fn positions_count_characters_not_bytes() {
+        let e = parse("concat('社区', ${a}) +").unwrap_err();
+        assert_eq!(e.position, 20, "the end of a 20-character expression");
+    }
+}

@@ -1,0 +1,636 @@
+//! Form state: given a form and its answers, which questions are relevant, required and
+//! valid, and what the calculations give. One implementation for the UI, the CLI and the
+//! exports.
+//!
+//! Answers are keyed by *instance key*: `name` outside repeats, `rep[2]/name` inside the
+//! second instance of repeat `rep`, `outer[1]/inner[3]/name` when nested (1-based).
+//! Dependencies are computed once, in [`CompiledForm::compile`]; [`CompiledForm::update`]
+//! re-evaluates only what depends on the changed answer.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use shequ_core::{i18n, FormDefinition, FormItem, Lang, LocalizedText, Question};
+use ts_rs::TS;
+
+use crate::expr::{self, Env, Expr, Value};
+
+/// The answers of one response, and the number of instances of each user-sized repeat.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Answers {
+    pub values: BTreeMap<String, String>,
+    /// Instances of repeats without `repeat_count`, keyed like answers (`rep`, `rep[1]/inner`).
+    pub repeat_counts: BTreeMap<String, u32>,
+}
+
+impl Answers {
+    pub fn set(&mut self, key: &str, value: &str) {
+        if value.is_empty() {
+            self.values.remove(key);
+        } else {
+            self.values.insert(key.to_string(), value.to_string());
+        }
+    }
+}
+
+/// Why an answer is not acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, rename_all = "snake_case")]
+pub enum Problem {
+    Required,
+    Constraint,
+    NotANumber,
+    NotAnInteger,
+    BadDate,
+    BadTime,
+    UnknownChoice,
+}
+
+/// The state of one question instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ItemState {
+    pub relevant: bool,
+    pub required: bool,
+    pub read_only: bool,
+    /// The effective value: the answer, or the calculation's result; empty when not relevant.
+    pub value: String,
+    pub problem: Option<Problem>,
+    /// The message to show beside the question, in the interview language.
+    pub message: Option<String>,
+}
+
+/// The state of every question instance, keyed by instance key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct FormState {
+    pub items: BTreeMap<String, ItemState>,
+    /// Instances of every repeat (after `repeat_count`), keyed like answers.
+    pub repeat_counts: BTreeMap<String, u32>,
+}
+
+impl FormState {
+    /// Instance keys with a problem, in document order of the form.
+    pub fn problems(&self) -> impl Iterator<Item = (&String, &ItemState)> {
+        self.items.iter().filter(|(_, s)| s.problem.is_some())
+    }
+}
+
+/// The language and the time an evaluation runs in (time is passed in, never read here).
+#[derive(Debug, Clone, Copy)]
+pub struct EvalEnv {
+    pub lang: Lang,
+    pub now: DateTime<FixedOffset>,
+}
+
+#[derive(Debug)]
+struct Node {
+    name: String,
+    question: Option<Question>,
+    is_repeat: bool,
+    parent: Option<usize>,
+    /// Repeat ancestors, outermost first, including the node itself when it is a repeat.
+    repeats: Vec<usize>,
+    relevant: Option<Expr>,
+    required: Option<Expr>,
+    read_only: Option<Expr>,
+    constraint: Option<Expr>,
+    calculation: Option<Expr>,
+    choice_filter: Option<Expr>,
+    repeat_count: Option<Expr>,
+}
+
+/// A form ready to evaluate: parsed expressions, node table, dependency graph.
+#[derive(Debug)]
+pub struct CompiledForm {
+    def: FormDefinition,
+    nodes: Vec<Node>,
+    index: HashMap<String, usize>,
+    /// Value order: every node after what its relevance and calculation read.
+    order: Vec<usize>,
+    /// node → nodes whose expressions (any column) read it, plus its children.
+    dependents: Vec<Vec<usize>>,
+}
+
+fn parse_opt(s: &Option<String>) -> Option<Expr> {
+    s.as_deref().and_then(|t| expr::parse(t).ok())
+}
+
+impl CompiledForm {
+    /// Compiles a form. `Err` holds a dependency cycle (names, first repeated at the end).
+    pub fn compile(def: &FormDefinition) -> Result<CompiledForm, Vec<String>> {
+        let mut nodes = Vec::new();
+        fn walk(items: &[FormItem], parent: Option<usize>, repeats: &[usize], nodes: &mut Vec<Node>) {
+            for item in items {
+                let idx = nodes.len();
+                match item {
+                    FormItem::Question(q) => nodes.push(Node {
+                        name: q.name.clone(),
+                        question: Some(q.clone()),
+                        is_repeat: false,
+                        parent,
+                        repeats: repeats.to_vec(),
+                        relevant: parse_opt(&q.relevant),
+                        required: parse_opt(&q.required),
+                        read_only: parse_opt(&q.read_only),
+                        constraint: parse_opt(&q.constraint),
+                        calculation: parse_opt(&q.calculation),
+                        choice_filter: q.choice_filter.as_deref().and_then(|t| expr::parse_choice_filter(t).ok()),
+                        repeat_count: None,
+                    }),
+                    FormItem::Group { name, relevant, repeat, repeat_count, children, .. } => {
+                        let mut reps = repeats.to_vec();
+                        if *repeat {
+                            reps.push(idx);
+                        }
+                        nodes.push(Node {
+                            name: name.clone(),
+                            question: None,
+                            is_repeat: *repeat,
+                            parent,
+                            repeats: reps.clone(),
+                            relevant: parse_opt(relevant),
+                            required: None,
+                            read_only: None,
+                            constraint: None,
+                            calculation: None,
+                            choice_filter: None,
+                            repeat_count: repeat_count.as_ref().map(|rc| match rc.parse::<f64>() {
+                                Ok(n) => Expr::Num(n),
+                                Err(_) => expr::parse(rc).unwrap_or(Expr::Num(0.0)),
+                            }),
+                        });
+                        walk(children, Some(idx), &reps, nodes);
+                    }
+                }
+            }
+        }
+        walk(&def.items, None, &[], &mut nodes);
+        let index: HashMap<String, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        let refs = |exprs: &[&Option<Expr>]| -> Vec<usize> {
+            let mut out = Vec::new();
+            for e in exprs.iter().filter_map(|e| e.as_ref()) {
+                for r in expr::references(e) {
+                    if let Some(&i) = index.get(&r) {
+                        if !out.contains(&i) {
+                            out.push(i);
+                        }
+                    }
+                }
+            }
+            out
+        };
+        // Value dependencies: relevance, calculation, repeat_count, and the parent group.
+        let value_deps: Vec<Vec<usize>> = nodes
+            .iter()
+            .map(|n| {
+                let mut d = refs(&[&n.relevant, &n.calculation, &n.repeat_count]);
+                if let Some(p) = n.parent {
+                    d.push(p);
+                }
+                d
+            })
+            .collect();
+        let order = topo_order(&nodes, &value_deps)?;
+        let mut dependents = vec![Vec::new(); nodes.len()];
+        for (i, n) in nodes.iter().enumerate() {
+            let mut all = refs(&[&n.relevant, &n.calculation, &n.repeat_count, &n.required, &n.read_only, &n.constraint, &n.choice_filter]);
+            if let Some(q) = &n.question {
+                for text in q.label.0.values().chain(q.hint.0.values()) {
+                    for r in expr::text_references(text) {
+                        if let Some(&j) = index.get(&r) {
+                            all.push(j);
+                        }
+                    }
+                }
+            }
+            if let Some(p) = n.parent {
+                all.push(p);
+            }
+            for d in all {
+                if !dependents[d].contains(&i) {
+                    dependents[d].push(i);
+                }
+            }
+        }
+        Ok(CompiledForm { def: def.clone(), nodes, index, order, dependents })
+    }
+
+    pub fn definition(&self) -> &FormDefinition {
+        &self.def
+    }
+
+    /// Evaluates everything.
+    pub fn evaluate(&self, answers: &Answers, env: &EvalEnv) -> FormState {
+        let mut st = FormState::default();
+        let all: Vec<usize> = self.order.clone();
+        self.recompute(&mut st, answers, env, &all);
+        st
+    }
+
+    /// Re-evaluates after the answer at `changed` (an instance key, or a repeat key whose
+    /// instance count changed). Returns the instance keys whose state changed.
+    pub fn update(&self, st: &mut FormState, answers: &Answers, changed: &str, env: &EvalEnv) -> Vec<String> {
+        let name = changed.rsplit('/').next().unwrap_or(changed);
+        let name = name.split('[').next().unwrap_or(name);
+        let Some(&start) = self.index.get(name) else { return Vec::new() };
+        // Everything reachable through the dependents graph.
+        let mut seen = HashSet::new();
+        let mut stack = vec![start];
+        while let Some(n) = stack.pop() {
+            if seen.insert(n) {
+                stack.extend(self.dependents[n].iter().copied());
+                // A repeat's count change also touches everything inside it.
+                if self.nodes[n].is_repeat {
+                    stack.extend((0..self.nodes.len()).filter(|&c| self.nodes[c].repeats.contains(&n)));
+                }
+            }
+        }
+        let affected: Vec<usize> = self.order.iter().copied().filter(|n| seen.contains(n)).collect();
+        let before: Vec<(String, Option<ItemState>)> = affected
+            .iter()
+            .flat_map(|&n| self.instances(n, st).into_iter().map(move |ctx| (n, ctx)))
+            .map(|(n, ctx)| {
+                let k = self.key(n, &ctx);
+                let old = st.items.get(&k).cloned();
+                (k, old)
+            })
+            .collect();
+        self.recompute(st, answers, env, &affected);
+        let mut changed_keys: Vec<String> =
+            before.into_iter().filter(|(k, old)| st.items.get(k) != old.as_ref()).map(|(k, _)| k).collect();
+        for &n in &affected {
+            for ctx in self.instances(n, st) {
+                let k = self.key(n, &ctx);
+                if !changed_keys.contains(&k) && st.items.contains_key(&k) && !self.nodes[n].is_repeat {
+                    // New instances (a repeat grew) count as changed.
+                    if !changed_keys.iter().any(|c| c == &k) {
+                        changed_keys.push(k);
+                    }
+                }
+            }
+        }
+        changed_keys.sort();
+        changed_keys.dedup();
+        changed_keys
+    }
+
+    /// The choices of a select question instance that pass its `choice_filter`.
+    pub fn choices(&self, st: &FormState, answers: &Answers, key: &str, env: &EvalEnv) -> Vec<shequ_core::Choice> {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        let Some(&n) = self.index.get(name) else { return Vec::new() };
+        let Some(list) = self.nodes[n].question.as_ref().and_then(|q| q.list_name.as_ref()) else {
+            return Vec::new();
+        };
+        let all = self.def.choices.get(list).cloned().unwrap_or_default();
+        let Some(filter) = &self.nodes[n].choice_filter else { return all };
+        let ctx = parse_context(self, key);
+        all.into_iter()
+            .filter(|c| {
+                let e = Ctx { form: self, st, answers, env, context: ctx.clone(), current: String::new(), choice: Some(c) };
+                filter.eval(&e).as_bool()
+            })
+            .collect()
+    }
+
+    /// Instance key of node `n` in repeat context `ctx` (indices of `n.repeats`).
+    fn key(&self, n: usize, ctx: &[usize]) -> String {
+        let mut k = String::new();
+        for (r, i) in self.nodes[n].repeats.iter().zip(ctx) {
+            k.push_str(&self.nodes[*r].name);
+            k.push_str(&format!("[{i}]/"));
+        }
+        if self.nodes[n].is_repeat {
+            k.pop();
+            return k;
+        }
+        k.push_str(&self.nodes[n].name);
+        k
+    }
+
+    /// Key of the repeat `r` (without its own index) under the outer indices `outer`.
+    fn repeat_key(&self, r: usize, outer: &[usize]) -> String {
+        let mut k = String::new();
+        for (rr, i) in self.nodes[r].repeats.iter().zip(outer) {
+            k.push_str(&self.nodes[*rr].name);
+            k.push_str(&format!("[{i}]/"));
+        }
+        k.push_str(&self.nodes[r].name);
+        k
+    }
+
+    /// Every repeat context of node `n`, given the repeat counts in `st`.
+    fn instances(&self, n: usize, st: &FormState) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new()];
+        for &r in &self.nodes[n].repeats {
+            let mut next = Vec::new();
+            for ctx in &out {
+                let count = st.repeat_counts.get(&self.repeat_key(r, ctx)).copied().unwrap_or(0);
+                for i in 1..=count as usize {
+                    let mut c = ctx.clone();
+                    c.push(i);
+                    next.push(c);
+                }
+            }
+            out = next;
+        }
+        out
+    }
+
+    fn recompute(&self, st: &mut FormState, answers: &Answers, env: &EvalEnv, nodes: &[usize]) {
+        // Pass 1: relevance, repeat counts and values, in dependency order.
+        for &n in nodes {
+            let node = &self.nodes[n];
+            if node.is_repeat {
+                let outer_ctxs = {
+                    let mut outer = Vec::new();
+                    let depth = node.repeats.len() - 1;
+                    let mut probe = vec![Vec::new()];
+                    for &r in &node.repeats[..depth] {
+                        let mut next = Vec::new();
+                        for ctx in &probe {
+                            let c = st.repeat_counts.get(&self.repeat_key(r, ctx)).copied().unwrap_or(0);
+                            for i in 1..=c as usize {
+                                let mut cc = ctx.clone();
+                                cc.push(i);
+                                next.push(cc);
+                            }
+                        }
+                        probe = next;
+                    }
+                    outer.extend(probe);
+                    outer
+                };
+                for outer in outer_ctxs {
+                    let rk = self.repeat_key(n, &outer);
+                    let count = match &node.repeat_count {
+                        Some(e) => {
+                            let ctx = Ctx::new(self, st, answers, env, self.pairs(n, &outer), String::new());
+                            let v = e.eval(&ctx).as_number();
+                            if v.is_nan() || v < 0.0 { 0 } else { v.min(1000.0) as u32 }
+                        }
+                        None => answers.repeat_counts.get(&rk).copied().unwrap_or(0),
+                    };
+                    st.repeat_counts.insert(rk, count);
+                }
+            }
+            for ctx in self.instances(n, st) {
+                let key = self.key(n, &ctx);
+                let pairs = self.pairs(n, &ctx);
+                let parent_relevant = match node.parent {
+                    Some(p) => {
+                        let pctx: Vec<usize> = ctx[..self.nodes[p].repeats.len().min(ctx.len())].to_vec();
+                        st.items.get(&self.key(p, &pctx)).is_none_or(|s| s.relevant)
+                    }
+                    None => true,
+                };
+                let relevant = parent_relevant
+                    && node.relevant.as_ref().is_none_or(|e| {
+                        e.eval(&Ctx::new(self, st, answers, env, pairs.clone(), String::new())).as_bool()
+                    });
+                let value = if !relevant || node.question.is_none() {
+                    String::new()
+                } else if let Some(calc) = &node.calculation {
+                    let answered = answers.values.get(&key).cloned().unwrap_or_default();
+                    let c = Ctx::new(self, st, answers, env, pairs.clone(), answered);
+                    calc.eval(&c).as_string()
+                } else {
+                    answers.values.get(&key).cloned().unwrap_or_default()
+                };
+                let entry = st.items.entry(key).or_insert(ItemState {
+                    relevant,
+                    required: false,
+                    read_only: false,
+                    value: String::new(),
+                    problem: None,
+                    message: None,
+                });
+                entry.relevant = relevant;
+                entry.value = value;
+            }
+        }
+        // Pass 2: requirement, read-only, validity (these read values, never feed them).
+        for &n in nodes {
+            let node = &self.nodes[n];
+            let Some(q) = &node.question else { continue };
+            for ctx in self.instances(n, st) {
+                let key = self.key(n, &ctx);
+                let pairs = self.pairs(n, &ctx);
+                let Some(item) = st.items.get(&key) else { continue };
+                let (relevant, value) = (item.relevant, item.value.clone());
+                let c = Ctx::new(self, st, answers, env, pairs, value.clone());
+                let required = relevant && node.required.as_ref().is_some_and(|e| e.eval(&c).as_bool());
+                let read_only = node.read_only.as_ref().is_some_and(|e| e.eval(&c).as_bool());
+                let problem = if !relevant || !q.takes_input() {
+                    None
+                } else if value.is_empty() {
+                    required.then_some(Problem::Required)
+                } else if let Some(p) = type_problem(q, &value, &self.def) {
+                    Some(p)
+                } else if node.constraint.as_ref().is_some_and(|e| !e.eval(&c).as_bool()) {
+                    Some(Problem::Constraint)
+                } else {
+                    None
+                };
+                let message = problem.map(|p| message(q, p, env.lang));
+                let item = st.items.get_mut(&key).expect("present");
+                item.required = required;
+                item.read_only = read_only;
+                item.problem = problem;
+                item.message = message;
+            }
+        }
+    }
+
+    /// (repeat node, index) pairs for a context.
+    fn pairs(&self, n: usize, ctx: &[usize]) -> Vec<(usize, usize)> {
+        self.nodes[n].repeats.iter().copied().zip(ctx.iter().copied()).collect()
+    }
+}
+
+fn parse_context(form: &CompiledForm, key: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for part in key.split('/') {
+        if let Some((name, rest)) = part.split_once('[') {
+            if let (Some(&r), Ok(i)) = (form.index.get(name), rest.trim_end_matches(']').parse::<usize>()) {
+                out.push((r, i));
+            }
+        }
+    }
+    out
+}
+
+fn type_problem(q: &Question, value: &str, def: &FormDefinition) -> Option<Problem> {
+    let v = value.trim();
+    match q.qtype.as_str() {
+        "integer" => v.parse::<i64>().is_err().then_some(Problem::NotAnInteger),
+        "decimal" | "range" => (v.parse::<f64>().map_or(true, |f| !f.is_finite())).then_some(Problem::NotANumber),
+        "date" => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err().then_some(Problem::BadDate),
+        "time" => (chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err()
+            && chrono::NaiveTime::parse_from_str(v, "%H:%M:%S").is_err()
+            && chrono::NaiveTime::parse_from_str(v, "%H:%M:%S%.f%:z").is_err())
+        .then_some(Problem::BadTime),
+        "select_one" | "select_multiple" | "rank" => {
+            let list = def.choices.get(q.list_name.as_deref()?)?;
+            let ok = |t: &str| list.iter().any(|c| c.name == t);
+            let tokens: Vec<&str> = if q.qtype == "select_one" { vec![v] } else { v.split_whitespace().collect() };
+            (!tokens.iter().all(|t| ok(t))).then_some(Problem::UnknownChoice)
+        }
+        _ => None,
+    }
+}
+
+fn message(q: &Question, p: Problem, lang: Lang) -> String {
+    let from_form = |t: &LocalizedText| t.pick(lang).map(str::to_string);
+    let key = match p {
+        Problem::Required => return from_form(&q.required_message).unwrap_or_else(|| i18n::text(lang, "form_state.required")),
+        Problem::Constraint => return from_form(&q.constraint_message).unwrap_or_else(|| i18n::text(lang, "form_state.constraint")),
+        Problem::NotANumber => "form_state.not_a_number",
+        Problem::NotAnInteger => "form_state.not_an_integer",
+        Problem::BadDate => "form_state.bad_date",
+        Problem::BadTime => "form_state.bad_time",
+        Problem::UnknownChoice => "form_state.unknown_choice",
+    };
+    i18n::text(lang, key)
+}
+
+/// The evaluation environment for one node instance.
+struct Ctx<'a> {
+    form: &'a CompiledForm,
+    st: &'a FormState,
+    answers: &'a Answers,
+    env: &'a EvalEnv,
+    context: Vec<(usize, usize)>,
+    current: String,
+    choice: Option<&'a shequ_core::Choice>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        form: &'a CompiledForm,
+        st: &'a FormState,
+        answers: &'a Answers,
+        env: &'a EvalEnv,
+        context: Vec<(usize, usize)>,
+        current: String,
+    ) -> Self {
+        Ctx { form, st, answers, env, context, current, choice: None }
+    }
+
+    fn value_of(&self, n: usize, ctx: &[usize]) -> String {
+        let key = self.form.key(n, ctx);
+        match self.st.items.get(&key) {
+            Some(s) => s.value.clone(),
+            // Not evaluated yet (a later node with no path to this one): the raw answer.
+            None => self.answers.values.get(&key).cloned().unwrap_or_default(),
+        }
+    }
+}
+
+impl Env for Ctx<'_> {
+    fn resolve(&self, name: &str) -> Value {
+        let Some(&t) = self.form.index.get(name) else { return Value::Str(String::new()) };
+        let target = &self.form.nodes[t];
+        // Fix the indices of repeats shared with the current context; enumerate the rest.
+        let mut fixed = Vec::new();
+        for (i, &r) in target.repeats.iter().enumerate() {
+            match self.context.get(i) {
+                Some(&(cr, ci)) if cr == r && !(target.is_repeat && r == t) => fixed.push(ci),
+                _ => break,
+            }
+        }
+        let mut ctxs = vec![fixed.clone()];
+        for &r in &target.repeats[fixed.len()..] {
+            let mut next = Vec::new();
+            for c in &ctxs {
+                let count = self.st.repeat_counts.get(&self.form.repeat_key(r, c)).copied().unwrap_or(0);
+                for i in 1..=count as usize {
+                    let mut cc = c.clone();
+                    cc.push(i);
+                    next.push(cc);
+                }
+            }
+            ctxs = next;
+        }
+        if target.is_repeat {
+            return Value::Nodes(ctxs.iter().map(|c| c.last().map_or(String::new(), |i| i.to_string())).collect());
+        }
+        if fixed.len() == target.repeats.len() {
+            Value::Str(self.value_of(t, &fixed))
+        } else {
+            Value::Nodes(ctxs.iter().map(|c| self.value_of(t, c)).collect())
+        }
+    }
+
+    fn current(&self) -> Value {
+        Value::Str(self.current.clone())
+    }
+
+    fn position(&self) -> Option<usize> {
+        self.context.last().map(|(_, i)| *i)
+    }
+
+    fn choice_label(&self, question: &str, value: &str) -> Option<String> {
+        let q = self.form.def.question(question)?;
+        let list = self.form.def.choices.get(q.list_name.as_deref()?)?;
+        list.iter().find(|c| c.name == value).and_then(|c| c.label.pick(self.env.lang)).map(str::to_string)
+    }
+
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.env.now
+    }
+
+    fn column(&self, name: &str) -> Value {
+        let Some(c) = self.choice else { return Value::Str(String::new()) };
+        match name {
+            "name" => Value::Str(c.name.clone()),
+            "label" => Value::Str(c.label.pick(self.env.lang).unwrap_or_default().to_string()),
+            other => Value::Str(c.columns.get(other).cloned().unwrap_or_default()),
+        }
+    }
+}
+
+/// Kahn's algorithm over value dependencies; a cycle is returned as the names on it.
+fn topo_order(nodes: &[Node], deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<String>> {
+    let n = nodes.len();
+    let mut indegree = vec![0usize; n];
+    let mut users = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            indegree[i] += 1;
+            users[d].push(i);
+        }
+    }
+    // Ready nodes are taken in document order, so independent nodes keep form order.
+    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &u in &users[i] {
+            indegree[u] -= 1;
+            if indegree[u] == 0 {
+                ready.insert(u);
+            }
+        }
+    }
+    if order.len() == n {
+        return Ok(order);
+    }
+    // Walk dependencies from a node left over until one repeats: that is a cycle.
+    let start = (0..n).find(|&i| indegree[i] > 0).expect("a node is left");
+    let mut path = vec![start];
+    let mut cur = start;
+    loop {
+        let next = *deps[cur].iter().find(|&&d| indegree[d] > 0).expect("a cycle continues");
+        if let Some(pos) = path.iter().position(|&p| p == next) {
+            let mut cycle: Vec<String> = path[pos..].iter().map(|&i| nodes[i].name.clone()).collect();
+            cycle.push(nodes[next].name.clone());
+            return Err(cycle);
+        }
+        path.push(next);
+        cur = next;
+    }
+}

@@ -1,0 +1,871 @@
+//! XLSForm workbook → `FormDefinition`, read the way pyxform reads it, with every refusal
+//! located by sheet, row and column and explained in the user's language.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Cursor;
+
+use calamine::{open_workbook_auto_from_rs, Data, Range, Reader};
+use serde::Serialize;
+use shequ_core::{Choice, Error, ErrorCode, FormDefinition, FormItem, LocalizedText, Question, Result, Scoring};
+use ts_rs::TS;
+
+use crate::expr;
+use crate::types::{needs_label, parse_type, RowType};
+
+/// A form that imported, with what the designer should look at before confirming.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Imported {
+    pub definition: FormDefinition,
+    pub warnings: Vec<Warning>,
+}
+
+/// A non-fatal finding: `problem` is a key under `form_warnings.` in the catalogues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct Warning {
+    pub sheet: String,
+    pub row: u32,
+    pub column: String,
+    pub problem: String,
+    pub params: BTreeMap<String, String>,
+}
+
+/// Reads a form, refusing it on the first problem. Warnings are dropped: see [`import_xlsform`].
+pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
+    import_xlsform(bytes, source).map(|i| i.definition)
+}
+
+fn invalid(sheet: &str, row: usize, column: &str, problem: &str) -> Error {
+    Error::new(ErrorCode::FormInvalid)
+        .with("sheet", sheet)
+        .with("row", row)
+        .with("column", column)
+        .with("problem", problem)
+}
+
+fn file_invalid(source: &str, problem: &str) -> Error {
+    Error::new(ErrorCode::FormFileInvalid).with("file", source).with("problem", problem)
+}
+
+/// pyxform's header normalisation: the part before `::` (or a single `:`) in snake case,
+/// lowercased, de-aliased; the language after it trimmed and kept as written.
+fn normalize_header(h: &str) -> String {
+    let h = h.trim();
+    let (base, lang) = match h.split_once("::") {
+        Some((b, l)) => (b, Some(l.trim())),
+        None => match h.split_once(':') {
+            Some((b, l)) if !b.trim().eq_ignore_ascii_case("jr") && !l.trim().is_empty() => (b, Some(l.trim())),
+            _ => (h, None),
+        },
+    };
+    let base = base.split_whitespace().collect::<Vec<_>>().join("_").to_lowercase();
+    let base = match base.as_str() {
+        "caption" => "label",
+        "relevance" => "relevant",
+        "readonly" => "read_only",
+        "calculate" => "calculation",
+        "constraining_message" => "constraint_message",
+        "requiredmsg" => "required_message",
+        "count" | "jr:count" => "repeat_count",
+        "set_form_id" => "form_id",
+        "set_form_title" => "form_title",
+        "value" => "name",
+        other => other,
+    }
+    .to_string();
+    match lang {
+        Some(l) => format!("{base}::{l}"),
+        None => base,
+    }
+}
+
+/// pyxform replaces curly quotes in expressions; Shequ does so in expression columns only
+/// (labels keep them: they are correct punctuation in Chinese text).
+fn straighten_quotes(s: &str) -> String {
+    s.replace(['‘', '’'], "'").replace(['“', '”'], "\"")
+}
+
+struct Sheet {
+    name: &'static str,
+    headers: Vec<String>,
+    /// (file row number, cells)
+    rows: Vec<(usize, Vec<String>)>,
+}
+
+fn cell(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "TRUE".into() } else { "FALSE".into() },
+        other => other.to_string().trim().to_string(),
+    }
+}
+
+impl Sheet {
+    fn from_range(name: &'static str, range: Range<Data>) -> Sheet {
+        let first_row = range.start().map_or(0, |(r, _)| r as usize);
+        let mut rows = range.rows().enumerate().map(|(i, r)| (first_row + i + 1, r.iter().map(cell).collect::<Vec<_>>()));
+        let headers = rows.next().map(|(_, h)| h).unwrap_or_default().iter().map(|h| normalize_header(h)).collect();
+        Sheet { name, headers, rows: rows.filter(|(_, r)| r.iter().any(|c| !c.is_empty())).collect() }
+    }
+
+    fn header_row(&self) -> usize {
+        self.rows.first().map_or(1, |(n, _)| n.saturating_sub(1).max(1))
+    }
+
+    fn col(&self, header: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == header)
+    }
+
+    fn get<'a>(&self, row: &'a [String], header: &str) -> &'a str {
+        self.col(header).and_then(|i| row.get(i)).map(String::as_str).unwrap_or("")
+    }
+
+    fn text(&self, row: &[String], base: &str) -> LocalizedText {
+        let mut out = BTreeMap::new();
+        for (i, h) in self.headers.iter().enumerate() {
+            let lang = if h == base {
+                Some(LocalizedText::NO_LANGUAGE.to_string())
+            } else {
+                h.strip_prefix(base).and_then(|rest| rest.strip_prefix("::")).map(str::to_string)
+            };
+            if let (Some(lang), Some(v)) = (lang, row.get(i)) {
+                if !v.is_empty() {
+                    out.insert(lang, v.clone());
+                }
+            }
+        }
+        LocalizedText(out)
+    }
+
+    fn languages(&self) -> Vec<String> {
+        let mut langs = Vec::new();
+        for h in &self.headers {
+            let translatable = ["label", "hint", "constraint_message", "required_message", "guidance_hint"];
+            if let Some((base, lang)) = h.split_once("::") {
+                if translatable.contains(&base) && !langs.iter().any(|l| l == lang) {
+                    langs.push(lang.to_string());
+                }
+            }
+        }
+        langs
+    }
+
+    fn require(&self, header: &str) -> Result<()> {
+        match self.col(header) {
+            Some(_) => Ok(()),
+            None => Err(invalid(self.name, self.header_row(), header, "missing_column")),
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// Refuses what is not a plain workbook before calamine sees it.
+fn sniff(bytes: &[u8], source: &str) -> Result<()> {
+    const ZIP: &[u8] = b"PK\x03\x04";
+    const CFB: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    if bytes.starts_with(ZIP) {
+        if contains(bytes, b"xl/vbaProject.bin") {
+            return Err(file_invalid(source, "macro_workbook"));
+        }
+        if !contains(bytes, b"xl/workbook") {
+            return Err(file_invalid(source, "not_a_spreadsheet"));
+        }
+        Ok(())
+    } else if bytes.starts_with(CFB) {
+        if contains(bytes, &utf16("EncryptedPackage")) || contains(bytes, &utf16("EncryptionInfo")) {
+            return Err(file_invalid(source, "encrypted_workbook"));
+        }
+        if contains(bytes, &utf16("_VBA_PROJECT")) {
+            return Err(file_invalid(source, "macro_workbook"));
+        }
+        Ok(())
+    } else {
+        Err(file_invalid(source, "not_a_spreadsheet"))
+    }
+}
+
+fn yes_no_or_expr(s: &str) -> Option<String> {
+    match s.trim() {
+        "" => None,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "true()" => Some("true()".into()),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "false()" => None,
+        other => Some(straighten_quotes(other)),
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// An expression cell to check once the whole survey is read.
+struct PendingExpr {
+    row: usize,
+    column: &'static str,
+    owner: String,
+    text: String,
+}
+
+struct Open {
+    name: String,
+    label: LocalizedText,
+    relevant: Option<String>,
+    appearance: Option<String>,
+    repeat: bool,
+    repeat_count: Option<String>,
+    row: usize,
+    children: Vec<FormItem>,
+}
+
+/// Reads an XLSForm workbook (`.xlsx` or `.xls`) from bytes; `source` names it in messages.
+pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
+    sniff(bytes, source)?;
+    let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e))?;
+    let names: Vec<String> = wb.sheet_names().to_vec();
+    let mut sheet = |want: &'static str| -> Result<Option<Sheet>> {
+        match names.iter().find(|n| n.trim().eq_ignore_ascii_case(want)) {
+            Some(n) => wb
+                .worksheet_range(n)
+                .map(|r| Some(Sheet::from_range(want, r)))
+                .map_err(|e| Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e)),
+            None => Ok(None),
+        }
+    };
+    let survey = sheet("survey")?.ok_or_else(|| invalid("survey", 0, "", "missing_sheet"))?;
+    let choices_sheet = sheet("choices")?;
+    let settings = sheet("settings")?;
+    survey.require("type")?;
+    survey.require("name")?;
+    let mut warnings = Vec::new();
+
+    // Choices.
+    let mut choices: BTreeMap<String, Vec<Choice>> = BTreeMap::new();
+    let mut list_rows: HashMap<String, usize> = HashMap::new();
+    let allow_dup_choices = settings
+        .as_ref()
+        .and_then(|s| s.rows.first().map(|(_, r)| s.get(r, "allow_choice_duplicates").to_lowercase()))
+        .is_some_and(|v| v == "yes" || v == "true");
+    if let Some(cs) = &choices_sheet {
+        cs.require("list_name")?;
+        cs.require("name")?;
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        for (rownum, row) in &cs.rows {
+            let list = cs.get(row, "list_name").to_string();
+            let name = cs.get(row, "name").to_string();
+            if list.is_empty() {
+                return Err(invalid("choices", *rownum, "list_name", "empty_value"));
+            }
+            if name.is_empty() {
+                return Err(invalid("choices", *rownum, "name", "empty_choice_name").with("list", &list));
+            }
+            if let Some(first) = seen.insert((list.clone(), name.clone()), *rownum) {
+                if !allow_dup_choices {
+                    return Err(invalid("choices", *rownum, "name", "duplicate_choice")
+                        .with("list", &list)
+                        .with("first_row", first));
+                }
+            }
+            list_rows.entry(list.clone()).or_insert(*rownum);
+            let columns: BTreeMap<String, String> = cs
+                .headers
+                .iter()
+                .zip(row.iter())
+                .filter(|(h, v)| {
+                    !v.is_empty()
+                        && !h.is_empty()
+                        && !matches!(h.as_str(), "list_name" | "name" | "label")
+                        && !h.contains("::")
+                        && !matches!(h.as_str(), "image" | "audio" | "video" | "big-image")
+                })
+                .map(|(h, v)| (h.clone(), v.clone()))
+                .collect();
+            choices.entry(list).or_default().push(Choice { name, label: cs.text(row, "label"), columns });
+        }
+    }
+
+    // The survey tree.
+    let mut stack: Vec<Open> = vec![Open {
+        name: String::new(),
+        label: LocalizedText::default(),
+        relevant: None,
+        appearance: None,
+        repeat: false,
+        repeat_count: None,
+        row: 0,
+        children: vec![],
+    }];
+    let mut names_seen: HashMap<String, usize> = HashMap::new();
+    let mut pending: Vec<PendingExpr> = Vec::new();
+    let mut used_lists: HashSet<String> = HashSet::new();
+    let mut or_other_lists: Vec<String> = Vec::new();
+    let languages = survey.languages();
+    for (rownum, row) in &survey.rows {
+        let rownum = *rownum;
+        let raw_type = survey.get(row, "type");
+        if raw_type.is_empty() {
+            return Err(invalid("survey", rownum, "type", "empty_type"));
+        }
+        let Some(row_type) = parse_type(raw_type) else {
+            return Err(invalid("survey", rownum, "type", "unknown_type").with("value", raw_type));
+        };
+        let name = survey.get(row, "name").to_string();
+        if let RowType::EndGroup { repeat } = row_type {
+            let open = if stack.len() > 1 { stack.pop() } else { None };
+            let Some(open) = open else {
+                return Err(invalid("survey", rownum, "type", "unmatched_end"));
+            };
+            if open.repeat != repeat {
+                return Err(invalid("survey", rownum, "type", "mismatched_end")
+                    .with("name", &open.name)
+                    .with("begin_row", open.row));
+            }
+            let item = FormItem::Group {
+                name: open.name,
+                label: open.label,
+                relevant: open.relevant,
+                appearance: open.appearance,
+                repeat: open.repeat,
+                repeat_count: open.repeat_count,
+                row: open.row as u32,
+                children: open.children,
+            };
+            stack.last_mut().expect("root stays").children.push(item);
+            continue;
+        }
+        if name.is_empty() {
+            return Err(invalid("survey", rownum, "name", "empty_name"));
+        }
+        if !valid_name(&name) {
+            return Err(invalid("survey", rownum, "name", "bad_name").with("value", &name));
+        }
+        if let Some(first) = names_seen.insert(name.to_lowercase(), rownum) {
+            return Err(invalid("survey", rownum, "name", "duplicate_name").with("value", &name).with("first_row", first));
+        }
+        let relevant = opt(&straighten_quotes(survey.get(row, "relevant")));
+        if let Some(r) = &relevant {
+            pending.push(PendingExpr { row: rownum, column: "relevant", owner: name.clone(), text: r.clone() });
+        }
+        let label = survey.text(row, "label");
+        let hint = survey.text(row, "hint");
+        for (column, text) in [("label", &label), ("hint", &hint)] {
+            if !text.is_empty() && text.0.len() < languages.len() && !text.0.contains_key(LocalizedText::NO_LANGUAGE) {
+                let missing: Vec<&str> =
+                    languages.iter().filter(|l| !text.0.contains_key(*l)).map(String::as_str).collect();
+                warnings.push(Warning {
+                    sheet: "survey".into(),
+                    row: rownum as u32,
+                    column: column.into(),
+                    problem: "missing_translation".into(),
+                    params: [("name".to_string(), name.clone()), ("languages".to_string(), missing.join(", "))].into(),
+                });
+            }
+        }
+        match row_type {
+            RowType::BeginGroup { repeat } => {
+                let repeat_count = opt(&straighten_quotes(survey.get(row, "repeat_count")));
+                if let Some(rc) = &repeat_count {
+                    if rc.parse::<u32>().is_err() {
+                        pending.push(PendingExpr { row: rownum, column: "repeat_count", owner: name.clone(), text: rc.clone() });
+                    }
+                }
+                stack.push(Open {
+                    name,
+                    label,
+                    relevant,
+                    appearance: opt(survey.get(row, "appearance")),
+                    repeat,
+                    repeat_count,
+                    row: rownum,
+                    children: vec![],
+                });
+            }
+            RowType::Question { qtype, list, or_other, supported } => {
+                if let Some(list) = &list {
+                    if supported {
+                        if !choices.contains_key(list) {
+                            return Err(invalid("survey", rownum, "type", "missing_choice_list").with("list", list));
+                        }
+                        used_lists.insert(list.clone());
+                    }
+                }
+                let calculation = opt(&straighten_quotes(survey.get(row, "calculation")));
+                if qtype == "calculate" && calculation.is_none() {
+                    return Err(invalid("survey", rownum, "calculation", "empty_required_column").with("name", &name));
+                }
+                if needs_label(&qtype) && label.is_empty() && hint.is_empty() && qtype != "note" {
+                    return Err(invalid("survey", rownum, "label", "missing_label").with("name", &name));
+                }
+                if !supported {
+                    warnings.push(Warning {
+                        sheet: "survey".into(),
+                        row: rownum as u32,
+                        column: "type".into(),
+                        problem: "unsupported_type".into(),
+                        params: [("name".to_string(), name.clone()), ("type".to_string(), qtype.clone())].into(),
+                    });
+                }
+                let required = yes_no_or_expr(survey.get(row, "required"));
+                let read_only = yes_no_or_expr(survey.get(row, "read_only"));
+                let constraint = opt(&straighten_quotes(survey.get(row, "constraint")));
+                let choice_filter = opt(&straighten_quotes(survey.get(row, "choice_filter")));
+                for (column, text) in [
+                    ("calculation", &calculation),
+                    ("constraint", &constraint),
+                    ("choice_filter", &choice_filter),
+                    ("required", &required),
+                    ("read_only", &read_only),
+                ] {
+                    if let Some(t) = text {
+                        pending.push(PendingExpr { row: rownum, column, owner: name.clone(), text: t.clone() });
+                    }
+                }
+                for text in [&label, &hint] {
+                    for t in text.0.values() {
+                        if t.contains("${") {
+                            pending.push(PendingExpr { row: rownum, column: "label", owner: name.clone(), text: t.clone() });
+                        }
+                    }
+                }
+                let q = Question {
+                    name: name.clone(),
+                    qtype,
+                    list_name: list.clone(),
+                    or_other,
+                    label,
+                    hint,
+                    required,
+                    required_message: survey.text(row, "required_message"),
+                    relevant,
+                    constraint,
+                    constraint_message: survey.text(row, "constraint_message"),
+                    calculation,
+                    default: opt(survey.get(row, "default")),
+                    read_only,
+                    appearance: opt(survey.get(row, "appearance")),
+                    choice_filter,
+                    parameters: opt(survey.get(row, "parameters")),
+                    scoring: Scoring {
+                        dimension: opt(survey.get(row, "score_dimension")),
+                        reverse: yes_no_or_expr(survey.get(row, "score_reverse")).is_some(),
+                        need: opt(survey.get(row, "need_group")),
+                    },
+                    supported,
+                    row: rownum as u32,
+                };
+                let parent = &mut stack.last_mut().expect("root stays").children;
+                parent.push(FormItem::Question(q));
+                if or_other {
+                    // As pyxform: an "other" choice and a `<name>_other` text question.
+                    let other_name = format!("{name}_other");
+                    if let Some(first) = names_seen.insert(other_name.to_lowercase(), rownum) {
+                        return Err(invalid("survey", rownum, "name", "duplicate_name")
+                            .with("value", &other_name)
+                            .with("first_row", first));
+                    }
+                    if let Some(l) = &list {
+                        or_other_lists.push(l.clone());
+                    }
+                    parent.push(FormItem::Question(Question {
+                        name: other_name,
+                        qtype: "text".into(),
+                        list_name: None,
+                        or_other: false,
+                        label: LocalizedText([(LocalizedText::NO_LANGUAGE.to_string(), "Specify other.".to_string())].into()),
+                        hint: LocalizedText::default(),
+                        required: None,
+                        required_message: LocalizedText::default(),
+                        relevant: Some(format!("selected(${{{name}}}, 'other')")),
+                        constraint: None,
+                        constraint_message: LocalizedText::default(),
+                        calculation: None,
+                        default: None,
+                        read_only: None,
+                        appearance: None,
+                        choice_filter: None,
+                        parameters: None,
+                        scoring: Scoring::default(),
+                        supported: true,
+                        row: 0,
+                    }));
+                }
+            }
+            RowType::EndGroup { .. } => unreachable!("handled above"),
+        }
+    }
+    if stack.len() > 1 {
+        let open = stack.pop().expect("checked");
+        return Err(invalid("survey", open.row, "type", "unclosed_group").with("name", open.name));
+    }
+    let items = stack.pop().expect("root").children;
+
+    // "Other" choices for or_other lists, labelled in every language as pyxform does.
+    let choice_langs = choices_sheet.as_ref().map(|c| c.languages()).unwrap_or_default();
+    for list in or_other_lists {
+        if let Some(items) = choices.get_mut(&list) {
+            if !items.iter().any(|c| c.name == "other") {
+                let mut label = BTreeMap::new();
+                let langs = if choice_langs.is_empty() { vec![LocalizedText::NO_LANGUAGE.to_string()] } else { choice_langs.clone() };
+                for l in langs {
+                    label.insert(l, "Other".to_string());
+                }
+                items.push(Choice { name: "other".into(), label: LocalizedText(label), columns: BTreeMap::new() });
+            }
+        }
+    }
+
+    // A choice list no question uses is refused: it is nearly always a misspelt list name.
+    if let Some((list, row)) = list_rows.iter().filter(|(l, _)| !used_lists.contains(*l)).min_by_key(|(_, r)| **r) {
+        return Err(invalid("choices", *row, "list_name", "unused_choice_list").with("list", list));
+    }
+
+    // Expressions: syntax, then references.
+    let known: HashSet<String> = names_seen.keys().cloned().collect();
+    let exact: HashSet<String> = {
+        let mut s = HashSet::new();
+        collect_names(&items, &mut s);
+        s
+    };
+    for p in &pending {
+        let refs = if p.column == "label" {
+            expr::text_references(&p.text)
+        } else {
+            let parsed = if p.column == "choice_filter" { expr::parse_choice_filter(&p.text) } else { expr::parse(&p.text) };
+            match parsed {
+                Ok(e) => expr::references(&e),
+                Err(e) => {
+                    return Err(invalid("survey", p.row, p.column, "expression_syntax")
+                        .with("expression", &p.text)
+                        .with("position", e.position + 1)
+                        .with("near", &e.near)
+                        .with("expr_problem", e.problem));
+                }
+            }
+        };
+        for r in refs {
+            if !exact.contains(&r) {
+                let hint = if known.contains(&r.to_lowercase()) { "case" } else { "" };
+                return Err(invalid("survey", p.row, p.column, "unknown_reference")
+                    .with("reference", format!("${{{r}}}"))
+                    .with("name", &p.owner)
+                    .with("hint", hint));
+            }
+        }
+    }
+
+    let setting = |key: &str| -> String {
+        settings
+            .as_ref()
+            .and_then(|s| s.rows.first().map(|(_, r)| s.get(r, key).to_string()))
+            .unwrap_or_default()
+    };
+    let stem = source.rsplit(['/', '\\']).next().unwrap_or(source);
+    let stem = stem.rsplit_once('.').map(|(s, _)| s).unwrap_or(stem).to_string();
+    let mut all_languages = languages;
+    if let Some(cs) = &choices_sheet {
+        for l in cs.languages() {
+            if !all_languages.contains(&l) {
+                all_languages.push(l);
+            }
+        }
+    }
+    let definition = FormDefinition {
+        form_id: opt(&setting("form_id")).unwrap_or_else(|| stem.clone()),
+        version: setting("version"),
+        title: opt(&setting("form_title")).unwrap_or(stem),
+        default_language: opt(&setting("default_language")),
+        languages: all_languages,
+        items,
+        choices,
+    };
+    crate::state::CompiledForm::compile(&definition).map_err(|cycle| {
+        let first = definition.question(&cycle[0]).map_or(0, |q| q.row);
+        invalid("survey", first as usize, "calculation", "cyclic_dependency").with("cycle", cycle.join(" → "))
+    })?;
+    Ok(Imported { definition, warnings })
+}
+
+fn collect_names(items: &[FormItem], out: &mut HashSet<String>) {
+    for item in items {
+        match item {
+            FormItem::Question(q) => {
+                out.insert(q.name.clone());
+            }
+            FormItem::Group { name, children, .. } => {
+                out.insert(name.clone());
+                collect_names(children, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::default_scale;
+    use shequ_core::Lang;
+
+    #[test]
+    fn the_default_scale_reads_with_blocks_a_to_j_in_two_languages() {
+        let def = default_scale().unwrap();
+        assert_eq!(def.form_id, "community_analysis_scale");
+        assert_eq!(def.title, "社区分析量表");
+        assert_eq!(def.languages, vec!["中文 (zh)", "English (en)"]);
+        let blocks: Vec<&str> = def.blocks().map(|(n, _, _)| n).collect();
+        assert_eq!(
+            blocks,
+            vec!["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]
+        );
+        for (name, label, _) in def.blocks() {
+            let zh = label.pick(Lang::ZhCn).unwrap();
+            let en = label.pick(Lang::En).unwrap();
+            assert!(
+                zh.starts_with(name) && en.starts_with(name) && zh != en,
+                "{name}: {zh} / {en}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_labelled_question_and_choice_has_both_languages() {
+        let def = default_scale().unwrap();
+        for q in def.questions() {
+            if matches!(q.qtype.as_str(), "start" | "end" | "today" | "calculate") {
+                continue;
+            }
+            assert!(
+                q.label.0.contains_key("中文 (zh)") && q.label.0.contains_key("English (en)"),
+                "{}",
+                q.name
+            );
+        }
+        for (list, items) in &def.choices {
+            for c in items {
+                assert_eq!(c.label.0.len(), 2, "{list}/{}", c.name);
+            }
+        }
+    }
+
+    #[test]
+    fn scoring_metadata_matches_the_design() {
+        let def = default_scale().unwrap();
+        let dims = |d: &str| {
+            def.questions()
+                .iter()
+                .filter(|q| q.scoring.dimension.as_deref() == Some(d))
+                .count()
+        };
+        assert_eq!(dims("identity"), 6);
+        assert_eq!(dims("interaction"), 5);
+        assert_eq!(dims("linkages"), 5);
+        assert_eq!(dims("efficacy"), 7);
+        let reversed: Vec<&str> = def
+            .questions()
+            .iter()
+            .filter(|q| q.scoring.reverse)
+            .map(|q| q.name.as_str())
+            .collect();
+        assert_eq!(reversed, vec!["b3"]);
+        assert_eq!(
+            def.question("f_needs").unwrap().scoring.need.as_deref(),
+            Some("service")
+        );
+        assert_eq!(
+            def.question("b1").unwrap().list_name.as_deref(),
+            Some("agree5")
+        );
+        assert_eq!(def.choices["agree5"].len(), 5);
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_workbook_are_refused_naming_the_file() {
+        let err = read_xlsform(b"name,code\n", "list.csv").unwrap_err();
+        assert_eq!(err.code, ErrorCode::FormFileInvalid);
+        assert_eq!(err.params["problem"], "not_a_spreadsheet");
+        assert_eq!(err.params["file"], "list.csv");
+    }
+}
+
+#[cfg(test)]
+mod malformed {
+    use super::*;
+    use shequ_core::Lang;
+
+    /// Builds a workbook from (sheet, rows) with rust_xlsxwriter.
+    fn workbook(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        for (name, rows) in sheets {
+            let ws = wb.add_worksheet();
+            ws.set_name(*name).unwrap();
+            for (r, row) in rows.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    ws.write_string(r as u32, c as u16, *v).unwrap();
+                }
+            }
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    fn check(sheets: &[(&str, &[&[&str]])], sheet: &str, row: &str, column: &str, problem: &str) {
+        let err = read_xlsform(&workbook(sheets), "t.xlsx").unwrap_err();
+        assert_eq!(err.code, ErrorCode::FormInvalid, "{err:?}");
+        assert_eq!(
+            (
+                err.params["sheet"].as_str(),
+                err.params["row"].as_str(),
+                err.params["column"].as_str(),
+                err.params["problem"].as_str()
+            ),
+            (sheet, row, column, problem)
+        );
+        let zh = err.message(Lang::ZhCn);
+        assert!(zh.contains(sheet) && !zh.contains("form_problems"), "{zh}");
+    }
+
+    const HEAD: &[&str] = &["type", "name", "label"];
+
+    #[test]
+    fn unclosed_group_names_the_begin_row() {
+        check(
+            &[(
+                "survey",
+                &[HEAD, &["begin group", "g", "G"], &["text", "t", "T"]],
+            )],
+            "survey",
+            "2",
+            "type",
+            "unclosed_group",
+        );
+    }
+
+    #[test]
+    fn end_without_begin() {
+        check(
+            &[(
+                "survey",
+                &[HEAD, &["text", "t", "T"], &["end group", "", ""]],
+            )],
+            "survey",
+            "3",
+            "type",
+            "unmatched_end",
+        );
+    }
+
+    #[test]
+    fn end_repeat_closing_a_group() {
+        check(
+            &[(
+                "survey",
+                &[HEAD, &["begin group", "g", "G"], &["end repeat", "", ""]],
+            )],
+            "survey",
+            "3",
+            "type",
+            "mismatched_end",
+        );
+    }
+
+    #[test]
+    fn duplicate_name_points_at_both_rows() {
+        let wb = workbook(&[(
+            "survey",
+            &[HEAD, &["text", "t", "T"], &["integer", "t", "U"]],
+        )]);
+        let err = read_xlsform(&wb, "t.xlsx").unwrap_err();
+        assert_eq!(err.params["problem"], "duplicate_name");
+        assert_eq!(
+            (err.params["row"].as_str(), err.params["first_row"].as_str()),
+            ("3", "2")
+        );
+        assert!(
+            err.message(Lang::En).contains("repeats row 2"),
+            "{}",
+            err.message(Lang::En)
+        );
+    }
+
+    #[test]
+    fn select_with_a_missing_choice_list() {
+        check(
+            &[("survey", &[HEAD, &["select_one yn", "q", "Q"]])],
+            "survey",
+            "2",
+            "type",
+            "missing_choice_list",
+        );
+    }
+
+    #[test]
+    fn missing_name_column_and_missing_survey_sheet() {
+        check(
+            &[("survey", &[&["type", "label"], &["text", "T"]])],
+            "survey",
+            "1",
+            "name",
+            "missing_column",
+        );
+        check(
+            &[("choices", &[&["list_name", "name"]])],
+            "survey",
+            "0",
+            "",
+            "missing_sheet",
+        );
+    }
+
+    #[test]
+    fn row_with_content_but_no_type() {
+        check(
+            &[("survey", &[HEAD, &["", "t", "T"]])],
+            "survey",
+            "2",
+            "type",
+            "empty_type",
+        );
+    }
+
+    #[test]
+    fn headers_tolerate_case_and_spaces_and_blank_rows_are_skipped() {
+        let wb = workbook(&[
+            (
+                "survey",
+                &[
+                    &[" Type ", "NAME", "Label::中文 (zh)"],
+                    &["text", "t", "你好"],
+                    &["", "", ""],
+                ],
+            ),
+            ("settings", &[&["form_id", "version"], &["f", "7"]]),
+        ]);
+        let def = read_xlsform(&wb, "x/y/my form.xlsx").unwrap();
+        assert_eq!(
+            (
+                def.form_id.as_str(),
+                def.version.as_str(),
+                def.title.as_str()
+            ),
+            ("f", "7", "my form")
+        );
+        assert_eq!(
+            def.question("t").unwrap().label.pick(Lang::ZhCn),
+            Some("你好")
+        );
+    }
+}

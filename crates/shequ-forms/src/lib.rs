@@ -7,6 +7,9 @@ pub mod state;
 mod types;
 mod xlsform;
 
+#[cfg(test)]
+pub(crate) mod test_support;
+
 pub use state::{Answers, CompiledForm, FormState, ItemState};
 pub use xlsform::{import_xlsform, read_xlsform, Imported, Warning};
 

@@ -260,16 +260,15 @@ impl CompiledForm {
             })
             .collect();
         self.recompute(st, answers, env, &affected);
+        let known: HashSet<&String> = before.iter().map(|(k, _)| k).collect();
         let mut changed_keys: Vec<String> =
-            before.into_iter().filter(|(k, old)| st.items.get(k) != old.as_ref()).map(|(k, _)| k).collect();
-        for &n in &affected {
+            before.iter().filter(|(k, old)| st.items.get(k) != old.as_ref()).map(|(k, _)| k.clone()).collect();
+        // Instances that did not exist before (a repeat grew) count as changed.
+        for &n in affected.iter().filter(|&&n| !self.nodes[n].is_repeat) {
             for ctx in self.instances(n, st) {
                 let k = self.key(n, &ctx);
-                if !changed_keys.contains(&k) && st.items.contains_key(&k) && !self.nodes[n].is_repeat {
-                    // New instances (a repeat grew) count as changed.
-                    if !changed_keys.iter().any(|c| c == &k) {
-                        changed_keys.push(k);
-                    }
+                if !known.contains(&k) {
+                    changed_keys.push(k);
                 }
             }
         }
@@ -632,5 +631,207 @@ fn topo_order(nodes: &[Node], deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<Str
         }
         path.push(next);
         cur = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::form;
+    use chrono::TimeZone;
+
+    fn env(lang: Lang) -> EvalEnv {
+        EvalEnv { lang, now: FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() }
+    }
+
+    fn answers(pairs: &[(&str, &str)]) -> Answers {
+        let mut a = Answers::default();
+        for (k, v) in pairs {
+            a.set(k, v);
+        }
+        a
+    }
+
+    const HEAD: &[&str] = &[
+        "type", "name", "label::中文 (zh)", "label::English (en)", "required", "relevant", "constraint",
+        "constraint_message::中文 (zh)", "constraint_message::English (en)", "calculation", "repeat_count", "choice_filter",
+    ];
+    const YN: &[&[&str]] = &[
+        &["list_name", "name", "label::中文 (zh)", "label::English (en)", "county"],
+        &["yn", "yes", "是", "Yes", ""],
+        &["yn", "no", "否", "No", ""],
+        &["county", "a", "甲县", "A county", ""],
+        &["county", "b", "乙县", "B county", ""],
+        &["town", "a1", "甲一镇", "A1", "a"],
+        &["town", "a2", "甲二镇", "A2", "a"],
+        &["town", "b1", "乙一镇", "B1", "b"],
+    ];
+
+    fn skip_form() -> CompiledForm {
+        let def = form(
+            &[
+                HEAD,
+                &["select_one yn", "smoke", "抽烟吗", "Smoke?", "yes", "", "", "", "", "", "", ""],
+                &["integer", "packs", "每天几包", "Packs a day", "yes", "${smoke} = 'yes'", ". > 0 and . < 10", "应在 1 到 9 之间", "Between 1 and 9", "", "", ""],
+                &["calculate", "cost", "", "", "", "", "", "", "", "${packs} * 20", "", ""],
+                &["calculate", "yearly", "", "", "", "", "", "", "", "${cost} * 365", "", ""],
+                &["text", "note_text", "备注", "Notes", "", "", "", "", "", "", "", ""],
+                &["select_one county", "county", "县", "County", "", "", "", "", "", "", "", ""],
+                &["select_one town", "town", "镇", "Town", "", "", "", "", "", "", "", "county = ${county}"],
+            ],
+            YN,
+        );
+        CompiledForm::compile(&def).unwrap()
+    }
+
+    #[test]
+    fn skip_logic_required_constraint_and_calculation() {
+        let f = skip_form();
+        let e = env(Lang::ZhCn);
+        let st = f.evaluate(&answers(&[]), &e);
+        assert_eq!(st.items["smoke"].problem, Some(Problem::Required));
+        assert_eq!(st.items["smoke"].message.as_deref(), Some("此题必答。"));
+        assert!(!st.items["packs"].relevant, "skipped until smoke = yes");
+        assert_eq!(st.items["packs"].problem, None, "an irrelevant question is never required");
+
+        let st = f.evaluate(&answers(&[("smoke", "yes")]), &e);
+        assert!(st.items["packs"].relevant);
+        assert_eq!(st.items["packs"].problem, Some(Problem::Required));
+
+        let st = f.evaluate(&answers(&[("smoke", "yes"), ("packs", "12")]), &e);
+        assert_eq!(st.items["packs"].problem, Some(Problem::Constraint));
+        assert_eq!(st.items["packs"].message.as_deref(), Some("应在 1 到 9 之间"));
+        let st_en = f.evaluate(&answers(&[("smoke", "yes"), ("packs", "12")]), &env(Lang::En));
+        assert_eq!(st_en.items["packs"].message.as_deref(), Some("Between 1 and 9"));
+
+        let st = f.evaluate(&answers(&[("smoke", "yes"), ("packs", "2")]), &e);
+        assert_eq!(st.items["packs"].problem, None);
+        assert_eq!((st.items["cost"].value.as_str(), st.items["yearly"].value.as_str()), ("40", "14600"));
+
+        // Answering "no" hides packs: its stale answer no longer counts anywhere.
+        let st = f.evaluate(&answers(&[("smoke", "no"), ("packs", "2")]), &e);
+        assert_eq!(st.items["packs"].value, "");
+        assert_eq!(st.items["cost"].value, "", "empty × 20 is empty, not 0");
+        assert_eq!(st.problems().count(), 0);
+    }
+
+    #[test]
+    fn type_checks_come_before_constraints() {
+        let f = skip_form();
+        let st = f.evaluate(&answers(&[("smoke", "yes"), ("packs", "两包")]), &env(Lang::En));
+        assert_eq!(st.items["packs"].problem, Some(Problem::NotAnInteger));
+        assert_eq!(st.items["packs"].message.as_deref(), Some("Enter a whole number."));
+        let st = f.evaluate(&answers(&[("smoke", "maybe")]), &env(Lang::En));
+        assert_eq!(st.items["smoke"].problem, Some(Problem::UnknownChoice));
+    }
+
+    #[test]
+    fn update_touches_only_what_depends_on_the_change() {
+        let f = skip_form();
+        let e = env(Lang::ZhCn);
+        let mut a = answers(&[("smoke", "yes"), ("packs", "1"), ("note_text", "x")]);
+        let mut st = f.evaluate(&a, &e);
+        a.set("packs", "3");
+        let changed = f.update(&mut st, &a, "packs", &e);
+        assert_eq!(changed, vec!["cost", "packs", "yearly"]);
+        assert_eq!(st, f.evaluate(&a, &e), "incremental equals full evaluation");
+        a.set("smoke", "no");
+        let changed = f.update(&mut st, &a, "smoke", &e);
+        assert_eq!(changed, vec!["cost", "packs", "smoke", "yearly"]);
+        assert_eq!(st, f.evaluate(&a, &e));
+        a.set("note_text", "y");
+        assert_eq!(f.update(&mut st, &a, "note_text", &e), vec!["note_text"]);
+    }
+
+    #[test]
+    fn cascading_select_filters_choices_by_column() {
+        let f = skip_form();
+        let e = env(Lang::ZhCn);
+        let a = answers(&[("county", "a")]);
+        let st = f.evaluate(&a, &e);
+        let towns: Vec<String> = f.choices(&st, &a, "town", &e).into_iter().map(|c| c.name).collect();
+        assert_eq!(towns, vec!["a1", "a2"]);
+        let a = answers(&[("county", "b")]);
+        let st = f.evaluate(&a, &e);
+        assert_eq!(f.choices(&st, &a, "town", &e).len(), 1);
+        assert_eq!(f.choices(&st, &a, "county", &e).len(), 2, "no filter: every choice");
+    }
+
+    #[test]
+    fn repeats_count_sum_and_position() {
+        let def = form(
+            &[
+                HEAD,
+                &["integer", "n", "人数", "People", "", "", "", "", "", "", "", ""],
+                &["begin repeat", "person", "成员", "Member", "", "", "", "", "", "", "${n}", ""],
+                &["integer", "age", "年龄", "Age", "yes", "", "", "", "", "", "", ""],
+                &["calculate", "idx", "", "", "", "", "", "", "", "position(..)", "", ""],
+                &["calculate", "older", "", "", "", "", "", "", "", "if(${age} >= 60, 1, 0)", "", ""],
+                &["end repeat", "", "", "", "", "", "", "", "", "", "", ""],
+                &["calculate", "total_age", "", "", "", "", "", "", "", "sum(${age})", "", ""],
+                &["calculate", "members", "", "", "", "", "", "", "", "count(${person})", "", ""],
+                &["calculate", "elders", "", "", "", "", "", "", "", "sum(${older})", "", ""],
+            ],
+            &[],
+        );
+        let f = CompiledForm::compile(&def).unwrap();
+        let e = env(Lang::En);
+        let mut a = answers(&[("n", "3"), ("person[1]/age", "70"), ("person[2]/age", "30"), ("person[3]/age", "65")]);
+        let st = f.evaluate(&a, &e);
+        assert_eq!(st.repeat_counts["person"], 3);
+        assert_eq!(st.items["person[2]/idx"].value, "2");
+        assert_eq!(st.items["total_age"].value, "165");
+        assert_eq!(st.items["members"].value, "3");
+        assert_eq!(st.items["elders"].value, "2");
+        a.set("n", "2");
+        let mut inc = st.clone();
+        f.update(&mut inc, &a, "n", &e);
+        assert_eq!(inc.repeat_counts["person"], 2);
+        assert_eq!(inc.items["members"].value, "2");
+        assert_eq!(inc.items["total_age"].value, "100");
+        a.set("person[2]/age", "");
+        let st = f.evaluate(&a, &e);
+        assert_eq!(st.items["person[2]/age"].problem, Some(Problem::Required));
+    }
+
+    #[test]
+    fn group_relevance_hides_children_and_choice_names_read_labels() {
+        let def = form(
+            &[
+                HEAD,
+                &["select_one yn", "has_kids", "有孩子吗", "Children?", "", "", "", "", "", "", "", ""],
+                &["begin group", "kids", "孩子", "Children", "", "${has_kids} = 'yes'", "", "", "", "", "", ""],
+                &["integer", "kid_count", "几个", "How many", "yes", "", "", "", "", "", "", ""],
+                &["end group", "", "", "", "", "", "", "", "", "", "", ""],
+                &["calculate", "answer_label", "", "", "", "", "", "", "", "jr:choice-name(${has_kids}, '${has_kids}')", "", ""],
+            ],
+            &YN[..3],
+        );
+        let f = CompiledForm::compile(&def).unwrap();
+        let st = f.evaluate(&answers(&[("has_kids", "no")]), &env(Lang::ZhCn));
+        assert!(!st.items["kid_count"].relevant);
+        assert_eq!(st.items["kid_count"].problem, None);
+        assert_eq!(st.items["answer_label"].value, "否");
+        let st = f.evaluate(&answers(&[("has_kids", "yes")]), &env(Lang::En));
+        assert_eq!(st.items["kid_count"].problem, Some(Problem::Required));
+        assert_eq!(st.items["answer_label"].value, "Yes");
+    }
+
+    #[test]
+    fn the_default_scale_compiles_and_checks_its_constraints() {
+        let def = crate::default_scale().unwrap();
+        let f = CompiledForm::compile(&def).unwrap();
+        let e = env(Lang::ZhCn);
+        let st = f.evaluate(&answers(&[("a_age", "30"), ("a_years", "40")]), &e);
+        assert_eq!(st.items["a_years"].problem, Some(Problem::Constraint));
+        assert_eq!(st.items["a_years"].message.as_deref(), Some("居住年数不能超过年龄。"));
+        let st = f.evaluate(&answers(&[("a_household", "none elderly")]), &e);
+        assert_eq!(st.items["a_household"].problem, Some(Problem::Constraint));
+        let st = f.evaluate(&answers(&[("h_problems", "pets noise")]), &e);
+        assert!(st.items["h_sev_pets"].relevant && !st.items["h_sev_theft"].relevant);
+        assert_eq!(st.items["h_count"].value, "2");
+        let st = f.evaluate(&answers(&[("f_needs", "lift parking repairs")]), &e);
+        let choices: Vec<String> = f.choices(&st, &answers(&[("f_needs", "lift parking repairs")]), "f_top", &e).into_iter().map(|c| c.name).collect();
+        assert_eq!(choices, vec!["repairs", "parking", "lift"]);
     }
 }

@@ -588,7 +588,8 @@ pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
     let definition = FormDefinition {
         form_id: opt(&setting("form_id")).unwrap_or_else(|| stem.clone()),
         version: setting("version"),
-        title: opt(&setting("form_title")).unwrap_or(stem),
+        // As pyxform: the title, else the form id, else the file name.
+        title: opt(&setting("form_title")).or_else(|| opt(&setting("form_id"))).unwrap_or(stem),
         default_language: opt(&setting("default_language")),
         languages: all_languages,
         items,

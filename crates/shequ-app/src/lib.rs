@@ -4,6 +4,7 @@
 
 mod community_csv;
 pub mod demo;
+pub mod instruments;
 mod paths;
 
 use std::path::{Path, PathBuf};

@@ -80,6 +80,13 @@ enum InstrumentsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Import an XLSForm (.xlsx or .xls): a new form, or a new version of an installed one.
+    Import {
+        file: PathBuf,
+        /// Check the form and show what would be imported, without importing it.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show an instrument's blocks and questions (by id, form id, or form_id@version).
     Show {
         id: String,
@@ -298,6 +305,35 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                     ]
                 },
             )?;
+        }
+        Command::Instruments(InstrumentsCmd::Import { file, dry_run }) => {
+            let name = file.display().to_string();
+            let bytes = std::fs::read(&file).map_err(|e| {
+                shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable).with("file", &name).with("detail", e)
+            })?;
+            let p = app.preview_instrument(&bytes, &name, lang)?;
+            let params = [
+                ("title", p.title.clone()),
+                ("form_id", p.form_id.clone()),
+                ("version", p.version.clone()),
+                ("count", p.question_count.to_string()),
+                ("languages", p.languages.join(", ")),
+            ];
+            let key = if dry_run {
+                "cli.instrument_preview"
+            } else {
+                match app.import_instrument(&bytes, &name, now)?.1 {
+                    shequ_app::instruments::ImportStatus::Unchanged => "cli.instrument_unchanged",
+                    _ => "cli.instrument_imported",
+                }
+            };
+            say!(out, "{}", msg(lang, key, &params));
+            if !p.warnings.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.warnings_heading"));
+                for w in &p.warnings {
+                    say!(out, "  - {w}");
+                }
+            }
         }
         Command::Instruments(InstrumentsCmd::Show { id, json }) => {
             let rec = app.instrument(&id)?;

@@ -31,6 +31,17 @@ pub struct Warning {
     pub params: BTreeMap<String, String>,
 }
 
+impl Warning {
+    /// The warning in the user's language, with its location.
+    pub fn message(&self, lang: shequ_core::Lang) -> String {
+        let mut params = self.params.clone();
+        params.insert("sheet".into(), self.sheet.clone());
+        params.insert("row".into(), self.row.to_string());
+        let location = shequ_core::i18n::message(lang, "form_warnings.location", &params);
+        format!("{location}{}", shequ_core::i18n::message(lang, &format!("form_warnings.{}", self.problem), &params))
+    }
+}
+
 /// Reads a form, refusing it on the first problem. Warnings are dropped: see [`import_xlsform`].
 pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
     import_xlsform(bytes, source).map(|i| i.definition)

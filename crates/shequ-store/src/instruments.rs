@@ -63,6 +63,12 @@ fn from_row(r: &Row) -> rusqlite::Result<InstrumentRecord> {
     })
 }
 
+/// The content hash that tells two definitions of one version apart.
+pub fn content_hash(def: &FormDefinition) -> Result<String> {
+    let json = serde_json::to_string(def).map_err(Error::internal)?;
+    Ok(format!("{:x}", Sha256::digest(json.as_bytes())))
+}
+
 impl Store {
     /// Installs an instrument version. Installing the same version with the same content
     /// again returns the installed one unchanged; with other content it is refused.
@@ -74,7 +80,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<InstrumentRecord> {
         let json = serde_json::to_string(def).map_err(Error::internal)?;
-        let sha = format!("{:x}", Sha256::digest(json.as_bytes()));
+        let sha = content_hash(def)?;
         if let Some(existing) = self.instrument_version(&def.form_id, &def.version)? {
             if existing.content_sha256 == sha {
                 return Ok(existing);

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OpenFlags};
 use shequ_core::{Error, ErrorCode, Result};
 
 pub use communities::CommunitySummary;
-pub use instruments::{InstrumentRecord, InstrumentSummary};
+pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
 pub use migrate::SCHEMA_VERSION;
 pub use responses::NewResponse;
 

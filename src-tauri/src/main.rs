@@ -2,6 +2,11 @@
 //! `shequ-app`. Errors cross to the UI as `IpcError { code, message, params }`, the message
 //! already in the user's language.
 
+
+/// mimalloc: import and evaluation allocate many small strings (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 

@@ -3,6 +3,11 @@
 //! Messages come from the shared catalogues, in the language of `--lang`, `SHEQU_LANG` or the
 //! locale (`LANG`), zh-CN by default. Errors go to stderr with exit status 1.
 
+
+/// mimalloc: import and evaluation allocate many small strings (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -194,7 +194,8 @@ impl CompiledForm {
                 d
             })
             .collect();
-        let order = topo_order(&nodes, &value_deps)?;
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        let order = topo_order(&names, &value_deps)?;
         let mut dependents = vec![Vec::new(); nodes.len()];
         for (i, n) in nodes.iter().enumerate() {
             let mut all = refs(&[&n.relevant, &n.calculation, &n.repeat_count, &n.required, &n.read_only, &n.constraint, &n.choice_filter]);
@@ -592,9 +593,68 @@ impl Env for Ctx<'_> {
     }
 }
 
+/// The first dependency cycle among relevance, calculations and repeat counts, if any: the
+/// import check, without building the whole evaluator.
+pub fn dependency_cycle(def: &FormDefinition) -> Option<Vec<String>> {
+    let refs = |item: &FormItem| -> Vec<String> {
+        let exprs: Vec<&String> = match item {
+            FormItem::Question(q) => [&q.relevant, &q.calculation].into_iter().flatten().collect(),
+            FormItem::Group { relevant, repeat_count, .. } => [relevant, repeat_count].into_iter().flatten().collect(),
+        };
+        exprs.into_iter().filter_map(|e| expr::parse(e).ok()).flat_map(|e| expr::references(&e)).collect()
+    };
+    let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+    fn each(items: &[FormItem], f: &mut dyn FnMut(&FormItem)) {
+        for item in items {
+            f(item);
+            if let FormItem::Group { children, .. } = item {
+                each(children, f);
+            }
+        }
+    }
+    each(&def.items, &mut |item| {
+        let name = match item {
+            FormItem::Question(q) => q.name.clone(),
+            FormItem::Group { name, .. } => name.clone(),
+        };
+        by_name.insert(name, refs(item));
+    });
+    dependency_cycle_with(def, &|name| by_name.get(name).cloned().unwrap_or_default())
+}
+
+/// As [`dependency_cycle`], with the references of each item's relevance, calculation and
+/// repeat count supplied by the caller (the importer has them already).
+pub fn dependency_cycle_with(def: &FormDefinition, refs: &dyn Fn(&str) -> Vec<String>) -> Option<Vec<String>> {
+    fn walk<'a>(items: &'a [FormItem], parent: Option<usize>, out: &mut Vec<(&'a str, Option<usize>)>) {
+        for item in items {
+            let idx = out.len();
+            match item {
+                FormItem::Question(q) => out.push((&q.name, parent)),
+                FormItem::Group { name, children, .. } => {
+                    out.push((name, parent));
+                    walk(children, Some(idx), out);
+                }
+            }
+        }
+    }
+    let mut flat = Vec::new();
+    walk(&def.items, None, &mut flat);
+    let index: HashMap<&str, usize> = flat.iter().enumerate().map(|(i, f)| (f.0, i)).collect();
+    let deps: Vec<Vec<usize>> = flat
+        .iter()
+        .map(|(name, parent)| {
+            let mut d: Vec<usize> = refs(name).iter().filter_map(|r| index.get(r.as_str()).copied()).collect();
+            d.extend(*parent);
+            d
+        })
+        .collect();
+    let names: Vec<&str> = flat.iter().map(|f| f.0).collect();
+    topo_order(&names, &deps).err()
+}
+
 /// Kahn's algorithm over value dependencies; a cycle is returned as the names on it.
-fn topo_order(nodes: &[Node], deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<String>> {
-    let n = nodes.len();
+fn topo_order(names: &[&str], deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<String>> {
+    let n = names.len();
     let mut indegree = vec![0usize; n];
     let mut users = vec![Vec::new(); n];
     for (i, ds) in deps.iter().enumerate() {
@@ -625,8 +685,8 @@ fn topo_order(nodes: &[Node], deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<Str
     loop {
         let next = *deps[cur].iter().find(|&&d| indegree[d] > 0).expect("a cycle continues");
         if let Some(pos) = path.iter().position(|&p| p == next) {
-            let mut cycle: Vec<String> = path[pos..].iter().map(|&i| nodes[i].name.clone()).collect();
-            cycle.push(nodes[next].name.clone());
+            let mut cycle: Vec<String> = path[pos..].iter().map(|&i| names[i].to_string()).collect();
+            cycle.push(names[next].to_string());
             return Err(cycle);
         }
         path.push(next);

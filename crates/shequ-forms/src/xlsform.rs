@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Cursor;
 
-use calamine::{open_workbook_auto_from_rs, Data, Range, Reader};
+use calamine::{open_workbook_auto_from_rs, Data, DataRef, Reader, ReaderRef, Sheets};
 use serde::Serialize;
 use shequ_core::{Choice, Error, ErrorCode, FormDefinition, FormItem, LocalizedText, Question, Result, Scoring};
 use ts_rs::TS;
@@ -100,6 +100,10 @@ fn straighten_quotes(s: &str) -> String {
 struct Sheet {
     name: &'static str,
     headers: Vec<String>,
+    /// Header → column, for the plain (language-less) headers.
+    columns: HashMap<String, usize>,
+    /// Base column (`label`) → its (column, language) pairs, computed once per sheet.
+    texts: HashMap<String, Vec<(usize, String)>>,
     /// (file row number, cells)
     rows: Vec<(usize, Vec<String>)>,
 }
@@ -115,12 +119,33 @@ fn cell(d: &Data) -> String {
     }
 }
 
+/// A cell of a range whose shared strings are borrowed (xlsx, xlsb): one copy, not two.
+fn cell_ref(d: &DataRef) -> String {
+    match d {
+        DataRef::Empty => String::new(),
+        DataRef::SharedString(s) => s.trim().to_string(),
+        DataRef::String(s) => s.trim().to_string(),
+        other => cell(&Data::from(other.clone())),
+    }
+}
+
 impl Sheet {
-    fn from_range(name: &'static str, range: Range<Data>) -> Sheet {
-        let first_row = range.start().map_or(0, |(r, _)| r as usize);
-        let mut rows = range.rows().enumerate().map(|(i, r)| (first_row + i + 1, r.iter().map(cell).collect::<Vec<_>>()));
-        let headers = rows.next().map(|(_, h)| h).unwrap_or_default().iter().map(|h| normalize_header(h)).collect();
-        Sheet { name, headers, rows: rows.filter(|(_, r)| r.iter().any(|c| !c.is_empty())).collect() }
+    fn from_cells(name: &'static str, start: Option<(u32, u32)>, cells: impl Iterator<Item = Vec<String>>) -> Sheet {
+        let first_row = start.map_or(0, |(r, _)| r as usize);
+        let mut rows = cells.enumerate().map(|(i, r)| (first_row + i + 1, r));
+        let headers: Vec<String> =
+            rows.next().map(|(_, h)| h).unwrap_or_default().iter().map(|h| normalize_header(h)).collect();
+        let mut columns = HashMap::new();
+        let mut texts: HashMap<String, Vec<(usize, String)>> = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            columns.entry(h.clone()).or_insert(i);
+            let (base, lang) = match h.split_once("::") {
+                Some((b, l)) => (b.to_string(), l.to_string()),
+                None => (h.clone(), LocalizedText::NO_LANGUAGE.to_string()),
+            };
+            texts.entry(base).or_default().push((i, lang));
+        }
+        Sheet { name, headers, columns, texts, rows: rows.filter(|(_, r)| r.iter().any(|c| !c.is_empty())).collect() }
     }
 
     fn header_row(&self) -> usize {
@@ -128,7 +153,7 @@ impl Sheet {
     }
 
     fn col(&self, header: &str) -> Option<usize> {
-        self.headers.iter().position(|h| h == header)
+        self.columns.get(header).copied()
     }
 
     fn get<'a>(&self, row: &'a [String], header: &str) -> &'a str {
@@ -137,16 +162,9 @@ impl Sheet {
 
     fn text(&self, row: &[String], base: &str) -> LocalizedText {
         let mut out = BTreeMap::new();
-        for (i, h) in self.headers.iter().enumerate() {
-            let lang = if h == base {
-                Some(LocalizedText::NO_LANGUAGE.to_string())
-            } else {
-                h.strip_prefix(base).and_then(|rest| rest.strip_prefix("::")).map(str::to_string)
-            };
-            if let (Some(lang), Some(v)) = (lang, row.get(i)) {
-                if !v.is_empty() {
-                    out.insert(lang, v.clone());
-                }
+        for (i, lang) in self.texts.get(base).into_iter().flatten() {
+            if let Some(v) = row.get(*i).filter(|v| !v.is_empty()) {
+                out.insert(lang.clone(), v.clone());
             }
         }
         LocalizedText(out)
@@ -246,17 +264,27 @@ struct Open {
 
 /// Reads an XLSForm workbook (`.xlsx` or `.xls`) from bytes; `source` names it in messages.
 pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
+    import_inner(bytes, source).map_err(|e| match e.code {
+        ErrorCode::FormInvalid => e.with("form_file", source),
+        _ => e,
+    })
+}
+
+fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     sniff(bytes, source)?;
     let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e))?;
     let names: Vec<String> = wb.sheet_names().to_vec();
     let mut sheet = |want: &'static str| -> Result<Option<Sheet>> {
-        match names.iter().find(|n| n.trim().eq_ignore_ascii_case(want)) {
-            Some(n) => wb
-                .worksheet_range(n)
-                .map(|r| Some(Sheet::from_range(want, r)))
-                .map_err(|e| Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e)),
-            None => Ok(None),
+        let unreadable = |e: calamine::Error| Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e);
+        let Some(n) = names.iter().find(|n| n.trim().eq_ignore_ascii_case(want)) else { return Ok(None) };
+        // Borrowed shared strings where calamine offers them (it panics on .xls if asked).
+        if matches!(wb, Sheets::Xlsx(_) | Sheets::Xlsb(_)) {
+            let r = wb.worksheet_range_ref(n).map_err(unreadable)?;
+            Ok(Some(Sheet::from_cells(want, r.start(), r.rows().map(|row| row.iter().map(cell_ref).collect()))))
+        } else {
+            let r = wb.worksheet_range(n).map_err(unreadable)?;
+            Ok(Some(Sheet::from_cells(want, r.start(), r.rows().map(|row| row.iter().map(cell).collect()))))
         }
     };
     let survey = sheet("survey")?.ok_or_else(|| invalid("survey", 0, "", "missing_sheet"))?;
@@ -553,6 +581,8 @@ pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
         collect_names(&items, &mut s);
         s
     };
+    // References of value-defining expressions, reused by the cycle check below.
+    let mut value_refs: HashMap<String, Vec<String>> = HashMap::new();
     for p in &pending {
         let refs = if p.column == "label" {
             expr::text_references(&p.text)
@@ -569,6 +599,9 @@ pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
                 }
             }
         };
+        if matches!(p.column, "relevant" | "calculation" | "repeat_count") {
+            value_refs.entry(p.owner.clone()).or_default().extend(refs.iter().cloned());
+        }
         for r in refs {
             if !exact.contains(&r) {
                 let hint = if known.contains(&r.to_lowercase()) { "case" } else { "" };
@@ -606,10 +639,10 @@ pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
         items,
         choices,
     };
-    crate::state::CompiledForm::compile(&definition).map_err(|cycle| {
+    if let Some(cycle) = crate::state::dependency_cycle_with(&definition, &|name| value_refs.get(name).cloned().unwrap_or_default()) {
         let first = definition.question(&cycle[0]).map_or(0, |q| q.row);
-        invalid("survey", first as usize, "calculation", "cyclic_dependency").with("cycle", cycle.join(" → "))
-    })?;
+        return Err(invalid("survey", first as usize, "calculation", "cyclic_dependency").with("cycle", cycle.join(" → ")));
+    }
     Ok(Imported { definition, warnings })
 }
 
@@ -873,7 +906,7 @@ mod malformed {
                 def.version.as_str(),
                 def.title.as_str()
             ),
-            ("f", "7", "my form")
+            ("f", "7", "f")
         );
         assert_eq!(
             def.question("t").unwrap().label.pick(Lang::ZhCn),

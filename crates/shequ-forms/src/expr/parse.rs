@@ -113,12 +113,12 @@ fn err(position: usize, problem: &'static str, near: &str) -> ParseError {
 
 fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
     let chars: Vec<(usize, char)> = src.char_indices().collect();
-    let char_pos = |byte: usize| src[..byte].chars().count();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(chars.len() / 2 + 1);
     let mut i = 0;
     while i < chars.len() {
         let (b, c) = chars[i];
-        let pos = char_pos(b);
+        // Positions count characters, not bytes: `i` indexes the characters.
+        let pos = i;
         match c {
             ' ' | '\t' | '\n' | '\r' => i += 1,
             '$' => {
@@ -275,27 +275,31 @@ impl Parser {
         }
     }
 
-    fn binary(&mut self, level: usize) -> Result<Expr, ParseError> {
-        const LEVELS: &[&[Op]] = &[
-            &[Op::Or],
-            &[Op::And],
-            &[Op::Eq, Op::Ne],
-            &[Op::Lt, Op::Le, Op::Gt, Op::Ge],
-            &[Op::Add, Op::Sub],
-            &[Op::Mul, Op::Div, Op::Mod],
-        ];
-        if level == LEVELS.len() {
-            return self.unary();
+    /// Precedence climbing: parses operators binding at least as tightly as `min`.
+    fn binary(&mut self, min: u8) -> Result<Expr, ParseError> {
+        fn precedence(op: Op) -> u8 {
+            match op {
+                Op::Or => 1,
+                Op::And => 2,
+                Op::Eq | Op::Ne => 3,
+                Op::Lt | Op::Le | Op::Gt | Op::Ge => 4,
+                Op::Add | Op::Sub => 5,
+                Op::Mul | Op::Div | Op::Mod => 6,
+            }
         }
-        let mut left = self.binary(level + 1)?;
+        let mut left = self.unary()?;
         loop {
             let op = match self.peek() {
-                Some(Tok::Op(op)) if LEVELS[level].contains(op) => *op,
-                Some(Tok::Minus) if LEVELS[level].contains(&Op::Sub) => Op::Sub,
+                Some(Tok::Op(op)) => *op,
+                Some(Tok::Minus) => Op::Sub,
                 _ => return Ok(left),
             };
+            let p = precedence(op);
+            if p < min {
+                return Ok(left);
+            }
             self.i += 1;
-            let right = self.binary(level + 1)?;
+            let right = self.binary(p + 1)?;
             left = Expr::Bin(op, Box::new(left), Box::new(right));
         }
     }
@@ -321,7 +325,7 @@ impl Parser {
             Tok::Dot => Ok(Expr::Current),
             Tok::DotDot => Ok(Expr::Parent),
             Tok::LParen => {
-                let e = self.binary(0)?;
+                let e = self.binary(1)?;
                 self.expect_rparen(pos)?;
                 Ok(e)
             }
@@ -339,7 +343,7 @@ impl Parser {
                 let mut args = Vec::new();
                 if self.peek() != Some(&Tok::RParen) {
                     loop {
-                        args.push(self.binary(0)?);
+                        args.push(self.binary(1)?);
                         if self.peek() == Some(&Tok::Comma) {
                             self.i += 1;
                         } else {

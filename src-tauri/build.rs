@@ -7,6 +7,8 @@ fn main() {
             "home",
             "load_demo",
             "add_community",
+            "preview_instrument",
+            "import_instrument",
             "ui_lang",
             "set_ui_lang",
         ]));

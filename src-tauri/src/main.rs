@@ -2,7 +2,6 @@
 //! `shequ-app`. Errors cross to the UI as `IpcError { code, message, params }`, the message
 //! already in the user's language.
 
-
 /// mimalloc: import and evaluation allocate many small strings (see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -11,8 +10,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::Utc;
+use shequ_app::instruments::{ImportStatus, InstrumentPreview};
 use shequ_app::{demo::DemoReport, App, HomeData};
 use shequ_core::{Community, Error, IpcError, Lang, NewCommunity};
+use shequ_store::InstrumentSummary;
 use tauri::State;
 
 /// The open data folder, or the reason it could not be opened (shown by the UI). A failed
@@ -76,6 +77,28 @@ fn add_community(state: State<Shared>, input: NewCommunity) -> Result<Community,
 }
 
 #[tauri::command]
+fn preview_instrument(
+    state: State<Shared>,
+    name: String,
+    bytes: Vec<u8>,
+) -> Result<InstrumentPreview, IpcError> {
+    with_app(&state, |app, lang| {
+        app.preview_instrument(&bytes, &name, lang)
+    })
+}
+
+#[tauri::command]
+fn import_instrument(
+    state: State<Shared>,
+    name: String,
+    bytes: Vec<u8>,
+) -> Result<(InstrumentSummary, ImportStatus), IpcError> {
+    with_app(&state, |app, _| {
+        app.import_instrument(&bytes, &name, Utc::now())
+    })
+}
+
+#[tauri::command]
 fn ui_lang(state: State<Shared>) -> Result<Lang, IpcError> {
     let shell = state
         .lock()
@@ -109,6 +132,8 @@ fn main() {
             home,
             load_demo,
             add_community,
+            preview_instrument,
+            import_instrument,
             ui_lang,
             set_ui_lang
         ])

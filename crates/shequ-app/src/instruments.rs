@@ -57,11 +57,22 @@ pub struct InstrumentPreview {
 fn outline(items: &[FormItem], depth: u32, lang: Lang, out: &mut Vec<OutlineRow>) {
     for item in items {
         match item {
-            FormItem::Group { name, label, relevant, repeat, children, .. } => {
+            FormItem::Group {
+                name,
+                label,
+                relevant,
+                repeat,
+                children,
+                ..
+            } => {
                 out.push(OutlineRow {
                     depth,
                     name: name.clone(),
-                    kind: if *repeat { "repeat".into() } else { "group".into() },
+                    kind: if *repeat {
+                        "repeat".into()
+                    } else {
+                        "group".into()
+                    },
                     label: label.pick(lang).unwrap_or_default().to_string(),
                     required: false,
                     conditional: relevant.is_some(),
@@ -87,13 +98,24 @@ fn outline(items: &[FormItem], depth: u32, lang: Lang, out: &mut Vec<OutlineRow>
 
 impl App {
     /// Reads a workbook and says what importing it would do. Writes nothing.
-    pub fn preview_instrument(&self, bytes: &[u8], source: &str, lang: Lang) -> Result<InstrumentPreview> {
+    pub fn preview_instrument(
+        &self,
+        bytes: &[u8],
+        source: &str,
+        lang: Lang,
+    ) -> Result<InstrumentPreview> {
         let imported = shequ_forms::import_xlsform(bytes, source)?;
         let def = &imported.definition;
-        let installed: Vec<_> =
-            self.store().instruments()?.into_iter().filter(|r| r.summary.form_id == def.form_id).collect();
+        let installed: Vec<_> = self
+            .store()
+            .instruments()?
+            .into_iter()
+            .filter(|r| r.summary.form_id == def.form_id)
+            .collect();
         let status = match installed.iter().find(|r| r.summary.version == def.version) {
-            Some(same) if same.content_sha256 == shequ_store::content_hash(def)? => ImportStatus::Unchanged,
+            Some(same) if same.content_sha256 == shequ_store::content_hash(def)? => {
+                ImportStatus::Unchanged
+            }
             Some(_) => {
                 return Err(Error::new(ErrorCode::InstrumentConflict)
                     .with("form_id", &def.form_id)
@@ -128,7 +150,9 @@ impl App {
         let preview = self.preview_instrument(bytes, source, Lang::En)?;
         let def = shequ_forms::read_xlsform(bytes, source)?;
         let actor = self.actor();
-        let record = self.store_mut().install_instrument(&def, Some(source), &actor, now)?;
+        let record = self
+            .store_mut()
+            .install_instrument(&def, Some(source), &actor, now)?;
         Ok((record.summary, preview.status))
     }
 }
@@ -146,7 +170,10 @@ mod tests {
         let mut wb = rust_xlsxwriter::Workbook::new();
         let s = wb.add_worksheet();
         s.set_name("survey").unwrap();
-        for (c, h) in ["type", "name", "label::中文 (zh)", "label::English (en)"].iter().enumerate() {
+        for (c, h) in ["type", "name", "label::中文 (zh)", "label::English (en)"]
+            .iter()
+            .enumerate()
+        {
             s.write_string(0, c as u16, *h).unwrap();
         }
         for (c, v) in ["text", "q", "问题", "Question"].iter().enumerate() {
@@ -154,7 +181,14 @@ mod tests {
         }
         let st = wb.add_worksheet();
         st.set_name("settings").unwrap();
-        for (c, (h, v)) in [("form_id", "district_form"), ("version", version), ("form_title", title)].iter().enumerate() {
+        for (c, (h, v)) in [
+            ("form_id", "district_form"),
+            ("version", version),
+            ("form_title", title),
+        ]
+        .iter()
+        .enumerate()
+        {
             st.write_string(0, c as u16, *h).unwrap();
             st.write_string(1, c as u16, *v).unwrap();
         }
@@ -166,16 +200,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut app = App::open(dir.path(), now()).unwrap();
         let v1 = scale_with("1", "区表");
-        let p = app.preview_instrument(&v1, "district.xlsx", Lang::ZhCn).unwrap();
-        assert_eq!((p.status, p.question_count, p.title.as_str()), (ImportStatus::NewForm, 1, "区表"));
+        let p = app
+            .preview_instrument(&v1, "district.xlsx", Lang::ZhCn)
+            .unwrap();
+        assert_eq!(
+            (p.status, p.question_count, p.title.as_str()),
+            (ImportStatus::NewForm, 1, "区表")
+        );
         assert_eq!(p.outline[0].label, "问题");
-        assert_eq!(app.import_instrument(&v1, "district.xlsx", now()).unwrap().1, ImportStatus::NewForm);
-        assert_eq!(app.import_instrument(&v1, "district.xlsx", now()).unwrap().1, ImportStatus::Unchanged);
+        assert_eq!(
+            app.import_instrument(&v1, "district.xlsx", now())
+                .unwrap()
+                .1,
+            ImportStatus::NewForm
+        );
+        assert_eq!(
+            app.import_instrument(&v1, "district.xlsx", now())
+                .unwrap()
+                .1,
+            ImportStatus::Unchanged
+        );
         let v2 = scale_with("2", "区表（修订）");
-        assert_eq!(app.preview_instrument(&v2, "d.xlsx", Lang::En).unwrap().status, ImportStatus::NewVersion);
+        assert_eq!(
+            app.preview_instrument(&v2, "d.xlsx", Lang::En)
+                .unwrap()
+                .status,
+            ImportStatus::NewVersion
+        );
         app.import_instrument(&v2, "d.xlsx", now()).unwrap();
         let changed_v1 = scale_with("1", "另一个标题");
-        let err = app.import_instrument(&changed_v1, "d.xlsx", now()).unwrap_err();
+        let err = app
+            .import_instrument(&changed_v1, "d.xlsx", now())
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::InstrumentConflict);
         let versions: Vec<String> = app
             .instruments()
@@ -192,12 +248,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = App::open(dir.path(), now()).unwrap();
         let bytes = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/xlsform/ok_unsupported_media.xlsx"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/xlsform/ok_unsupported_media.xlsx"),
         )
         .unwrap();
-        let p = app.preview_instrument(&bytes, "media.xlsx", Lang::ZhCn).unwrap();
+        let p = app
+            .preview_instrument(&bytes, "media.xlsx", Lang::ZhCn)
+            .unwrap();
         assert_eq!(p.warnings.len(), 4, "{:?}", p.warnings);
-        assert!(p.warnings[0].starts_with("工作表 survey 第 3 行：") && p.warnings[0].contains("photo"), "{}", p.warnings[0]);
+        assert!(
+            p.warnings[0].starts_with("工作表 survey 第 3 行：") && p.warnings[0].contains("photo"),
+            "{}",
+            p.warnings[0]
+        );
         assert_eq!(p.outline.iter().filter(|r| !r.supported).count(), 4);
     }
 }

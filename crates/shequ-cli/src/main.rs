@@ -3,7 +3,6 @@
 //! Messages come from the shared catalogues, in the language of `--lang`, `SHEQU_LANG` or the
 //! locale (`LANG`), zh-CN by default. Errors go to stderr with exit status 1.
 
-
 /// mimalloc: import and evaluation allocate many small strings (see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -314,7 +313,9 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
         Command::Instruments(InstrumentsCmd::Import { file, dry_run }) => {
             let name = file.display().to_string();
             let bytes = std::fs::read(&file).map_err(|e| {
-                shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable).with("file", &name).with("detail", e)
+                shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
+                    .with("file", &name)
+                    .with("detail", e)
             })?;
             let p = app.preview_instrument(&bytes, &name, lang)?;
             let params = [

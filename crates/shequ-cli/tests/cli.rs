@@ -370,42 +370,130 @@ fn add_validates_fields_in_the_users_language() {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/xlsform").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/xlsform")
+        .join(name)
 }
 
 #[test]
 fn instruments_import_adds_forms_and_versions_and_refuses_bad_ones() {
     let dir = tempfile::tempdir().unwrap();
     let form = fixture("ok_chinese_text.xlsx");
-    let r = shequ(dir.path(), &["instruments", "import", form.to_str().unwrap(), "--dry-run"]);
+    let r = shequ(
+        dir.path(),
+        &["instruments", "import", form.to_str().unwrap(), "--dry-run"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.starts_with("预览（未导入）：量表“社区服务需求调查”（cn_form，版本 2026.1）：2 道题"), "{}", r.stdout);
-    assert!(!shequ(dir.path(), &["instruments", "list"]).stdout.contains("cn_form"), "dry run wrote nothing");
-    let r = shequ(dir.path(), &["instruments", "import", form.to_str().unwrap()]);
-    assert!(r.stdout.starts_with("已导入量表“社区服务需求调查”"), "{}", r.stdout);
-    let r = shequ(dir.path(), &["--lang", "en", "instruments", "import", form.to_str().unwrap()]);
-    assert!(r.stdout.contains("already installed with the same content"), "{}", r.stdout);
-    assert!(shequ(dir.path(), &["instruments", "list"]).stdout.contains("cn_form"));
+    assert!(
+        r.stdout
+            .starts_with("预览（未导入）：量表“社区服务需求调查”（cn_form，版本 2026.1）：2 道题"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !shequ(dir.path(), &["instruments", "list"])
+            .stdout
+            .contains("cn_form"),
+        "dry run wrote nothing"
+    );
+    let r = shequ(
+        dir.path(),
+        &["instruments", "import", form.to_str().unwrap()],
+    );
+    assert!(
+        r.stdout.starts_with("已导入量表“社区服务需求调查”"),
+        "{}",
+        r.stdout
+    );
+    let r = shequ(
+        dir.path(),
+        &[
+            "--lang",
+            "en",
+            "instruments",
+            "import",
+            form.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        r.stdout.contains("already installed with the same content"),
+        "{}",
+        r.stdout
+    );
+    assert!(shequ(dir.path(), &["instruments", "list"])
+        .stdout
+        .contains("cn_form"));
 
     let media = fixture("ok_unsupported_media.xlsx");
-    let r = shequ(dir.path(), &["--lang", "en", "instruments", "import", media.to_str().unwrap()]);
+    let r = shequ(
+        dir.path(),
+        &[
+            "--lang",
+            "en",
+            "instruments",
+            "import",
+            media.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("Worth a look:") && r.stdout.contains("sheet survey, row 3: “photo” is a photo question"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Worth a look:")
+            && r.stdout
+                .contains("sheet survey, row 3: “photo” is a photo question"),
+        "{}",
+        r.stdout
+    );
 
     let before = shequ(dir.path(), &["instruments", "list", "--json"]).stdout;
     for (file, zh, en) in [
-        ("bad_syntax_error.xlsx", "工作表 survey 第 3 行“relevant”列：表达式“${a} =”在第 7 个字符附近有语法错误", "near character 7: the expression ends too early"),
-        ("bad_cyclic_calculation.xlsx", "循环引用：x → y → x", "in a loop: x → y → x"),
-        ("bad_unknown_type.xlsx", "无法识别的题型“txt”", "unknown type “txt”"),
-        ("bad_password_protected.xlsx", "设置了打开密码", "password-protected"),
-        ("bad_not_a_spreadsheet.xlsx", "这不是 Excel 表格文件", "not an Excel workbook"),
+        (
+            "bad_syntax_error.xlsx",
+            "工作表 survey 第 3 行“relevant”列：表达式“${a} =”在第 7 个字符附近有语法错误",
+            "near character 7: the expression ends too early",
+        ),
+        (
+            "bad_cyclic_calculation.xlsx",
+            "循环引用：x → y → x",
+            "in a loop: x → y → x",
+        ),
+        (
+            "bad_unknown_type.xlsx",
+            "无法识别的题型“txt”",
+            "unknown type “txt”",
+        ),
+        (
+            "bad_password_protected.xlsx",
+            "设置了打开密码",
+            "password-protected",
+        ),
+        (
+            "bad_not_a_spreadsheet.xlsx",
+            "这不是 Excel 表格文件",
+            "not an Excel workbook",
+        ),
     ] {
         let path = fixture(file);
-        let r = shequ(dir.path(), &["instruments", "import", path.to_str().unwrap()]);
+        let r = shequ(
+            dir.path(),
+            &["instruments", "import", path.to_str().unwrap()],
+        );
         assert_eq!(r.code, 1, "{file}");
         assert!(r.stderr.contains(zh), "{file}: {}", r.stderr);
-        let r = shequ(dir.path(), &["--lang", "en", "instruments", "import", path.to_str().unwrap()]);
+        let r = shequ(
+            dir.path(),
+            &[
+                "--lang",
+                "en",
+                "instruments",
+                "import",
+                path.to_str().unwrap(),
+            ],
+        );
         assert!(r.stderr.contains(en), "{file}: {}", r.stderr);
     }
-    assert_eq!(shequ(dir.path(), &["instruments", "list", "--json"]).stdout, before, "refusals wrote nothing");
+    assert_eq!(
+        shequ(dir.path(), &["instruments", "list", "--json"]).stdout,
+        before,
+        "refusals wrote nothing"
+    );
 }

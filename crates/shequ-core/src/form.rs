@@ -110,7 +110,14 @@ impl Question {
         self.supported
             && !matches!(
                 self.qtype.as_str(),
-                "note" | "calculate" | "hidden" | "start" | "end" | "today" | "deviceid" | "username"
+                "note"
+                    | "calculate"
+                    | "hidden"
+                    | "start"
+                    | "end"
+                    | "today"
+                    | "deviceid"
+                    | "username"
             )
     }
 }

@@ -23,7 +23,16 @@ fn generate(path: &Path) {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let s = wb.add_worksheet();
     s.set_name("survey").unwrap();
-    let head = ["type", "name", "label::中文 (zh)", "label::English (en)", "relevant", "constraint", "calculation", "required"];
+    let head = [
+        "type",
+        "name",
+        "label::中文 (zh)",
+        "label::English (en)",
+        "relevant",
+        "constraint",
+        "calculation",
+        "required",
+    ];
     for (c, h) in head.iter().enumerate() {
         s.write_string(0, c as u16, *h).unwrap();
     }
@@ -39,17 +48,71 @@ fn generate(path: &Path) {
     let mut n = 0;
     for g in 0..QUESTIONS / 20 {
         let gname = format!("g{g}");
-        put(["begin group", &gname, &format!("第 {g} 部分"), &format!("Part {g}"), "", "", "", ""], &mut r);
+        put(
+            [
+                "begin group",
+                &gname,
+                &format!("第 {g} 部分"),
+                &format!("Part {g}"),
+                "",
+                "",
+                "",
+                "",
+            ],
+            &mut r,
+        );
         for i in 0..20 {
             let name = format!("q{n}");
             let prev = format!("q{}", n.max(1) - 1);
             let (zh, en) = (format!("题目 {n}"), format!("Question {n}"));
             match i % 5 {
-                0 => put(["select_one agree", &name, &zh, &en, "", "", "", "yes"], &mut r),
-                1 => put(["integer", &name, &zh, &en, &format!("${{{prev}}} >= 3"), ". >= 0 and . < 100", "", ""], &mut r),
-                2 => put(["select_multiple needs", &name, &zh, &en, "", "", "", ""], &mut r),
-                3 => put(["calculate", &name, "", "", "", "", &format!("count-selected(${{{prev}}}) * 2"), ""], &mut r),
-                _ => put(["text", &name, &zh, &en, &format!("${{{prev}}} > 2"), "string-length(.) < 200", "", ""], &mut r),
+                0 => put(
+                    ["select_one agree", &name, &zh, &en, "", "", "", "yes"],
+                    &mut r,
+                ),
+                1 => put(
+                    [
+                        "integer",
+                        &name,
+                        &zh,
+                        &en,
+                        &format!("${{{prev}}} >= 3"),
+                        ". >= 0 and . < 100",
+                        "",
+                        "",
+                    ],
+                    &mut r,
+                ),
+                2 => put(
+                    ["select_multiple needs", &name, &zh, &en, "", "", "", ""],
+                    &mut r,
+                ),
+                3 => put(
+                    [
+                        "calculate",
+                        &name,
+                        "",
+                        "",
+                        "",
+                        "",
+                        &format!("count-selected(${{{prev}}}) * 2"),
+                        "",
+                    ],
+                    &mut r,
+                ),
+                _ => put(
+                    [
+                        "text",
+                        &name,
+                        &zh,
+                        &en,
+                        &format!("${{{prev}}} > 2"),
+                        "string-length(.) < 200",
+                        "",
+                        "",
+                    ],
+                    &mut r,
+                ),
             }
             n += 1;
         }
@@ -57,18 +120,42 @@ fn generate(path: &Path) {
     }
     let c = wb.add_worksheet();
     c.set_name("choices").unwrap();
-    for (i, h) in ["list_name", "name", "label::中文 (zh)", "label::English (en)"].iter().enumerate() {
+    for (i, h) in [
+        "list_name",
+        "name",
+        "label::中文 (zh)",
+        "label::English (en)",
+    ]
+    .iter()
+    .enumerate()
+    {
         c.write_string(0, i as u16, *h).unwrap();
     }
     let mut row = 1;
     for k in 1..=5 {
-        for (i, v) in ["agree", &k.to_string(), &format!("{k} 分"), &format!("{k} points")].iter().enumerate() {
+        for (i, v) in [
+            "agree",
+            &k.to_string(),
+            &format!("{k} 分"),
+            &format!("{k} points"),
+        ]
+        .iter()
+        .enumerate()
+        {
             c.write_string(row, i as u16, *v).unwrap();
         }
         row += 1;
     }
     for k in 0..12 {
-        for (i, v) in ["needs", &format!("n{k}"), &format!("需求 {k}"), &format!("Need {k}")].iter().enumerate() {
+        for (i, v) in [
+            "needs",
+            &format!("n{k}"),
+            &format!("需求 {k}"),
+            &format!("Need {k}"),
+        ]
+        .iter()
+        .enumerate()
+        {
             c.write_string(row, i as u16, *v).unwrap();
         }
         row += 1;
@@ -124,17 +211,32 @@ for _ in range(int(sys.argv[2])):
 print(statistics.median(times) * 1000)
 "#;
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python).arg("-c").arg(script).arg(&path).arg("5").output().expect("python3");
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .arg("5")
+        .output()
+        .expect("python3");
     let pyxform_ms: Option<f64> = if out.status.success() {
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
     } else {
-        eprintln!("pyxform not measured: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "pyxform not measured: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         None
     };
 
     // Form state.
     let form = CompiledForm::compile(&def).unwrap();
-    let env = EvalEnv { lang: Lang::ZhCn, now: FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() };
+    let env = EvalEnv {
+        lang: Lang::ZhCn,
+        now: FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
+            .unwrap(),
+    };
     let mut answers = Answers::default();
     for (i, q) in def.questions().iter().enumerate() {
         match q.qtype.as_str() {
@@ -165,7 +267,11 @@ print(statistics.median(times) * 1000)
         std::hint::black_box(changed);
     }
     one.sort();
-    assert_eq!(state, form.evaluate(&answers, &env), "incremental state equals full evaluation");
+    assert_eq!(
+        state,
+        form.evaluate(&answers, &env),
+        "incremental state equals full evaluation"
+    );
 
     println!("XLSForm import, {QUESTIONS} questions (median of {runs} runs)");
     println!("  shequ  read_xlsform      {shequ_ms:>9.2} ms");
@@ -177,7 +283,16 @@ print(statistics.median(times) * 1000)
         None => println!("  pyxform xls2json         not installed"),
     }
     println!("Form state, {QUESTIONS} questions");
-    println!("  full evaluation  p50     {:>9.1} µs", percentile(&full, 0.5).as_secs_f64() * 1e6);
-    println!("  one answer change p50    {:>9.1} µs", percentile(&one, 0.5).as_secs_f64() * 1e6);
-    println!("  one answer change p99    {:>9.1} µs", percentile(&one, 0.99).as_secs_f64() * 1e6);
+    println!(
+        "  full evaluation  p50     {:>9.1} µs",
+        percentile(&full, 0.5).as_secs_f64() * 1e6
+    );
+    println!(
+        "  one answer change p50    {:>9.1} µs",
+        percentile(&one, 0.5).as_secs_f64() * 1e6
+    );
+    println!(
+        "  one answer change p99    {:>9.1} µs",
+        percentile(&one, 0.99).as_secs_f64() * 1e6
+    );
 }

@@ -16,7 +16,8 @@ pub use xlsform::{import_xlsform, read_xlsform, Imported, Warning};
 use shequ_core::{FormDefinition, Result};
 
 /// The default scale (社区分析量表), compiled into the binary.
-pub const DEFAULT_SCALE_XLSX: &[u8] = include_bytes!("../../../assets/instruments/community-analysis-scale.xlsx");
+pub const DEFAULT_SCALE_XLSX: &[u8] =
+    include_bytes!("../../../assets/instruments/community-analysis-scale.xlsx");
 pub const DEFAULT_SCALE_NAME: &str = "community-analysis-scale.xlsx";
 
 /// Reads the default scale.

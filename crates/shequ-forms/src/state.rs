@@ -123,7 +123,12 @@ impl CompiledForm {
     /// Compiles a form. `Err` holds a dependency cycle (names, first repeated at the end).
     pub fn compile(def: &FormDefinition) -> Result<CompiledForm, Vec<String>> {
         let mut nodes = Vec::new();
-        fn walk(items: &[FormItem], parent: Option<usize>, repeats: &[usize], nodes: &mut Vec<Node>) {
+        fn walk(
+            items: &[FormItem],
+            parent: Option<usize>,
+            repeats: &[usize],
+            nodes: &mut Vec<Node>,
+        ) {
             for item in items {
                 let idx = nodes.len();
                 match item {
@@ -138,10 +143,20 @@ impl CompiledForm {
                         read_only: parse_opt(&q.read_only),
                         constraint: parse_opt(&q.constraint),
                         calculation: parse_opt(&q.calculation),
-                        choice_filter: q.choice_filter.as_deref().and_then(|t| expr::parse_choice_filter(t).ok()),
+                        choice_filter: q
+                            .choice_filter
+                            .as_deref()
+                            .and_then(|t| expr::parse_choice_filter(t).ok()),
                         repeat_count: None,
                     }),
-                    FormItem::Group { name, relevant, repeat, repeat_count, children, .. } => {
+                    FormItem::Group {
+                        name,
+                        relevant,
+                        repeat,
+                        repeat_count,
+                        children,
+                        ..
+                    } => {
                         let mut reps = repeats.to_vec();
                         if *repeat {
                             reps.push(idx);
@@ -169,7 +184,11 @@ impl CompiledForm {
             }
         }
         walk(&def.items, None, &[], &mut nodes);
-        let index: HashMap<String, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        let index: HashMap<String, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
         let refs = |exprs: &[&Option<Expr>]| -> Vec<usize> {
             let mut out = Vec::new();
             for e in exprs.iter().filter_map(|e| e.as_ref()) {
@@ -198,7 +217,15 @@ impl CompiledForm {
         let order = topo_order(&names, &value_deps)?;
         let mut dependents = vec![Vec::new(); nodes.len()];
         for (i, n) in nodes.iter().enumerate() {
-            let mut all = refs(&[&n.relevant, &n.calculation, &n.repeat_count, &n.required, &n.read_only, &n.constraint, &n.choice_filter]);
+            let mut all = refs(&[
+                &n.relevant,
+                &n.calculation,
+                &n.repeat_count,
+                &n.required,
+                &n.read_only,
+                &n.constraint,
+                &n.choice_filter,
+            ]);
             if let Some(q) = &n.question {
                 for text in q.label.0.values().chain(q.hint.0.values()) {
                     for r in expr::text_references(text) {
@@ -217,7 +244,13 @@ impl CompiledForm {
                 }
             }
         }
-        Ok(CompiledForm { def: def.clone(), nodes, index, order, dependents })
+        Ok(CompiledForm {
+            def: def.clone(),
+            nodes,
+            index,
+            order,
+            dependents,
+        })
     }
 
     pub fn definition(&self) -> &FormDefinition {
@@ -234,10 +267,18 @@ impl CompiledForm {
 
     /// Re-evaluates after the answer at `changed` (an instance key, or a repeat key whose
     /// instance count changed). Returns the instance keys whose state changed.
-    pub fn update(&self, st: &mut FormState, answers: &Answers, changed: &str, env: &EvalEnv) -> Vec<String> {
+    pub fn update(
+        &self,
+        st: &mut FormState,
+        answers: &Answers,
+        changed: &str,
+        env: &EvalEnv,
+    ) -> Vec<String> {
         let name = changed.rsplit('/').next().unwrap_or(changed);
         let name = name.split('[').next().unwrap_or(name);
-        let Some(&start) = self.index.get(name) else { return Vec::new() };
+        let Some(&start) = self.index.get(name) else {
+            return Vec::new();
+        };
         // Everything reachable through the dependents graph.
         let mut seen = HashSet::new();
         let mut stack = vec![start];
@@ -246,11 +287,18 @@ impl CompiledForm {
                 stack.extend(self.dependents[n].iter().copied());
                 // A repeat's count change also touches everything inside it.
                 if self.nodes[n].is_repeat {
-                    stack.extend((0..self.nodes.len()).filter(|&c| self.nodes[c].repeats.contains(&n)));
+                    stack.extend(
+                        (0..self.nodes.len()).filter(|&c| self.nodes[c].repeats.contains(&n)),
+                    );
                 }
             }
         }
-        let affected: Vec<usize> = self.order.iter().copied().filter(|n| seen.contains(n)).collect();
+        let affected: Vec<usize> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|n| seen.contains(n))
+            .collect();
         let before: Vec<(String, Option<ItemState>)> = affected
             .iter()
             .flat_map(|&n| self.instances(n, st).into_iter().map(move |ctx| (n, ctx)))
@@ -262,8 +310,11 @@ impl CompiledForm {
             .collect();
         self.recompute(st, answers, env, &affected);
         let known: HashSet<&String> = before.iter().map(|(k, _)| k).collect();
-        let mut changed_keys: Vec<String> =
-            before.iter().filter(|(k, old)| st.items.get(k) != old.as_ref()).map(|(k, _)| k.clone()).collect();
+        let mut changed_keys: Vec<String> = before
+            .iter()
+            .filter(|(k, old)| st.items.get(k) != old.as_ref())
+            .map(|(k, _)| k.clone())
+            .collect();
         // Instances that did not exist before (a repeat grew) count as changed.
         for &n in affected.iter().filter(|&&n| !self.nodes[n].is_repeat) {
             for ctx in self.instances(n, st) {
@@ -279,18 +330,40 @@ impl CompiledForm {
     }
 
     /// The choices of a select question instance that pass its `choice_filter`.
-    pub fn choices(&self, st: &FormState, answers: &Answers, key: &str, env: &EvalEnv) -> Vec<shequ_core::Choice> {
+    pub fn choices(
+        &self,
+        st: &FormState,
+        answers: &Answers,
+        key: &str,
+        env: &EvalEnv,
+    ) -> Vec<shequ_core::Choice> {
         let name = key.rsplit('/').next().unwrap_or(key);
-        let Some(&n) = self.index.get(name) else { return Vec::new() };
-        let Some(list) = self.nodes[n].question.as_ref().and_then(|q| q.list_name.as_ref()) else {
+        let Some(&n) = self.index.get(name) else {
+            return Vec::new();
+        };
+        let Some(list) = self.nodes[n]
+            .question
+            .as_ref()
+            .and_then(|q| q.list_name.as_ref())
+        else {
             return Vec::new();
         };
         let all = self.def.choices.get(list).cloned().unwrap_or_default();
-        let Some(filter) = &self.nodes[n].choice_filter else { return all };
+        let Some(filter) = &self.nodes[n].choice_filter else {
+            return all;
+        };
         let ctx = parse_context(self, key);
         all.into_iter()
             .filter(|c| {
-                let e = Ctx { form: self, st, answers, env, context: ctx.clone(), current: String::new(), choice: Some(c) };
+                let e = Ctx {
+                    form: self,
+                    st,
+                    answers,
+                    env,
+                    context: ctx.clone(),
+                    current: String::new(),
+                    choice: Some(c),
+                };
                 filter.eval(&e).as_bool()
             })
             .collect()
@@ -328,7 +401,11 @@ impl CompiledForm {
         for &r in &self.nodes[n].repeats {
             let mut next = Vec::new();
             for ctx in &out {
-                let count = st.repeat_counts.get(&self.repeat_key(r, ctx)).copied().unwrap_or(0);
+                let count = st
+                    .repeat_counts
+                    .get(&self.repeat_key(r, ctx))
+                    .copied()
+                    .unwrap_or(0);
                 for i in 1..=count as usize {
                     let mut c = ctx.clone();
                     c.push(i);
@@ -352,7 +429,11 @@ impl CompiledForm {
                     for &r in &node.repeats[..depth] {
                         let mut next = Vec::new();
                         for ctx in &probe {
-                            let c = st.repeat_counts.get(&self.repeat_key(r, ctx)).copied().unwrap_or(0);
+                            let c = st
+                                .repeat_counts
+                                .get(&self.repeat_key(r, ctx))
+                                .copied()
+                                .unwrap_or(0);
                             for i in 1..=c as usize {
                                 let mut cc = ctx.clone();
                                 cc.push(i);
@@ -368,9 +449,20 @@ impl CompiledForm {
                     let rk = self.repeat_key(n, &outer);
                     let count = match &node.repeat_count {
                         Some(e) => {
-                            let ctx = Ctx::new(self, st, answers, env, self.pairs(n, &outer), String::new());
+                            let ctx = Ctx::new(
+                                self,
+                                st,
+                                answers,
+                                env,
+                                self.pairs(n, &outer),
+                                String::new(),
+                            );
                             let v = e.eval(&ctx).as_number();
-                            if v.is_nan() || v < 0.0 { 0 } else { v.min(1000.0) as u32 }
+                            if v.is_nan() || v < 0.0 {
+                                0
+                            } else {
+                                v.min(1000.0) as u32
+                            }
                         }
                         None => answers.repeat_counts.get(&rk).copied().unwrap_or(0),
                     };
@@ -382,14 +474,23 @@ impl CompiledForm {
                 let pairs = self.pairs(n, &ctx);
                 let parent_relevant = match node.parent {
                     Some(p) => {
-                        let pctx: Vec<usize> = ctx[..self.nodes[p].repeats.len().min(ctx.len())].to_vec();
+                        let pctx: Vec<usize> =
+                            ctx[..self.nodes[p].repeats.len().min(ctx.len())].to_vec();
                         st.items.get(&self.key(p, &pctx)).is_none_or(|s| s.relevant)
                     }
                     None => true,
                 };
                 let relevant = parent_relevant
                     && node.relevant.as_ref().is_none_or(|e| {
-                        e.eval(&Ctx::new(self, st, answers, env, pairs.clone(), String::new())).as_bool()
+                        e.eval(&Ctx::new(
+                            self,
+                            st,
+                            answers,
+                            env,
+                            pairs.clone(),
+                            String::new(),
+                        ))
+                        .as_bool()
                     });
                 let value = if !relevant || node.question.is_none() {
                     String::new()
@@ -419,18 +520,28 @@ impl CompiledForm {
             for ctx in self.instances(n, st) {
                 let key = self.key(n, &ctx);
                 let pairs = self.pairs(n, &ctx);
-                let Some(item) = st.items.get(&key) else { continue };
+                let Some(item) = st.items.get(&key) else {
+                    continue;
+                };
                 let (relevant, value) = (item.relevant, item.value.clone());
                 let c = Ctx::new(self, st, answers, env, pairs, value.clone());
-                let required = relevant && node.required.as_ref().is_some_and(|e| e.eval(&c).as_bool());
-                let read_only = node.read_only.as_ref().is_some_and(|e| e.eval(&c).as_bool());
+                let required =
+                    relevant && node.required.as_ref().is_some_and(|e| e.eval(&c).as_bool());
+                let read_only = node
+                    .read_only
+                    .as_ref()
+                    .is_some_and(|e| e.eval(&c).as_bool());
                 let problem = if !relevant || !q.takes_input() {
                     None
                 } else if value.is_empty() {
                     required.then_some(Problem::Required)
                 } else if let Some(p) = type_problem(q, &value, &self.def) {
                     Some(p)
-                } else if node.constraint.as_ref().is_some_and(|e| !e.eval(&c).as_bool()) {
+                } else if node
+                    .constraint
+                    .as_ref()
+                    .is_some_and(|e| !e.eval(&c).as_bool())
+                {
                     Some(Problem::Constraint)
                 } else {
                     None
@@ -447,7 +558,12 @@ impl CompiledForm {
 
     /// (repeat node, index) pairs for a context.
     fn pairs(&self, n: usize, ctx: &[usize]) -> Vec<(usize, usize)> {
-        self.nodes[n].repeats.iter().copied().zip(ctx.iter().copied()).collect()
+        self.nodes[n]
+            .repeats
+            .iter()
+            .copied()
+            .zip(ctx.iter().copied())
+            .collect()
     }
 }
 
@@ -455,7 +571,10 @@ fn parse_context(form: &CompiledForm, key: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     for part in key.split('/') {
         if let Some((name, rest)) = part.split_once('[') {
-            if let (Some(&r), Ok(i)) = (form.index.get(name), rest.trim_end_matches(']').parse::<usize>()) {
+            if let (Some(&r), Ok(i)) = (
+                form.index.get(name),
+                rest.trim_end_matches(']').parse::<usize>(),
+            ) {
                 out.push((r, i));
             }
         }
@@ -467,8 +586,12 @@ fn type_problem(q: &Question, value: &str, def: &FormDefinition) -> Option<Probl
     let v = value.trim();
     match q.qtype.as_str() {
         "integer" => v.parse::<i64>().is_err().then_some(Problem::NotAnInteger),
-        "decimal" | "range" => (v.parse::<f64>().map_or(true, |f| !f.is_finite())).then_some(Problem::NotANumber),
-        "date" => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err().then_some(Problem::BadDate),
+        "decimal" | "range" => {
+            (v.parse::<f64>().map_or(true, |f| !f.is_finite())).then_some(Problem::NotANumber)
+        }
+        "date" => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .is_err()
+            .then_some(Problem::BadDate),
         "time" => (chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err()
             && chrono::NaiveTime::parse_from_str(v, "%H:%M:%S").is_err()
             && chrono::NaiveTime::parse_from_str(v, "%H:%M:%S%.f%:z").is_err())
@@ -476,7 +599,11 @@ fn type_problem(q: &Question, value: &str, def: &FormDefinition) -> Option<Probl
         "select_one" | "select_multiple" | "rank" => {
             let list = def.choices.get(q.list_name.as_deref()?)?;
             let ok = |t: &str| list.iter().any(|c| c.name == t);
-            let tokens: Vec<&str> = if q.qtype == "select_one" { vec![v] } else { v.split_whitespace().collect() };
+            let tokens: Vec<&str> = if q.qtype == "select_one" {
+                vec![v]
+            } else {
+                v.split_whitespace().collect()
+            };
             (!tokens.iter().all(|t| ok(t))).then_some(Problem::UnknownChoice)
         }
         _ => None,
@@ -486,8 +613,14 @@ fn type_problem(q: &Question, value: &str, def: &FormDefinition) -> Option<Probl
 fn message(q: &Question, p: Problem, lang: Lang) -> String {
     let from_form = |t: &LocalizedText| t.pick(lang).map(str::to_string);
     let key = match p {
-        Problem::Required => return from_form(&q.required_message).unwrap_or_else(|| i18n::text(lang, "form_state.required")),
-        Problem::Constraint => return from_form(&q.constraint_message).unwrap_or_else(|| i18n::text(lang, "form_state.constraint")),
+        Problem::Required => {
+            return from_form(&q.required_message)
+                .unwrap_or_else(|| i18n::text(lang, "form_state.required"))
+        }
+        Problem::Constraint => {
+            return from_form(&q.constraint_message)
+                .unwrap_or_else(|| i18n::text(lang, "form_state.constraint"))
+        }
         Problem::NotANumber => "form_state.not_a_number",
         Problem::NotAnInteger => "form_state.not_an_integer",
         Problem::BadDate => "form_state.bad_date",
@@ -517,7 +650,15 @@ impl<'a> Ctx<'a> {
         context: Vec<(usize, usize)>,
         current: String,
     ) -> Self {
-        Ctx { form, st, answers, env, context, current, choice: None }
+        Ctx {
+            form,
+            st,
+            answers,
+            env,
+            context,
+            current,
+            choice: None,
+        }
     }
 
     fn value_of(&self, n: usize, ctx: &[usize]) -> String {
@@ -532,7 +673,9 @@ impl<'a> Ctx<'a> {
 
 impl Env for Ctx<'_> {
     fn resolve(&self, name: &str) -> Value {
-        let Some(&t) = self.form.index.get(name) else { return Value::Str(String::new()) };
+        let Some(&t) = self.form.index.get(name) else {
+            return Value::Str(String::new());
+        };
         let target = &self.form.nodes[t];
         // Fix the indices of repeats shared with the current context; enumerate the rest.
         let mut fixed = Vec::new();
@@ -546,7 +689,12 @@ impl Env for Ctx<'_> {
         for &r in &target.repeats[fixed.len()..] {
             let mut next = Vec::new();
             for c in &ctxs {
-                let count = self.st.repeat_counts.get(&self.form.repeat_key(r, c)).copied().unwrap_or(0);
+                let count = self
+                    .st
+                    .repeat_counts
+                    .get(&self.form.repeat_key(r, c))
+                    .copied()
+                    .unwrap_or(0);
                 for i in 1..=count as usize {
                     let mut cc = c.clone();
                     cc.push(i);
@@ -556,7 +704,11 @@ impl Env for Ctx<'_> {
             ctxs = next;
         }
         if target.is_repeat {
-            return Value::Nodes(ctxs.iter().map(|c| c.last().map_or(String::new(), |i| i.to_string())).collect());
+            return Value::Nodes(
+                ctxs.iter()
+                    .map(|c| c.last().map_or(String::new(), |i| i.to_string()))
+                    .collect(),
+            );
         }
         if fixed.len() == target.repeats.len() {
             Value::Str(self.value_of(t, &fixed))
@@ -576,7 +728,10 @@ impl Env for Ctx<'_> {
     fn choice_label(&self, question: &str, value: &str) -> Option<String> {
         let q = self.form.def.question(question)?;
         let list = self.form.def.choices.get(q.list_name.as_deref()?)?;
-        list.iter().find(|c| c.name == value).and_then(|c| c.label.pick(self.env.lang)).map(str::to_string)
+        list.iter()
+            .find(|c| c.name == value)
+            .and_then(|c| c.label.pick(self.env.lang))
+            .map(str::to_string)
     }
 
     fn now(&self) -> DateTime<FixedOffset> {
@@ -584,7 +739,9 @@ impl Env for Ctx<'_> {
     }
 
     fn column(&self, name: &str) -> Value {
-        let Some(c) = self.choice else { return Value::Str(String::new()) };
+        let Some(c) = self.choice else {
+            return Value::Str(String::new());
+        };
         match name {
             "name" => Value::Str(c.name.clone()),
             "label" => Value::Str(c.label.pick(self.env.lang).unwrap_or_default().to_string()),
@@ -598,10 +755,21 @@ impl Env for Ctx<'_> {
 pub fn dependency_cycle(def: &FormDefinition) -> Option<Vec<String>> {
     let refs = |item: &FormItem| -> Vec<String> {
         let exprs: Vec<&String> = match item {
-            FormItem::Question(q) => [&q.relevant, &q.calculation].into_iter().flatten().collect(),
-            FormItem::Group { relevant, repeat_count, .. } => [relevant, repeat_count].into_iter().flatten().collect(),
+            FormItem::Question(q) => [&q.relevant, &q.calculation]
+                .into_iter()
+                .flatten()
+                .collect(),
+            FormItem::Group {
+                relevant,
+                repeat_count,
+                ..
+            } => [relevant, repeat_count].into_iter().flatten().collect(),
         };
-        exprs.into_iter().filter_map(|e| expr::parse(e).ok()).flat_map(|e| expr::references(&e)).collect()
+        exprs
+            .into_iter()
+            .filter_map(|e| expr::parse(e).ok())
+            .flat_map(|e| expr::references(&e))
+            .collect()
     };
     let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
     fn each(items: &[FormItem], f: &mut dyn FnMut(&FormItem)) {
@@ -624,8 +792,15 @@ pub fn dependency_cycle(def: &FormDefinition) -> Option<Vec<String>> {
 
 /// As [`dependency_cycle`], with the references of each item's relevance, calculation and
 /// repeat count supplied by the caller (the importer has them already).
-pub fn dependency_cycle_with(def: &FormDefinition, refs: &dyn Fn(&str) -> Vec<String>) -> Option<Vec<String>> {
-    fn walk<'a>(items: &'a [FormItem], parent: Option<usize>, out: &mut Vec<(&'a str, Option<usize>)>) {
+pub fn dependency_cycle_with(
+    def: &FormDefinition,
+    refs: &dyn Fn(&str) -> Vec<String>,
+) -> Option<Vec<String>> {
+    fn walk<'a>(
+        items: &'a [FormItem],
+        parent: Option<usize>,
+        out: &mut Vec<(&'a str, Option<usize>)>,
+    ) {
         for item in items {
             let idx = out.len();
             match item {
@@ -643,7 +818,10 @@ pub fn dependency_cycle_with(def: &FormDefinition, refs: &dyn Fn(&str) -> Vec<St
     let deps: Vec<Vec<usize>> = flat
         .iter()
         .map(|(name, parent)| {
-            let mut d: Vec<usize> = refs(name).iter().filter_map(|r| index.get(r.as_str()).copied()).collect();
+            let mut d: Vec<usize> = refs(name)
+                .iter()
+                .filter_map(|r| index.get(r.as_str()).copied())
+                .collect();
             d.extend(*parent);
             d
         })
@@ -664,7 +842,8 @@ fn topo_order(names: &[&str], deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<Str
         }
     }
     // Ready nodes are taken in document order, so independent nodes keep form order.
-    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..n).filter(|&i| indegree[i] == 0).collect();
     let mut order = Vec::with_capacity(n);
     while let Some(i) = ready.pop_first() {
         order.push(i);
@@ -683,9 +862,13 @@ fn topo_order(names: &[&str], deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<Str
     let mut path = vec![start];
     let mut cur = start;
     loop {
-        let next = *deps[cur].iter().find(|&&d| indegree[d] > 0).expect("a cycle continues");
+        let next = *deps[cur]
+            .iter()
+            .find(|&&d| indegree[d] > 0)
+            .expect("a cycle continues");
         if let Some(pos) = path.iter().position(|&p| p == next) {
-            let mut cycle: Vec<String> = path[pos..].iter().map(|&i| names[i].to_string()).collect();
+            let mut cycle: Vec<String> =
+                path[pos..].iter().map(|&i| names[i].to_string()).collect();
             cycle.push(names[next].to_string());
             return Err(cycle);
         }
@@ -701,7 +884,13 @@ mod tests {
     use chrono::TimeZone;
 
     fn env(lang: Lang) -> EvalEnv {
-        EvalEnv { lang, now: FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() }
+        EvalEnv {
+            lang,
+            now: FixedOffset::east_opt(8 * 3600)
+                .unwrap()
+                .with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
+                .unwrap(),
+        }
     }
 
     fn answers(pairs: &[(&str, &str)]) -> Answers {
@@ -713,11 +902,27 @@ mod tests {
     }
 
     const HEAD: &[&str] = &[
-        "type", "name", "label::中文 (zh)", "label::English (en)", "required", "relevant", "constraint",
-        "constraint_message::中文 (zh)", "constraint_message::English (en)", "calculation", "repeat_count", "choice_filter",
+        "type",
+        "name",
+        "label::中文 (zh)",
+        "label::English (en)",
+        "required",
+        "relevant",
+        "constraint",
+        "constraint_message::中文 (zh)",
+        "constraint_message::English (en)",
+        "calculation",
+        "repeat_count",
+        "choice_filter",
     ];
     const YN: &[&[&str]] = &[
-        &["list_name", "name", "label::中文 (zh)", "label::English (en)", "county"],
+        &[
+            "list_name",
+            "name",
+            "label::中文 (zh)",
+            "label::English (en)",
+            "county",
+        ],
         &["yn", "yes", "是", "Yes", ""],
         &["yn", "no", "否", "No", ""],
         &["county", "a", "甲县", "A county", ""],
@@ -731,13 +936,104 @@ mod tests {
         let def = form(
             &[
                 HEAD,
-                &["select_one yn", "smoke", "抽烟吗", "Smoke?", "yes", "", "", "", "", "", "", ""],
-                &["integer", "packs", "每天几包", "Packs a day", "yes", "${smoke} = 'yes'", ". > 0 and . < 10", "应在 1 到 9 之间", "Between 1 and 9", "", "", ""],
-                &["calculate", "cost", "", "", "", "", "", "", "", "${packs} * 20", "", ""],
-                &["calculate", "yearly", "", "", "", "", "", "", "", "${cost} * 365", "", ""],
-                &["text", "note_text", "备注", "Notes", "", "", "", "", "", "", "", ""],
-                &["select_one county", "county", "县", "County", "", "", "", "", "", "", "", ""],
-                &["select_one town", "town", "镇", "Town", "", "", "", "", "", "", "", "county = ${county}"],
+                &[
+                    "select_one yn",
+                    "smoke",
+                    "抽烟吗",
+                    "Smoke?",
+                    "yes",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "integer",
+                    "packs",
+                    "每天几包",
+                    "Packs a day",
+                    "yes",
+                    "${smoke} = 'yes'",
+                    ". > 0 and . < 10",
+                    "应在 1 到 9 之间",
+                    "Between 1 and 9",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "calculate",
+                    "cost",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "${packs} * 20",
+                    "",
+                    "",
+                ],
+                &[
+                    "calculate",
+                    "yearly",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "${cost} * 365",
+                    "",
+                    "",
+                ],
+                &[
+                    "text",
+                    "note_text",
+                    "备注",
+                    "Notes",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "select_one county",
+                    "county",
+                    "县",
+                    "County",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "select_one town",
+                    "town",
+                    "镇",
+                    "Town",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "county = ${county}",
+                ],
             ],
             YN,
         );
@@ -752,7 +1048,10 @@ mod tests {
         assert_eq!(st.items["smoke"].problem, Some(Problem::Required));
         assert_eq!(st.items["smoke"].message.as_deref(), Some("此题必答。"));
         assert!(!st.items["packs"].relevant, "skipped until smoke = yes");
-        assert_eq!(st.items["packs"].problem, None, "an irrelevant question is never required");
+        assert_eq!(
+            st.items["packs"].problem, None,
+            "an irrelevant question is never required"
+        );
 
         let st = f.evaluate(&answers(&[("smoke", "yes")]), &e);
         assert!(st.items["packs"].relevant);
@@ -760,13 +1059,28 @@ mod tests {
 
         let st = f.evaluate(&answers(&[("smoke", "yes"), ("packs", "12")]), &e);
         assert_eq!(st.items["packs"].problem, Some(Problem::Constraint));
-        assert_eq!(st.items["packs"].message.as_deref(), Some("应在 1 到 9 之间"));
-        let st_en = f.evaluate(&answers(&[("smoke", "yes"), ("packs", "12")]), &env(Lang::En));
-        assert_eq!(st_en.items["packs"].message.as_deref(), Some("Between 1 and 9"));
+        assert_eq!(
+            st.items["packs"].message.as_deref(),
+            Some("应在 1 到 9 之间")
+        );
+        let st_en = f.evaluate(
+            &answers(&[("smoke", "yes"), ("packs", "12")]),
+            &env(Lang::En),
+        );
+        assert_eq!(
+            st_en.items["packs"].message.as_deref(),
+            Some("Between 1 and 9")
+        );
 
         let st = f.evaluate(&answers(&[("smoke", "yes"), ("packs", "2")]), &e);
         assert_eq!(st.items["packs"].problem, None);
-        assert_eq!((st.items["cost"].value.as_str(), st.items["yearly"].value.as_str()), ("40", "14600"));
+        assert_eq!(
+            (
+                st.items["cost"].value.as_str(),
+                st.items["yearly"].value.as_str()
+            ),
+            ("40", "14600")
+        );
 
         // Answering "no" hides packs: its stale answer no longer counts anywhere.
         let st = f.evaluate(&answers(&[("smoke", "no"), ("packs", "2")]), &e);
@@ -778,9 +1092,15 @@ mod tests {
     #[test]
     fn type_checks_come_before_constraints() {
         let f = skip_form();
-        let st = f.evaluate(&answers(&[("smoke", "yes"), ("packs", "两包")]), &env(Lang::En));
+        let st = f.evaluate(
+            &answers(&[("smoke", "yes"), ("packs", "两包")]),
+            &env(Lang::En),
+        );
         assert_eq!(st.items["packs"].problem, Some(Problem::NotAnInteger));
-        assert_eq!(st.items["packs"].message.as_deref(), Some("Enter a whole number."));
+        assert_eq!(
+            st.items["packs"].message.as_deref(),
+            Some("Enter a whole number.")
+        );
         let st = f.evaluate(&answers(&[("smoke", "maybe")]), &env(Lang::En));
         assert_eq!(st.items["smoke"].problem, Some(Problem::UnknownChoice));
     }
@@ -809,12 +1129,20 @@ mod tests {
         let e = env(Lang::ZhCn);
         let a = answers(&[("county", "a")]);
         let st = f.evaluate(&a, &e);
-        let towns: Vec<String> = f.choices(&st, &a, "town", &e).into_iter().map(|c| c.name).collect();
+        let towns: Vec<String> = f
+            .choices(&st, &a, "town", &e)
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         assert_eq!(towns, vec!["a1", "a2"]);
         let a = answers(&[("county", "b")]);
         let st = f.evaluate(&a, &e);
         assert_eq!(f.choices(&st, &a, "town", &e).len(), 1);
-        assert_eq!(f.choices(&st, &a, "county", &e).len(), 2, "no filter: every choice");
+        assert_eq!(
+            f.choices(&st, &a, "county", &e).len(),
+            2,
+            "no filter: every choice"
+        );
     }
 
     #[test]
@@ -822,21 +1150,108 @@ mod tests {
         let def = form(
             &[
                 HEAD,
-                &["integer", "n", "人数", "People", "", "", "", "", "", "", "", ""],
-                &["begin repeat", "person", "成员", "Member", "", "", "", "", "", "", "${n}", ""],
-                &["integer", "age", "年龄", "Age", "yes", "", "", "", "", "", "", ""],
-                &["calculate", "idx", "", "", "", "", "", "", "", "position(..)", "", ""],
-                &["calculate", "older", "", "", "", "", "", "", "", "if(${age} >= 60, 1, 0)", "", ""],
+                &[
+                    "integer", "n", "人数", "People", "", "", "", "", "", "", "", "",
+                ],
+                &[
+                    "begin repeat",
+                    "person",
+                    "成员",
+                    "Member",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "${n}",
+                    "",
+                ],
+                &[
+                    "integer", "age", "年龄", "Age", "yes", "", "", "", "", "", "", "",
+                ],
+                &[
+                    "calculate",
+                    "idx",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "position(..)",
+                    "",
+                    "",
+                ],
+                &[
+                    "calculate",
+                    "older",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "if(${age} >= 60, 1, 0)",
+                    "",
+                    "",
+                ],
                 &["end repeat", "", "", "", "", "", "", "", "", "", "", ""],
-                &["calculate", "total_age", "", "", "", "", "", "", "", "sum(${age})", "", ""],
-                &["calculate", "members", "", "", "", "", "", "", "", "count(${person})", "", ""],
-                &["calculate", "elders", "", "", "", "", "", "", "", "sum(${older})", "", ""],
+                &[
+                    "calculate",
+                    "total_age",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "sum(${age})",
+                    "",
+                    "",
+                ],
+                &[
+                    "calculate",
+                    "members",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "count(${person})",
+                    "",
+                    "",
+                ],
+                &[
+                    "calculate",
+                    "elders",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "sum(${older})",
+                    "",
+                    "",
+                ],
             ],
             &[],
         );
         let f = CompiledForm::compile(&def).unwrap();
         let e = env(Lang::En);
-        let mut a = answers(&[("n", "3"), ("person[1]/age", "70"), ("person[2]/age", "30"), ("person[3]/age", "65")]);
+        let mut a = answers(&[
+            ("n", "3"),
+            ("person[1]/age", "70"),
+            ("person[2]/age", "30"),
+            ("person[3]/age", "65"),
+        ]);
         let st = f.evaluate(&a, &e);
         assert_eq!(st.repeat_counts["person"], 3);
         assert_eq!(st.items["person[2]/idx"].value, "2");
@@ -859,11 +1274,63 @@ mod tests {
         let def = form(
             &[
                 HEAD,
-                &["select_one yn", "has_kids", "有孩子吗", "Children?", "", "", "", "", "", "", "", ""],
-                &["begin group", "kids", "孩子", "Children", "", "${has_kids} = 'yes'", "", "", "", "", "", ""],
-                &["integer", "kid_count", "几个", "How many", "yes", "", "", "", "", "", "", ""],
+                &[
+                    "select_one yn",
+                    "has_kids",
+                    "有孩子吗",
+                    "Children?",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "begin group",
+                    "kids",
+                    "孩子",
+                    "Children",
+                    "",
+                    "${has_kids} = 'yes'",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "integer",
+                    "kid_count",
+                    "几个",
+                    "How many",
+                    "yes",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
                 &["end group", "", "", "", "", "", "", "", "", "", "", ""],
-                &["calculate", "answer_label", "", "", "", "", "", "", "", "jr:choice-name(${has_kids}, '${has_kids}')", "", ""],
+                &[
+                    "calculate",
+                    "answer_label",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "jr:choice-name(${has_kids}, '${has_kids}')",
+                    "",
+                    "",
+                ],
             ],
             &YN[..3],
         );
@@ -884,14 +1351,26 @@ mod tests {
         let e = env(Lang::ZhCn);
         let st = f.evaluate(&answers(&[("a_age", "30"), ("a_years", "40")]), &e);
         assert_eq!(st.items["a_years"].problem, Some(Problem::Constraint));
-        assert_eq!(st.items["a_years"].message.as_deref(), Some("居住年数不能超过年龄。"));
+        assert_eq!(
+            st.items["a_years"].message.as_deref(),
+            Some("居住年数不能超过年龄。")
+        );
         let st = f.evaluate(&answers(&[("a_household", "none elderly")]), &e);
         assert_eq!(st.items["a_household"].problem, Some(Problem::Constraint));
         let st = f.evaluate(&answers(&[("h_problems", "pets noise")]), &e);
         assert!(st.items["h_sev_pets"].relevant && !st.items["h_sev_theft"].relevant);
         assert_eq!(st.items["h_count"].value, "2");
         let st = f.evaluate(&answers(&[("f_needs", "lift parking repairs")]), &e);
-        let choices: Vec<String> = f.choices(&st, &answers(&[("f_needs", "lift parking repairs")]), "f_top", &e).into_iter().map(|c| c.name).collect();
+        let choices: Vec<String> = f
+            .choices(
+                &st,
+                &answers(&[("f_needs", "lift parking repairs")]),
+                "f_top",
+                &e,
+            )
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         assert_eq!(choices, vec!["repairs", "parking", "lift"]);
     }
 }

@@ -3,23 +3,62 @@
 /// What a `type` cell means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RowType {
-    BeginGroup { repeat: bool },
-    EndGroup { repeat: bool },
+    BeginGroup {
+        repeat: bool,
+    },
+    EndGroup {
+        repeat: bool,
+    },
     /// A question: canonical type, choice list, `or_other`, whether a laptop can capture it.
-    Question { qtype: String, list: Option<String>, or_other: bool, supported: bool },
+    Question {
+        qtype: String,
+        list: Option<String>,
+        or_other: bool,
+        supported: bool,
+    },
 }
 
 /// Types answered or computed on the laptop.
 const SUPPORTED: &[&str] = &[
-    "text", "integer", "decimal", "range", "note", "acknowledge", "calculate", "hidden", "date", "time",
-    "dateTime", "start", "end", "today", "deviceid", "username",
+    "text",
+    "integer",
+    "decimal",
+    "range",
+    "note",
+    "acknowledge",
+    "calculate",
+    "hidden",
+    "date",
+    "time",
+    "dateTime",
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "username",
 ];
 
 /// Types ODK knows that a laptop cannot capture: imported, marked unsupported, warned about.
 const UNSUPPORTED: &[&str] = &[
-    "photo", "image", "audio", "video", "file", "geopoint", "geotrace", "geoshape", "barcode",
-    "background-audio", "start-geopoint", "audit", "email", "simserial", "subscriberid", "phonenumber",
-    "xml-external", "csv-external", "signature",
+    "photo",
+    "image",
+    "audio",
+    "video",
+    "file",
+    "geopoint",
+    "geotrace",
+    "geoshape",
+    "barcode",
+    "background-audio",
+    "start-geopoint",
+    "audit",
+    "email",
+    "simserial",
+    "subscriberid",
+    "phonenumber",
+    "xml-external",
+    "csv-external",
+    "signature",
 ];
 
 /// Parses a `type` cell (case and spacing as pyxform tolerates them). `None`: unknown type.
@@ -48,7 +87,11 @@ pub(crate) fn parse_type(raw: &str) -> Option<RowType> {
         (&["select", "all", "that", "apply"], "select_multiple", true),
         (&["rank"], "rank", true),
         (&["select_one_from_file"], "select_one_from_file", false),
-        (&["select_multiple_from_file"], "select_multiple_from_file", false),
+        (
+            &["select_multiple_from_file"],
+            "select_multiple_from_file",
+            false,
+        ),
         (&["select_one_external"], "select_one_external", false),
     ];
     for (prefix, qtype, supported) in select_prefixes {
@@ -68,17 +111,37 @@ pub(crate) fn parse_type(raw: &str) -> Option<RowType> {
     }
     let t = lower[0].as_str();
     if let Some(s) = SUPPORTED.iter().find(|s| s.to_lowercase() == t) {
-        return Some(RowType::Question { qtype: s.to_string(), list: None, or_other: false, supported: true });
+        return Some(RowType::Question {
+            qtype: s.to_string(),
+            list: None,
+            or_other: false,
+            supported: true,
+        });
     }
     if t == "trigger" {
-        return Some(RowType::Question { qtype: "acknowledge".into(), list: None, or_other: false, supported: true });
+        return Some(RowType::Question {
+            qtype: "acknowledge".into(),
+            list: None,
+            or_other: false,
+            supported: true,
+        });
     }
     if t == "imei" {
-        return Some(RowType::Question { qtype: "deviceid".into(), list: None, or_other: false, supported: true });
+        return Some(RowType::Question {
+            qtype: "deviceid".into(),
+            list: None,
+            or_other: false,
+            supported: true,
+        });
     }
     if let Some(u) = UNSUPPORTED.iter().find(|u| **u == t) {
         let qtype = if *u == "image" { "photo" } else { u };
-        return Some(RowType::Question { qtype: qtype.to_string(), list: None, or_other: false, supported: false });
+        return Some(RowType::Question {
+            qtype: qtype.to_string(),
+            list: None,
+            or_other: false,
+            supported: false,
+        });
     }
     None
 }
@@ -87,9 +150,21 @@ pub(crate) fn parse_type(raw: &str) -> Option<RowType> {
 pub(crate) fn needs_label(qtype: &str) -> bool {
     !matches!(
         qtype,
-        "calculate" | "hidden" | "start" | "end" | "today" | "deviceid" | "username" | "simserial"
-            | "subscriberid" | "phonenumber" | "audit" | "start-geopoint" | "background-audio"
-            | "xml-external" | "csv-external"
+        "calculate"
+            | "hidden"
+            | "start"
+            | "end"
+            | "today"
+            | "deviceid"
+            | "username"
+            | "simserial"
+            | "subscriberid"
+            | "phonenumber"
+            | "audit"
+            | "start-geopoint"
+            | "background-audio"
+            | "xml-external"
+            | "csv-external"
     )
 }
 
@@ -98,7 +173,12 @@ mod tests {
     use super::*;
 
     fn q(qtype: &str, list: Option<&str>, or_other: bool, supported: bool) -> Option<RowType> {
-        Some(RowType::Question { qtype: qtype.into(), list: list.map(Into::into), or_other, supported })
+        Some(RowType::Question {
+            qtype: qtype.into(),
+            list: list.map(Into::into),
+            or_other,
+            supported,
+        })
     }
 
     #[test]
@@ -110,12 +190,21 @@ mod tests {
             ("select_one yn", q("select_one", Some("yn"), false, true)),
             ("select one  YN", q("select_one", Some("YN"), false, true)),
             ("select1 yn", q("select_one", Some("yn"), false, true)),
-            ("select_multiple yn or_other", q("select_multiple", Some("yn"), true, true)),
-            ("select all that apply yn", q("select_multiple", Some("yn"), false, true)),
+            (
+                "select_multiple yn or_other",
+                q("select_multiple", Some("yn"), true, true),
+            ),
+            (
+                "select all that apply yn",
+                q("select_multiple", Some("yn"), false, true),
+            ),
             ("rank yn", q("rank", Some("yn"), false, true)),
             ("image", q("photo", None, false, false)),
             ("geopoint", q("geopoint", None, false, false)),
-            ("select_one_from_file a.csv", q("select_one_from_file", Some("a.csv"), false, false)),
+            (
+                "select_one_from_file a.csv",
+                q("select_one_from_file", Some("a.csv"), false, false),
+            ),
             ("trigger", q("acknowledge", None, false, true)),
             ("begin group", Some(RowType::BeginGroup { repeat: false })),
             ("begin_repeat", Some(RowType::BeginGroup { repeat: true })),

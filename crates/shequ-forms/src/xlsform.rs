@@ -6,7 +6,9 @@ use std::io::Cursor;
 
 use calamine::{open_workbook_auto_from_rs, Data, DataRef, Reader, ReaderRef, Sheets};
 use serde::Serialize;
-use shequ_core::{Choice, Error, ErrorCode, FormDefinition, FormItem, LocalizedText, Question, Result, Scoring};
+use shequ_core::{
+    Choice, Error, ErrorCode, FormDefinition, FormItem, LocalizedText, Question, Result, Scoring,
+};
 use ts_rs::TS;
 
 use crate::expr;
@@ -38,7 +40,10 @@ impl Warning {
         params.insert("sheet".into(), self.sheet.clone());
         params.insert("row".into(), self.row.to_string());
         let location = shequ_core::i18n::message(lang, "form_warnings.location", &params);
-        format!("{location}{}", shequ_core::i18n::message(lang, &format!("form_warnings.{}", self.problem), &params))
+        format!(
+            "{location}{}",
+            shequ_core::i18n::message(lang, &format!("form_warnings.{}", self.problem), &params)
+        )
     }
 }
 
@@ -56,7 +61,9 @@ fn invalid(sheet: &str, row: usize, column: &str, problem: &str) -> Error {
 }
 
 fn file_invalid(source: &str, problem: &str) -> Error {
-    Error::new(ErrorCode::FormFileInvalid).with("file", source).with("problem", problem)
+    Error::new(ErrorCode::FormFileInvalid)
+        .with("file", source)
+        .with("problem", problem)
 }
 
 /// pyxform's header normalisation: the part before `::` (or a single `:`) in snake case,
@@ -66,11 +73,17 @@ fn normalize_header(h: &str) -> String {
     let (base, lang) = match h.split_once("::") {
         Some((b, l)) => (b, Some(l.trim())),
         None => match h.split_once(':') {
-            Some((b, l)) if !b.trim().eq_ignore_ascii_case("jr") && !l.trim().is_empty() => (b, Some(l.trim())),
+            Some((b, l)) if !b.trim().eq_ignore_ascii_case("jr") && !l.trim().is_empty() => {
+                (b, Some(l.trim()))
+            }
             _ => (h, None),
         },
     };
-    let base = base.split_whitespace().collect::<Vec<_>>().join("_").to_lowercase();
+    let base = base
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("_")
+        .to_lowercase();
     let base = match base.as_str() {
         "caption" => "label",
         "relevance" => "relevant",
@@ -114,7 +127,13 @@ fn cell(d: &Data) -> String {
         Data::String(s) => s.trim().to_string(),
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::Int(i) => i.to_string(),
-        Data::Bool(b) => if *b { "TRUE".into() } else { "FALSE".into() },
+        Data::Bool(b) => {
+            if *b {
+                "TRUE".into()
+            } else {
+                "FALSE".into()
+            }
+        }
         other => other.to_string().trim().to_string(),
     }
 }
@@ -130,11 +149,20 @@ fn cell_ref(d: &DataRef) -> String {
 }
 
 impl Sheet {
-    fn from_cells(name: &'static str, start: Option<(u32, u32)>, cells: impl Iterator<Item = Vec<String>>) -> Sheet {
+    fn from_cells(
+        name: &'static str,
+        start: Option<(u32, u32)>,
+        cells: impl Iterator<Item = Vec<String>>,
+    ) -> Sheet {
         let first_row = start.map_or(0, |(r, _)| r as usize);
         let mut rows = cells.enumerate().map(|(i, r)| (first_row + i + 1, r));
-        let headers: Vec<String> =
-            rows.next().map(|(_, h)| h).unwrap_or_default().iter().map(|h| normalize_header(h)).collect();
+        let headers: Vec<String> = rows
+            .next()
+            .map(|(_, h)| h)
+            .unwrap_or_default()
+            .iter()
+            .map(|h| normalize_header(h))
+            .collect();
         let mut columns = HashMap::new();
         let mut texts: HashMap<String, Vec<(usize, String)>> = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
@@ -145,11 +173,21 @@ impl Sheet {
             };
             texts.entry(base).or_default().push((i, lang));
         }
-        Sheet { name, headers, columns, texts, rows: rows.filter(|(_, r)| r.iter().any(|c| !c.is_empty())).collect() }
+        Sheet {
+            name,
+            headers,
+            columns,
+            texts,
+            rows: rows
+                .filter(|(_, r)| r.iter().any(|c| !c.is_empty()))
+                .collect(),
+        }
     }
 
     fn header_row(&self) -> usize {
-        self.rows.first().map_or(1, |(n, _)| n.saturating_sub(1).max(1))
+        self.rows
+            .first()
+            .map_or(1, |(n, _)| n.saturating_sub(1).max(1))
     }
 
     fn col(&self, header: &str) -> Option<usize> {
@@ -157,7 +195,10 @@ impl Sheet {
     }
 
     fn get<'a>(&self, row: &'a [String], header: &str) -> &'a str {
-        self.col(header).and_then(|i| row.get(i)).map(String::as_str).unwrap_or("")
+        self.col(header)
+            .and_then(|i| row.get(i))
+            .map(String::as_str)
+            .unwrap_or("")
     }
 
     fn text(&self, row: &[String], base: &str) -> LocalizedText {
@@ -173,7 +214,13 @@ impl Sheet {
     fn languages(&self) -> Vec<String> {
         let mut langs = Vec::new();
         for h in &self.headers {
-            let translatable = ["label", "hint", "constraint_message", "required_message", "guidance_hint"];
+            let translatable = [
+                "label",
+                "hint",
+                "constraint_message",
+                "required_message",
+                "guidance_hint",
+            ];
             if let Some((base, lang)) = h.split_once("::") {
                 if translatable.contains(&base) && !langs.iter().any(|l| l == lang) {
                     langs.push(lang.to_string());
@@ -186,7 +233,12 @@ impl Sheet {
     fn require(&self, header: &str) -> Result<()> {
         match self.col(header) {
             Some(_) => Ok(()),
-            None => Err(invalid(self.name, self.header_row(), header, "missing_column")),
+            None => Err(invalid(
+                self.name,
+                self.header_row(),
+                header,
+                "missing_column",
+            )),
         }
     }
 }
@@ -212,7 +264,8 @@ fn sniff(bytes: &[u8], source: &str) -> Result<()> {
         }
         Ok(())
     } else if bytes.starts_with(CFB) {
-        if contains(bytes, &utf16("EncryptedPackage")) || contains(bytes, &utf16("EncryptionInfo")) {
+        if contains(bytes, &utf16("EncryptedPackage")) || contains(bytes, &utf16("EncryptionInfo"))
+        {
             return Err(file_invalid(source, "encrypted_workbook"));
         }
         if contains(bytes, &utf16("_VBA_PROJECT")) {
@@ -272,19 +325,36 @@ pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
 
 fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     sniff(bytes, source)?;
-    let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))
-        .map_err(|e| Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e))?;
+    let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+        Error::new(ErrorCode::FileUnreadable)
+            .with("file", source)
+            .with("detail", e)
+    })?;
     let names: Vec<String> = wb.sheet_names().to_vec();
     let mut sheet = |want: &'static str| -> Result<Option<Sheet>> {
-        let unreadable = |e: calamine::Error| Error::new(ErrorCode::FileUnreadable).with("file", source).with("detail", e);
-        let Some(n) = names.iter().find(|n| n.trim().eq_ignore_ascii_case(want)) else { return Ok(None) };
+        let unreadable = |e: calamine::Error| {
+            Error::new(ErrorCode::FileUnreadable)
+                .with("file", source)
+                .with("detail", e)
+        };
+        let Some(n) = names.iter().find(|n| n.trim().eq_ignore_ascii_case(want)) else {
+            return Ok(None);
+        };
         // Borrowed shared strings where calamine offers them (it panics on .xls if asked).
         if matches!(wb, Sheets::Xlsx(_) | Sheets::Xlsb(_)) {
             let r = wb.worksheet_range_ref(n).map_err(unreadable)?;
-            Ok(Some(Sheet::from_cells(want, r.start(), r.rows().map(|row| row.iter().map(cell_ref).collect()))))
+            Ok(Some(Sheet::from_cells(
+                want,
+                r.start(),
+                r.rows().map(|row| row.iter().map(cell_ref).collect()),
+            )))
         } else {
             let r = wb.worksheet_range(n).map_err(unreadable)?;
-            Ok(Some(Sheet::from_cells(want, r.start(), r.rows().map(|row| row.iter().map(cell).collect()))))
+            Ok(Some(Sheet::from_cells(
+                want,
+                r.start(),
+                r.rows().map(|row| row.iter().map(cell).collect()),
+            )))
         }
     };
     let survey = sheet("survey")?.ok_or_else(|| invalid("survey", 0, "", "missing_sheet"))?;
@@ -299,7 +369,11 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let mut list_rows: HashMap<String, usize> = HashMap::new();
     let allow_dup_choices = settings
         .as_ref()
-        .and_then(|s| s.rows.first().map(|(_, r)| s.get(r, "allow_choice_duplicates").to_lowercase()))
+        .and_then(|s| {
+            s.rows
+                .first()
+                .map(|(_, r)| s.get(r, "allow_choice_duplicates").to_lowercase())
+        })
         .is_some_and(|v| v == "yes" || v == "true");
     if let Some(cs) = &choices_sheet {
         cs.require("list_name")?;
@@ -312,7 +386,9 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 return Err(invalid("choices", *rownum, "list_name", "empty_value"));
             }
             if name.is_empty() {
-                return Err(invalid("choices", *rownum, "name", "empty_choice_name").with("list", &list));
+                return Err(
+                    invalid("choices", *rownum, "name", "empty_choice_name").with("list", &list)
+                );
             }
             if let Some(first) = seen.insert((list.clone(), name.clone()), *rownum) {
                 if !allow_dup_choices {
@@ -335,7 +411,11 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 })
                 .map(|(h, v)| (h.clone(), v.clone()))
                 .collect();
-            choices.entry(list).or_default().push(Choice { name, label: cs.text(row, "label"), columns });
+            choices.entry(list).or_default().push(Choice {
+                name,
+                label: cs.text(row, "label"),
+                columns,
+            });
         }
     }
 
@@ -395,24 +475,41 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             return Err(invalid("survey", rownum, "name", "bad_name").with("value", &name));
         }
         if let Some(first) = names_seen.insert(name.to_lowercase(), rownum) {
-            return Err(invalid("survey", rownum, "name", "duplicate_name").with("value", &name).with("first_row", first));
+            return Err(invalid("survey", rownum, "name", "duplicate_name")
+                .with("value", &name)
+                .with("first_row", first));
         }
         let relevant = opt(&straighten_quotes(survey.get(row, "relevant")));
         if let Some(r) = &relevant {
-            pending.push(PendingExpr { row: rownum, column: "relevant", owner: name.clone(), text: r.clone() });
+            pending.push(PendingExpr {
+                row: rownum,
+                column: "relevant",
+                owner: name.clone(),
+                text: r.clone(),
+            });
         }
         let label = survey.text(row, "label");
         let hint = survey.text(row, "hint");
         for (column, text) in [("label", &label), ("hint", &hint)] {
-            if !text.is_empty() && text.0.len() < languages.len() && !text.0.contains_key(LocalizedText::NO_LANGUAGE) {
-                let missing: Vec<&str> =
-                    languages.iter().filter(|l| !text.0.contains_key(*l)).map(String::as_str).collect();
+            if !text.is_empty()
+                && text.0.len() < languages.len()
+                && !text.0.contains_key(LocalizedText::NO_LANGUAGE)
+            {
+                let missing: Vec<&str> = languages
+                    .iter()
+                    .filter(|l| !text.0.contains_key(*l))
+                    .map(String::as_str)
+                    .collect();
                 warnings.push(Warning {
                     sheet: "survey".into(),
                     row: rownum as u32,
                     column: column.into(),
                     problem: "missing_translation".into(),
-                    params: [("name".to_string(), name.clone()), ("languages".to_string(), missing.join(", "))].into(),
+                    params: [
+                        ("name".to_string(), name.clone()),
+                        ("languages".to_string(), missing.join(", ")),
+                    ]
+                    .into(),
                 });
             }
         }
@@ -421,7 +518,12 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 let repeat_count = opt(&straighten_quotes(survey.get(row, "repeat_count")));
                 if let Some(rc) = &repeat_count {
                     if rc.parse::<u32>().is_err() {
-                        pending.push(PendingExpr { row: rownum, column: "repeat_count", owner: name.clone(), text: rc.clone() });
+                        pending.push(PendingExpr {
+                            row: rownum,
+                            column: "repeat_count",
+                            owner: name.clone(),
+                            text: rc.clone(),
+                        });
                     }
                 }
                 stack.push(Open {
@@ -435,21 +537,32 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                     children: vec![],
                 });
             }
-            RowType::Question { qtype, list, or_other, supported } => {
+            RowType::Question {
+                qtype,
+                list,
+                or_other,
+                supported,
+            } => {
                 if let Some(list) = &list {
                     if supported {
                         if !choices.contains_key(list) {
-                            return Err(invalid("survey", rownum, "type", "missing_choice_list").with("list", list));
+                            return Err(invalid("survey", rownum, "type", "missing_choice_list")
+                                .with("list", list));
                         }
                         used_lists.insert(list.clone());
                     }
                 }
                 let calculation = opt(&straighten_quotes(survey.get(row, "calculation")));
                 if qtype == "calculate" && calculation.is_none() {
-                    return Err(invalid("survey", rownum, "calculation", "empty_required_column").with("name", &name));
+                    return Err(
+                        invalid("survey", rownum, "calculation", "empty_required_column")
+                            .with("name", &name),
+                    );
                 }
                 if needs_label(&qtype) && label.is_empty() && hint.is_empty() && qtype != "note" {
-                    return Err(invalid("survey", rownum, "label", "missing_label").with("name", &name));
+                    return Err(
+                        invalid("survey", rownum, "label", "missing_label").with("name", &name)
+                    );
                 }
                 if !supported {
                     warnings.push(Warning {
@@ -457,7 +570,11 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                         row: rownum as u32,
                         column: "type".into(),
                         problem: "unsupported_type".into(),
-                        params: [("name".to_string(), name.clone()), ("type".to_string(), qtype.clone())].into(),
+                        params: [
+                            ("name".to_string(), name.clone()),
+                            ("type".to_string(), qtype.clone()),
+                        ]
+                        .into(),
                     });
                 }
                 let required = yes_no_or_expr(survey.get(row, "required"));
@@ -472,13 +589,23 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                     ("read_only", &read_only),
                 ] {
                     if let Some(t) = text {
-                        pending.push(PendingExpr { row: rownum, column, owner: name.clone(), text: t.clone() });
+                        pending.push(PendingExpr {
+                            row: rownum,
+                            column,
+                            owner: name.clone(),
+                            text: t.clone(),
+                        });
                     }
                 }
                 for text in [&label, &hint] {
                     for t in text.0.values() {
                         if t.contains("${") {
-                            pending.push(PendingExpr { row: rownum, column: "label", owner: name.clone(), text: t.clone() });
+                            pending.push(PendingExpr {
+                                row: rownum,
+                                column: "label",
+                                owner: name.clone(),
+                                text: t.clone(),
+                            });
                         }
                     }
                 }
@@ -526,7 +653,13 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                         qtype: "text".into(),
                         list_name: None,
                         or_other: false,
-                        label: LocalizedText([(LocalizedText::NO_LANGUAGE.to_string(), "Specify other.".to_string())].into()),
+                        label: LocalizedText(
+                            [(
+                                LocalizedText::NO_LANGUAGE.to_string(),
+                                "Specify other.".to_string(),
+                            )]
+                            .into(),
+                        ),
                         hint: LocalizedText::default(),
                         required: None,
                         required_message: LocalizedText::default(),
@@ -555,22 +688,37 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let items = stack.pop().expect("root").children;
 
     // "Other" choices for or_other lists, labelled in every language as pyxform does.
-    let choice_langs = choices_sheet.as_ref().map(|c| c.languages()).unwrap_or_default();
+    let choice_langs = choices_sheet
+        .as_ref()
+        .map(|c| c.languages())
+        .unwrap_or_default();
     for list in or_other_lists {
         if let Some(items) = choices.get_mut(&list) {
             if !items.iter().any(|c| c.name == "other") {
                 let mut label = BTreeMap::new();
-                let langs = if choice_langs.is_empty() { vec![LocalizedText::NO_LANGUAGE.to_string()] } else { choice_langs.clone() };
+                let langs = if choice_langs.is_empty() {
+                    vec![LocalizedText::NO_LANGUAGE.to_string()]
+                } else {
+                    choice_langs.clone()
+                };
                 for l in langs {
                     label.insert(l, "Other".to_string());
                 }
-                items.push(Choice { name: "other".into(), label: LocalizedText(label), columns: BTreeMap::new() });
+                items.push(Choice {
+                    name: "other".into(),
+                    label: LocalizedText(label),
+                    columns: BTreeMap::new(),
+                });
             }
         }
     }
 
     // A choice list no question uses is refused: it is nearly always a misspelt list name.
-    if let Some((list, row)) = list_rows.iter().filter(|(l, _)| !used_lists.contains(*l)).min_by_key(|(_, r)| **r) {
+    if let Some((list, row)) = list_rows
+        .iter()
+        .filter(|(l, _)| !used_lists.contains(*l))
+        .min_by_key(|(_, r)| **r)
+    {
         return Err(invalid("choices", *row, "list_name", "unused_choice_list").with("list", list));
     }
 
@@ -587,7 +735,11 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         let refs = if p.column == "label" {
             expr::text_references(&p.text)
         } else {
-            let parsed = if p.column == "choice_filter" { expr::parse_choice_filter(&p.text) } else { expr::parse(&p.text) };
+            let parsed = if p.column == "choice_filter" {
+                expr::parse_choice_filter(&p.text)
+            } else {
+                expr::parse(&p.text)
+            };
             match parsed {
                 Ok(e) => expr::references(&e),
                 Err(e) => {
@@ -600,11 +752,18 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             }
         };
         if matches!(p.column, "relevant" | "calculation" | "repeat_count") {
-            value_refs.entry(p.owner.clone()).or_default().extend(refs.iter().cloned());
+            value_refs
+                .entry(p.owner.clone())
+                .or_default()
+                .extend(refs.iter().cloned());
         }
         for r in refs {
             if !exact.contains(&r) {
-                let hint = if known.contains(&r.to_lowercase()) { "case" } else { "" };
+                let hint = if known.contains(&r.to_lowercase()) {
+                    "case"
+                } else {
+                    ""
+                };
                 return Err(invalid("survey", p.row, p.column, "unknown_reference")
                     .with("reference", format!("${{{r}}}"))
                     .with("name", &p.owner)
@@ -620,7 +779,11 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             .unwrap_or_default()
     };
     let stem = source.rsplit(['/', '\\']).next().unwrap_or(source);
-    let stem = stem.rsplit_once('.').map(|(s, _)| s).unwrap_or(stem).to_string();
+    let stem = stem
+        .rsplit_once('.')
+        .map(|(s, _)| s)
+        .unwrap_or(stem)
+        .to_string();
     let mut all_languages = languages;
     if let Some(cs) = &choices_sheet {
         for l in cs.languages() {
@@ -633,17 +796,27 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         form_id: opt(&setting("form_id")).unwrap_or_else(|| stem.clone()),
         version: setting("version"),
         // As pyxform: the title, else the form id, else the file name.
-        title: opt(&setting("form_title")).or_else(|| opt(&setting("form_id"))).unwrap_or(stem),
+        title: opt(&setting("form_title"))
+            .or_else(|| opt(&setting("form_id")))
+            .unwrap_or(stem),
         default_language: opt(&setting("default_language")),
         languages: all_languages,
         items,
         choices,
     };
-    if let Some(cycle) = crate::state::dependency_cycle_with(&definition, &|name| value_refs.get(name).cloned().unwrap_or_default()) {
+    if let Some(cycle) = crate::state::dependency_cycle_with(&definition, &|name| {
+        value_refs.get(name).cloned().unwrap_or_default()
+    }) {
         let first = definition.question(&cycle[0]).map_or(0, |q| q.row);
-        return Err(invalid("survey", first as usize, "calculation", "cyclic_dependency").with("cycle", cycle.join(" → ")));
+        return Err(
+            invalid("survey", first as usize, "calculation", "cyclic_dependency")
+                .with("cycle", cycle.join(" → ")),
+        );
     }
-    Ok(Imported { definition, warnings })
+    Ok(Imported {
+        definition,
+        warnings,
+    })
 }
 
 fn collect_names(items: &[FormItem], out: &mut HashSet<String>) {

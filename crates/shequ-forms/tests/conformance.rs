@@ -33,29 +33,143 @@ const DELIBERATE: &[(&str, &str)] = &[
 /// What Shequ says about each refused form: (file, sheet, row, column, problem).
 const EXPECTED_PROBLEMS: &[(&str, &str, &str, &str, &str)] = &[
     ("bad_bad_name", "survey", "2", "name", "bad_name"),
-    ("bad_calculate_without_formula", "survey", "2", "calculation", "empty_required_column"),
-    ("bad_cyclic_calculation", "survey", "2", "calculation", "cyclic_dependency"),
-    ("bad_duplicate_across_groups", "survey", "6", "name", "duplicate_name"),
-    ("bad_duplicate_choice", "choices", "3", "name", "duplicate_choice"),
-    ("bad_duplicate_name", "survey", "3", "name", "duplicate_name"),
-    ("bad_empty_choice_name", "choices", "2", "name", "empty_choice_name"),
+    (
+        "bad_calculate_without_formula",
+        "survey",
+        "2",
+        "calculation",
+        "empty_required_column",
+    ),
+    (
+        "bad_cyclic_calculation",
+        "survey",
+        "2",
+        "calculation",
+        "cyclic_dependency",
+    ),
+    (
+        "bad_duplicate_across_groups",
+        "survey",
+        "6",
+        "name",
+        "duplicate_name",
+    ),
+    (
+        "bad_duplicate_choice",
+        "choices",
+        "3",
+        "name",
+        "duplicate_choice",
+    ),
+    (
+        "bad_duplicate_name",
+        "survey",
+        "3",
+        "name",
+        "duplicate_name",
+    ),
+    (
+        "bad_empty_choice_name",
+        "choices",
+        "2",
+        "name",
+        "empty_choice_name",
+    ),
     ("bad_empty_name", "survey", "2", "name", "empty_name"),
-    ("bad_end_without_begin", "survey", "3", "type", "unmatched_end"),
-    ("bad_mismatched_end", "survey", "4", "type", "mismatched_end"),
-    ("bad_missing_choice_list", "survey", "2", "type", "missing_choice_list"),
+    (
+        "bad_end_without_begin",
+        "survey",
+        "3",
+        "type",
+        "unmatched_end",
+    ),
+    (
+        "bad_mismatched_end",
+        "survey",
+        "4",
+        "type",
+        "mismatched_end",
+    ),
+    (
+        "bad_missing_choice_list",
+        "survey",
+        "2",
+        "type",
+        "missing_choice_list",
+    ),
     ("bad_missing_label", "survey", "2", "label", "missing_label"),
-    ("bad_missing_name_column", "survey", "1", "name", "missing_column"),
-    ("bad_missing_type_column", "survey", "1", "type", "missing_column"),
+    (
+        "bad_missing_name_column",
+        "survey",
+        "1",
+        "name",
+        "missing_column",
+    ),
+    (
+        "bad_missing_type_column",
+        "survey",
+        "1",
+        "type",
+        "missing_column",
+    ),
     ("bad_wrong_sheet_name", "survey", "0", "", "missing_sheet"),
-    ("bad_reference_missing", "survey", "3", "relevant", "unknown_reference"),
-    ("bad_select_without_list", "survey", "2", "type", "unknown_type"),
-    ("bad_self_relevant", "survey", "2", "calculation", "cyclic_dependency"),
-    ("bad_syntax_error", "survey", "3", "relevant", "expression_syntax"),
-    ("bad_unclosed_group", "survey", "2", "type", "unclosed_group"),
-    ("bad_unclosed_string", "survey", "2", "constraint", "expression_syntax"),
-    ("bad_unknown_function", "survey", "2", "calculation", "expression_syntax"),
+    (
+        "bad_reference_missing",
+        "survey",
+        "3",
+        "relevant",
+        "unknown_reference",
+    ),
+    (
+        "bad_select_without_list",
+        "survey",
+        "2",
+        "type",
+        "unknown_type",
+    ),
+    (
+        "bad_self_relevant",
+        "survey",
+        "2",
+        "calculation",
+        "cyclic_dependency",
+    ),
+    (
+        "bad_syntax_error",
+        "survey",
+        "3",
+        "relevant",
+        "expression_syntax",
+    ),
+    (
+        "bad_unclosed_group",
+        "survey",
+        "2",
+        "type",
+        "unclosed_group",
+    ),
+    (
+        "bad_unclosed_string",
+        "survey",
+        "2",
+        "constraint",
+        "expression_syntax",
+    ),
+    (
+        "bad_unknown_function",
+        "survey",
+        "2",
+        "calculation",
+        "expression_syntax",
+    ),
     ("bad_unknown_type", "survey", "3", "type", "unknown_type"),
-    ("bad_unused_choice_list", "choices", "4", "list_name", "unused_choice_list"),
+    (
+        "bad_unused_choice_list",
+        "choices",
+        "4",
+        "list_name",
+        "unused_choice_list",
+    ),
 ];
 
 /// File-level refusals: (file, problem).
@@ -72,13 +186,21 @@ fn pyxform_results(files: &[PathBuf]) -> BTreeMap<String, Value> {
         .args(files)
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "pyxform runner failed (python3 -m pip install pyxform):\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pyxform runner failed (python3 -m pip install pyxform):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            let stem = PathBuf::from(v["file"].as_str().unwrap()).file_stem().unwrap().to_string_lossy().into_owned();
+            let stem = PathBuf::from(v["file"].as_str().unwrap())
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             (stem, v)
         })
         .collect()
@@ -99,7 +221,11 @@ fn py_text(v: Option<&Value>) -> Value {
 }
 
 fn our_text(t: &LocalizedText) -> Value {
-    Value::Object(t.0.iter().map(|(k, v)| (k.clone(), Value::String(straight(v)))).collect())
+    Value::Object(
+        t.0.iter()
+            .map(|(k, v)| (k.clone(), Value::String(straight(v))))
+            .collect(),
+    )
 }
 
 fn yes_no(v: Option<&Value>) -> Value {
@@ -124,7 +250,9 @@ fn dotdot_to_ref(s: &str) -> String {
     while let Some(i) = rest.find("../") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 3..];
-        let end = after.find(|c: char| !(c.is_alphanumeric() || "_-.".contains(c))).unwrap_or(after.len());
+        let end = after
+            .find(|c: char| !(c.is_alphanumeric() || "_-.".contains(c)))
+            .unwrap_or(after.len());
         out.push_str(&format!("${{{}}}", &after[..end]));
         rest = &after[end..];
     }
@@ -135,13 +263,19 @@ fn dotdot_to_ref(s: &str) -> String {
 fn py_node(n: &Value, path: &str, out: &mut Vec<Value>) {
     let empty = Map::new();
     let bind = n.get("bind").and_then(Value::as_object).unwrap_or(&empty);
-    let control = n.get("control").and_then(Value::as_object).unwrap_or(&empty);
+    let control = n
+        .get("control")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let ty = match n["type"].as_str().unwrap_or("") {
         "select one" => "select_one",
         "select all that apply" => "select_multiple",
         t => t,
     };
-    let s = |v: Option<&Value>| v.and_then(Value::as_str).map_or(Value::Null, |s| json!(dotdot_to_ref(s)));
+    let s = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .map_or(Value::Null, |s| json!(dotdot_to_ref(s)))
+    };
     let mut node = json!({
         "path": path,
         "type": ty,
@@ -164,7 +298,12 @@ fn py_node(n: &Value, path: &str, out: &mut Vec<Value>) {
         node["list_name"] = Value::Null;
     }
     out.push(node);
-    for c in n.get("children").and_then(Value::as_array).into_iter().flatten() {
+    for c in n
+        .get("children")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let name = c["name"].as_str().unwrap_or("");
         if name == "meta" && path.is_empty() {
             continue;
@@ -245,14 +384,23 @@ fn shequ_agrees_with_pyxform_on_the_whole_corpus() {
         .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
         .collect();
     files.sort();
-    let ok_count = files.iter().filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("ok_")).count();
-    assert!(files.len() >= 40 && files.len() - ok_count >= 20, "corpus: {} forms, {} malformed", files.len(), files.len() - ok_count);
+    let ok_count = files
+        .iter()
+        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("ok_"))
+        .count();
+    assert!(
+        files.len() >= 40 && files.len() - ok_count >= 20,
+        "corpus: {} forms, {} malformed",
+        files.len(),
+        files.len() - ok_count
+    );
     let py = pyxform_results(&files);
     let mut checked = 0;
     for file in &files {
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(file).unwrap();
-        let ours = shequ_forms::import_xlsform(&bytes, &file.file_name().unwrap().to_string_lossy());
+        let ours =
+            shequ_forms::import_xlsform(&bytes, &file.file_name().unwrap().to_string_lossy());
         let theirs = &py[&stem];
         let py_ok = theirs["ok"].as_bool().unwrap();
         let deliberate = DELIBERATE.iter().find(|(f, _)| *f == stem);
@@ -282,7 +430,11 @@ fn shequ_agrees_with_pyxform_on_the_whole_corpus() {
                 py_node(tree, "", &mut a);
                 a.remove(0); // the survey root
                 our_nodes(&def.items, "", &mut b);
-                assert_eq!(a.len(), b.len(), "{stem}: number of nodes\npyxform: {a:#?}\nshequ: {b:#?}");
+                assert_eq!(
+                    a.len(),
+                    b.len(),
+                    "{stem}: number of nodes\npyxform: {a:#?}\nshequ: {b:#?}"
+                );
                 for (x, y) in a.iter().zip(&b) {
                     assert_eq!(x, y, "{stem}: node differs (left pyxform, right Shequ)");
                 }
@@ -291,15 +443,30 @@ fn shequ_agrees_with_pyxform_on_the_whole_corpus() {
             Err(e) => {
                 let msg_zh = e.message(Lang::ZhCn);
                 let msg_en = e.message(Lang::En);
-                assert!(!msg_zh.contains("form_problems.") && !msg_en.contains("form_problems."), "{stem}: {msg_en}");
-                if let Some((_, sheet, row, column, problem)) = EXPECTED_PROBLEMS.iter().find(|p| p.0 == stem) {
+                assert!(
+                    !msg_zh.contains("form_problems.") && !msg_en.contains("form_problems."),
+                    "{stem}: {msg_en}"
+                );
+                if let Some((_, sheet, row, column, problem)) =
+                    EXPECTED_PROBLEMS.iter().find(|p| p.0 == stem)
+                {
                     assert_eq!(e.code, ErrorCode::FormInvalid, "{stem}: {msg_en}");
-                    let got = (e.params["sheet"].as_str(), e.params["row"].as_str(), e.params["column"].as_str(), e.params["problem"].as_str());
+                    let got = (
+                        e.params["sheet"].as_str(),
+                        e.params["row"].as_str(),
+                        e.params["column"].as_str(),
+                        e.params["problem"].as_str(),
+                    );
                     assert_eq!(got, (*sheet, *row, *column, *problem), "{stem}: {msg_en}");
-                } else if let Some((_, problem)) = EXPECTED_FILE_PROBLEMS.iter().find(|p| p.0 == stem) {
+                } else if let Some((_, problem)) =
+                    EXPECTED_FILE_PROBLEMS.iter().find(|p| p.0 == stem)
+                {
                     assert_eq!(e.code, ErrorCode::FormFileInvalid, "{stem}: {msg_en}");
                     assert_eq!(e.params["problem"], *problem, "{stem}");
-                    assert!(msg_zh.contains(&format!("{stem}.xlsx")), "{stem}: names the file: {msg_zh}");
+                    assert!(
+                        msg_zh.contains(&format!("{stem}.xlsx")),
+                        "{stem}: names the file: {msg_zh}"
+                    );
                 } else {
                     panic!("{stem}: refused ({msg_en}) but no expected problem is listed");
                 }

@@ -185,3 +185,71 @@ async fn a_corrupt_database_is_explained_in_the_window_and_left_alone() {
     c.close().await.unwrap();
     assert_eq!(std::fs::read(&db).unwrap(), junk);
 }
+
+fn fixture(name: &str) -> String {
+    repo_root()
+        .join("tests/fixtures/xlsform")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_designer_previews_and_imports_an_xlsform_and_a_bad_one_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = Driver::start().await;
+    let c = driver.open(dir.path()).await;
+    wait_count(&c, &testid("instrument"), 1).await;
+    c.find(Locator::Css(&testid("import-instrument")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, &testid("import-heading"), |t| t.starts_with("导入量表")).await;
+
+    // A malformed form: the reason, with sheet, row and column, in Chinese.
+    let input = c.find(Locator::Css(&testid("import-file"))).await.unwrap();
+    input
+        .send_keys(&fixture("bad_syntax_error.xlsx"))
+        .await
+        .unwrap();
+    let err = wait_text(&c, &testid("import-error"), |t| !t.is_empty()).await;
+    assert!(
+        err.contains("工作表 survey 第 3 行“relevant”列") && err.contains("语法错误"),
+        "{err}"
+    );
+    screenshot(&c, "import-error-zh-CN.png").await;
+
+    // A good one with unsupported questions: preview, warnings, then import.
+    let input = c.find(Locator::Css(&testid("import-file"))).await.unwrap();
+    input
+        .send_keys(&fixture("ok_unsupported_media.xlsx"))
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_text(&c, &testid("preview-status"), |t| !t.is_empty()).await,
+        "新量表"
+    );
+    let warnings = wait_text(&c, &testid("preview-warnings"), |t| !t.is_empty()).await;
+    assert!(
+        warnings.contains("photo") && warnings.contains("第 3 行"),
+        "{warnings}"
+    );
+    wait_count(&c, &format!("{} tbody tr", testid("preview-outline")), 5).await;
+    screenshot(&c, "import-preview-zh-CN.png").await;
+    c.find(Locator::Css(&testid("import-confirm")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = wait_text(&c, &testid("notice"), |t| !t.is_empty()).await;
+    assert_eq!(notice, "已导入“ok_unsupported_media”（未标版本）。");
+    let titles = texts(&wait_count(&c, &testid("instrument"), 2).await).await;
+    assert!(
+        titles.iter().any(|t| t.starts_with("ok_unsupported_media")),
+        "{titles:?}"
+    );
+    c.close().await.unwrap();
+}

@@ -24,6 +24,8 @@ function fake(data: HomeData, overrides: Partial<Backend> = {}): Backend {
     home: vi.fn(async () => data),
     loadDemo: vi.fn(async () => ({ communities: 12, responses: 1, drafts: 0 })),
     addCommunity: vi.fn(),
+    previewInstrument: vi.fn(),
+    importInstrument: vi.fn(),
     uiLang: vi.fn(async () => 'zh-CN' as const),
     setUiLang: vi.fn(async () => {}),
     ...overrides,

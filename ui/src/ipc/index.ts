@@ -7,13 +7,19 @@ import type { Lang } from './generated/Lang'
 import type { IpcError } from './generated/IpcError'
 import type { Community } from './generated/Community'
 import type { NewCommunity } from './generated/NewCommunity'
+import type { InstrumentPreview } from './generated/InstrumentPreview'
+import type { InstrumentSummary } from './generated/InstrumentSummary'
+import type { ImportStatus } from './generated/ImportStatus'
 
-export type { HomeData, DemoReport, Lang, IpcError, Community, NewCommunity }
+export type { HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus }
 
 export interface Backend {
   home(): Promise<HomeData>
   loadDemo(): Promise<DemoReport>
   addCommunity(input: NewCommunity): Promise<Community>
+  /** What importing this workbook would do; writes nothing. */
+  previewInstrument(name: string, bytes: Uint8Array): Promise<InstrumentPreview>
+  importInstrument(name: string, bytes: Uint8Array): Promise<[InstrumentSummary, ImportStatus]>
   uiLang(): Promise<Lang>
   setUiLang(lang: Lang): Promise<void>
 }
@@ -36,6 +42,8 @@ export const tauriBackend: Backend = {
   home: () => call('home'),
   loadDemo: () => call('load_demo'),
   addCommunity: (input) => call('add_community', { input }),
+  previewInstrument: (name, bytes) => call('preview_instrument', { name, bytes: Array.from(bytes) }),
+  importInstrument: (name, bytes) => call('import_instrument', { name, bytes: Array.from(bytes) }),
   uiLang: () => call('ui_lang'),
   setUiLang: (lang) => call('set_ui_lang', { lang }),
 }

@@ -41,7 +41,11 @@ pub fn format_number(n: f64) -> String {
     if n.is_nan() {
         String::new()
     } else if n.is_infinite() {
-        if n > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if n > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else if n == n.trunc() && n.abs() < 1e15 {
         format!("{}", n as i64)
     } else {
@@ -78,7 +82,9 @@ fn str_to_number(s: &str) -> f64 {
     }
     if let Ok(n) = t.parse::<f64>() {
         // XPath numbers have no exponent or "inf"/"nan" spellings.
-        if t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+        if t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        {
             return n;
         }
         return f64::NAN;
@@ -96,7 +102,13 @@ impl Value {
         match self {
             Value::Str(s) => s.clone(),
             Value::Num(n) => format_number(*n),
-            Value::Bool(b) => if *b { "true".into() } else { "false".into() },
+            Value::Bool(b) => {
+                if *b {
+                    "true".into()
+                } else {
+                    "false".into()
+                }
+            }
             Value::Nodes(v) => v.first().cloned().unwrap_or_default(),
         }
     }
@@ -105,7 +117,13 @@ impl Value {
         match self {
             Value::Str(s) => str_to_number(s),
             Value::Num(n) => *n,
-            Value::Bool(b) => if *b { 1.0 } else { 0.0 },
+            Value::Bool(b) => {
+                if *b {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
             Value::Nodes(v) => v.first().map_or(f64::NAN, |s| str_to_number(s)),
         }
     }
@@ -139,7 +157,10 @@ fn compare(op: Op, a: &Value, b: &Value) -> bool {
         _ => x >= y,
     };
     match (a, b) {
-        (Nodes(xs), Nodes(ys)) => xs.iter().any(|x| ys.iter().any(|y| compare(op, &Str(x.clone()), &Str(y.clone())))),
+        (Nodes(xs), Nodes(ys)) => xs.iter().any(|x| {
+            ys.iter()
+                .any(|y| compare(op, &Str(x.clone()), &Str(y.clone())))
+        }),
         (Nodes(xs), other) => match other {
             Bool(_) => compare(op, &Bool(a.as_bool()), other),
             _ => xs.iter().any(|x| compare(op, &Str(x.clone()), other)),
@@ -165,14 +186,18 @@ thread_local! {
 fn regex_find(pattern: &str, s: &str) -> bool {
     REGEX_CACHE.with(|c| {
         let mut cache = c.borrow_mut();
-        let re = cache.entry(pattern.to_string()).or_insert_with(|| regex::Regex::new(pattern).ok());
+        let re = cache
+            .entry(pattern.to_string())
+            .or_insert_with(|| regex::Regex::new(pattern).ok());
         re.as_ref().is_some_and(|r| r.is_match(s))
     })
 }
 
 /// ODK `format-date` tokens: %Y %y %m %n %b %d %e %H %h %M %S %3 %a.
 fn format_date(dt: NaiveDateTime, fmt: &str) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let mut out = String::new();
     let mut chars = fmt.chars();
@@ -244,23 +269,37 @@ impl Expr {
 }
 
 fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
-    let arg = |i: usize| args.get(i).map_or(Value::Str(String::new()), |a| a.eval(env));
+    let arg = |i: usize| {
+        args.get(i)
+            .map_or(Value::Str(String::new()), |a| a.eval(env))
+    };
     let s = |i: usize| arg(i).as_string();
     let n = |i: usize| arg(i).as_number();
     let tokens = |v: String| v.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     let all_numbers = || -> Vec<f64> {
-        args.iter().flat_map(|a| a.eval(env).strings()).map(|x| str_to_number(&x)).collect()
+        args.iter()
+            .flat_map(|a| a.eval(env).strings())
+            .map(|x| str_to_number(&x))
+            .collect()
     };
     match name {
         "if" => {
-            if arg(0).as_bool() { arg(1) } else { arg(2) }
+            if arg(0).as_bool() {
+                arg(1)
+            } else {
+                arg(2)
+            }
         }
         "selected" => Value::Bool(tokens(s(0)).contains(&s(1).trim().to_string())),
         "count-selected" => Value::Num(tokens(s(0)).len() as f64),
         "selected-at" => {
             let i = n(1);
             let t = tokens(s(0));
-            Value::Str(if i >= 0.0 && (i as usize) < t.len() { t[i as usize].clone() } else { String::new() })
+            Value::Str(if i >= 0.0 && (i as usize) < t.len() {
+                t[i as usize].clone()
+            } else {
+                String::new()
+            })
         }
         "jr:choice-name" => {
             let path = s(1);
@@ -280,7 +319,11 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
         }
         "concat" => Value::Str(args.iter().flat_map(|a| a.eval(env).strings()).collect()),
         "string-length" => {
-            let v = if args.is_empty() { env.current().as_string() } else { s(0) };
+            let v = if args.is_empty() {
+                env.current().as_string()
+            } else {
+                s(0)
+            };
             Value::Num(v.chars().count() as f64)
         }
         "contains" => Value::Bool(s(0).contains(&s(1))),
@@ -289,21 +332,49 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
         "substr" => {
             let chars: Vec<char> = s(0).chars().collect();
             let start = (n(1).max(0.0) as usize).min(chars.len());
-            let end = if args.len() > 2 { (n(2).max(0.0) as usize).min(chars.len()) } else { chars.len() };
-            Value::Str(if start < end { chars[start..end].iter().collect() } else { String::new() })
+            let end = if args.len() > 2 {
+                (n(2).max(0.0) as usize).min(chars.len())
+            } else {
+                chars.len()
+            };
+            Value::Str(if start < end {
+                chars[start..end].iter().collect()
+            } else {
+                String::new()
+            })
         }
         "regex" => Value::Bool(regex_find(&s(1), &s(0))),
-        "number" => Value::Num(if args.is_empty() { env.current().as_number() } else { n(0) }),
+        "number" => Value::Num(if args.is_empty() {
+            env.current().as_number()
+        } else {
+            n(0)
+        }),
         "int" => Value::Num(n(0).trunc()),
         "round" => {
             let digits = if args.len() > 1 { n(1) } else { 0.0 };
-            Value::Num(if digits.is_nan() { f64::NAN } else { round_half_up(n(0), digits as i32) })
+            Value::Num(if digits.is_nan() {
+                f64::NAN
+            } else {
+                round_half_up(n(0), digits as i32)
+            })
         }
         "floor" => Value::Num(n(0).floor()),
         "ceiling" => Value::Num(n(0).ceil()),
         "abs" => Value::Num(n(0).abs()),
-        "max" => Value::Num(all_numbers().into_iter().fold(f64::NAN, |m, x| if m.is_nan() || x > m { x } else { m })),
-        "min" => Value::Num(all_numbers().into_iter().fold(f64::NAN, |m, x| if m.is_nan() || x < m { x } else { m })),
+        "max" => Value::Num(all_numbers().into_iter().fold(f64::NAN, |m, x| {
+            if m.is_nan() || x > m {
+                x
+            } else {
+                m
+            }
+        })),
+        "min" => Value::Num(all_numbers().into_iter().fold(f64::NAN, |m, x| {
+            if m.is_nan() || x < m {
+                x
+            } else {
+                m
+            }
+        })),
         "sum" => Value::Num(arg(0).strings().iter().map(|x| str_to_number(x)).sum()),
         "count" => Value::Num(match arg(0) {
             Value::Nodes(v) => v.len() as f64,
@@ -316,24 +387,34 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
         "format-date" | "format-date-time" => {
             let v = arg(0);
             let dt = match &v {
-                Value::Num(d) if !d.is_nan() => {
-                    epoch().and_hms_opt(0, 0, 0).map(|m| m + Duration::seconds((d * 86_400.0) as i64))
-                }
+                Value::Num(d) if !d.is_nan() => epoch()
+                    .and_hms_opt(0, 0, 0)
+                    .map(|m| m + Duration::seconds((d * 86_400.0) as i64)),
                 other => parse_datetime(&other.as_string()),
             };
             Value::Str(dt.map(|d| format_date(d, &s(1))).unwrap_or_default())
         }
         "date" => match arg(0) {
-            Value::Num(d) if !d.is_nan() => {
-                Value::Str((epoch() + Duration::days(d.floor() as i64)).format("%Y-%m-%d").to_string())
-            }
-            other => Value::Str(parse_date(&other.as_string()).map(|d| d.to_string()).unwrap_or_default()),
+            Value::Num(d) if !d.is_nan() => Value::Str(
+                (epoch() + Duration::days(d.floor() as i64))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
+            other => Value::Str(
+                parse_date(&other.as_string())
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            ),
         },
         "not" => Value::Bool(!arg(0).as_bool()),
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
         "boolean" => Value::Bool(arg(0).as_bool()),
-        "string" => Value::Str(if args.is_empty() { env.current().as_string() } else { s(0) }),
+        "string" => Value::Str(if args.is_empty() {
+            env.current().as_string()
+        } else {
+            s(0)
+        }),
         _ => Value::Str(String::new()),
     }
 }
@@ -351,7 +432,10 @@ mod tests {
 
     impl Env for T {
         fn resolve(&self, name: &str) -> Value {
-            self.vals.get(name).cloned().unwrap_or(Value::Str(String::new()))
+            self.vals
+                .get(name)
+                .cloned()
+                .unwrap_or(Value::Str(String::new()))
         }
         fn current(&self) -> Value {
             self.cur.clone()
@@ -363,7 +447,10 @@ mod tests {
             (q == "s" && v == "y").then(|| "是".to_string())
         }
         fn now(&self) -> DateTime<FixedOffset> {
-            FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 3, 1, 9, 30, 5).unwrap()
+            FixedOffset::east_opt(8 * 3600)
+                .unwrap()
+                .with_ymd_and_hms(2026, 3, 1, 9, 30, 5)
+                .unwrap()
         }
     }
 
@@ -375,16 +462,25 @@ mod tests {
         vals.insert("s", Value::Str("y".into()));
         vals.insert("t", Value::Str("Hello".into()));
         vals.insert("d", Value::Str("2026-02-27".into()));
-        vals.insert("reps", Value::Nodes(vec!["1".into(), "2".into(), "".into()]));
+        vals.insert(
+            "reps",
+            Value::Nodes(vec!["1".into(), "2".into(), "".into()]),
+        );
         vals.insert("ages", Value::Nodes(vec!["30".into(), "70".into()]));
-        T { vals, cur: Value::Str("abc".into()) }
+        T {
+            vals,
+            cur: Value::Str("abc".into()),
+        }
     }
 
     /// One row per case: expression → expected string result.
     fn check(cases: &[(&str, &str)]) {
         let env = env();
         for (src, want) in cases {
-            let got = parse(src).unwrap_or_else(|e| panic!("{src}: {e}")).eval(&env).as_string();
+            let got = parse(src)
+                .unwrap_or_else(|e| panic!("{src}: {e}"))
+                .eval(&env)
+                .as_string();
             assert_eq!(&got, want, "{src}");
         }
     }

@@ -88,7 +88,13 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at position {} near {:?}", self.problem, self.position + 1, self.near)
+        write!(
+            f,
+            "{} at position {} near {:?}",
+            self.problem,
+            self.position + 1,
+            self.near
+        )
     }
 }
 
@@ -108,7 +114,11 @@ enum Tok {
 }
 
 fn err(position: usize, problem: &'static str, near: &str) -> ParseError {
-    ParseError { position, problem, near: near.to_string() }
+    ParseError {
+        position,
+        problem,
+        near: near.to_string(),
+    }
 }
 
 fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
@@ -135,7 +145,11 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                 }
                 let name: String = chars[start..j].iter().map(|x| x.1).collect();
                 let name = name.trim().to_string();
-                if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)) {
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "_-.".contains(c))
+                {
                     return Err(err(pos, "bad_reference", &format!("${{{name}}}")));
                 }
                 out.push((pos, Tok::Ref(name)));
@@ -158,7 +172,9 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                     j += 1;
                 }
                 let text: String = chars[i..j].iter().map(|x| x.1).collect();
-                let n = text.parse::<f64>().map_err(|_| err(pos, "bad_number", &text))?;
+                let n = text
+                    .parse::<f64>()
+                    .map_err(|_| err(pos, "bad_number", &text))?;
                 out.push((pos, Tok::Num(n)));
                 i = j;
             }
@@ -172,7 +188,10 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                         j += 1;
                     }
                     let text: String = chars[i..j].iter().map(|x| x.1).collect();
-                    out.push((pos, Tok::Num(text.parse().map_err(|_| err(pos, "bad_number", &text))?)));
+                    out.push((
+                        pos,
+                        Tok::Num(text.parse().map_err(|_| err(pos, "bad_number", &text))?),
+                    ));
                     i = j;
                 } else {
                     out.push((pos, Tok::Dot));
@@ -224,7 +243,9 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             }
             c if c.is_alphabetic() || c == '_' => {
                 let mut j = i;
-                while j < chars.len() && (chars[j].1.is_alphanumeric() || "_-:.".contains(chars[j].1)) {
+                while j < chars.len()
+                    && (chars[j].1.is_alphanumeric() || "_-:.".contains(chars[j].1))
+                {
                     j += 1;
                 }
                 // A trailing '-' or '.' belongs to what follows (`a-` never names anything).
@@ -392,7 +413,12 @@ fn parse_with(src: &str, columns: bool) -> Result<Expr, ParseError> {
     if toks.is_empty() {
         return Err(err(0, "empty_expression", ""));
     }
-    let mut p = Parser { toks, i: 0, end, columns };
+    let mut p = Parser {
+        toks,
+        i: 0,
+        end,
+        columns,
+    };
     let e = p.binary(0)?;
     if p.i < p.toks.len() {
         return Err(err(p.pos(), "unexpected_token", &p.near()));
@@ -413,7 +439,11 @@ mod tests {
         use Expr::*;
         assert_eq!(
             ok("1 + 2 * 3"),
-            Bin(Op::Add, Box::new(Num(1.0)), Box::new(Bin(Op::Mul, Box::new(Num(2.0)), Box::new(Num(3.0)))))
+            Bin(
+                Op::Add,
+                Box::new(Num(1.0)),
+                Box::new(Bin(Op::Mul, Box::new(Num(2.0)), Box::new(Num(3.0))))
+            )
         );
         assert_eq!(
             ok("${a} > 1 and ${b} = 'x' or not(${c})"),
@@ -422,23 +452,44 @@ mod tests {
                 Box::new(Bin(
                     Op::And,
                     Box::new(Bin(Op::Gt, Box::new(Ref("a".into())), Box::new(Num(1.0)))),
-                    Box::new(Bin(Op::Eq, Box::new(Ref("b".into())), Box::new(Str("x".into())))),
+                    Box::new(Bin(
+                        Op::Eq,
+                        Box::new(Ref("b".into())),
+                        Box::new(Str("x".into()))
+                    )),
                 )),
                 Box::new(Call("not".into(), vec![Ref("c".into())])),
             )
         );
         assert_eq!(ok("10 div 4 mod 2"), ok("(10 div 4) mod 2"));
-        assert_eq!(ok("-${a} - 1"), Bin(Op::Sub, Box::new(Neg(Box::new(Ref("a".into())))), Box::new(Num(1.0))));
+        assert_eq!(
+            ok("-${a} - 1"),
+            Bin(
+                Op::Sub,
+                Box::new(Neg(Box::new(Ref("a".into())))),
+                Box::new(Num(1.0))
+            )
+        );
     }
 
     #[test]
     fn hyphenated_functions_and_minus_are_told_apart() {
-        assert!(matches!(ok("count-selected(${m})"), Expr::Call(ref n, _) if n == "count-selected"));
-        assert!(matches!(ok("jr:choice-name(${s}, '${s}')"), Expr::Call(ref n, _) if n == "jr:choice-name"));
+        assert!(
+            matches!(ok("count-selected(${m})"), Expr::Call(ref n, _) if n == "count-selected")
+        );
+        assert!(
+            matches!(ok("jr:choice-name(${s}, '${s}')"), Expr::Call(ref n, _) if n == "jr:choice-name")
+        );
         assert!(matches!(ok("${a}-1"), Expr::Bin(Op::Sub, _, _)));
         assert!(matches!(ok("5-3"), Expr::Bin(Op::Sub, _, _)));
-        assert_eq!(ok("position(..)"), Expr::Call("position".into(), vec![Expr::Parent]));
-        assert_eq!(ok(". >= 16 and . <= .5e0".replace(".5e0", "0.5").as_str()), ok(". >= 16 and . <= 0.5"));
+        assert_eq!(
+            ok("position(..)"),
+            Expr::Call("position".into(), vec![Expr::Parent])
+        );
+        assert_eq!(
+            ok(". >= 16 and . <= .5e0".replace(".5e0", "0.5").as_str()),
+            ok(". >= 16 and . <= 0.5")
+        );
     }
 
     #[test]

@@ -453,6 +453,8 @@ impl App {
                 started_at: started,
                 updated_at: updated,
                 finalized_at: full.then_some(updated),
+                position: String::new(),
+                discarded_at: None,
             },
             answers,
         }

@@ -305,7 +305,7 @@ fn a_newer_database_is_refused_with_both_versions() {
     assert_eq!(r.code, 1);
     assert!(
         r.stderr
-            .contains("newer Shequ (schema version 42; this build supports up to 1)"),
+            .contains(&format!("newer Shequ (schema version 42; this build supports up to {})", shequ_store::SCHEMA_VERSION)),
         "{}",
         r.stderr
     );

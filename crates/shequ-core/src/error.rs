@@ -37,6 +37,14 @@ pub enum ErrorCode {
     FormFileInvalid,
     InstrumentConflict,
     DemoAlreadyLoaded,
+    ResponseReadOnly,
+    ResponseDiscarded,
+    DbReadOnly,
+    DbFull,
+    ConsentRequired,
+    NationalIdNotAllowed,
+    InterviewIncomplete,
+    InstrumentMissing,
     Internal,
 }
 

@@ -58,7 +58,15 @@ pub struct Response {
     pub updated_at: DateTime<Utc>,
     #[ts(type = "string | null")]
     pub finalized_at: Option<DateTime<Utc>>,
+    /// The instance key of the question the worker was on: where a draft resumes.
+    pub position: String,
+    /// Set when a draft was discarded; it can be restored for 30 days.
+    #[ts(type = "string | null")]
+    pub discarded_at: Option<DateTime<Utc>>,
 }
+
+/// How long a discarded draft can be restored.
+pub const DISCARD_RECOVERY_DAYS: i64 = 30;
 
 /// One answer: the raw value as XLSForm stores it (select_multiple: space-separated names).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

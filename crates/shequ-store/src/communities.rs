@@ -155,8 +155,8 @@ impl Store {
     }
 
     /// Every community with its finalized and draft counts. A finalized response counts once:
-    /// versions superseded by a later edit (named in another's `deprecated_id`) and discarded
-    /// responses are left out.
+    /// versions superseded by a later finalized edit and discarded responses are left out; an
+    /// edit in progress (a draft naming a finalized version) is not a new draft.
     pub fn community_summaries(&self) -> Result<Vec<CommunitySummary>> {
         let mut stmt = self
             .conn
@@ -166,7 +166,10 @@ impl Store {
                         sum(status = 'draft')
                  FROM responses r
                  WHERE discarded_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM responses n WHERE n.deprecated_id = r.instance_id)
+                   AND NOT EXISTS (SELECT 1 FROM responses n
+                                   WHERE n.deprecated_id = r.instance_id
+                                     AND n.status = 'finalized' AND n.discarded_at IS NULL)
+                   AND NOT (status = 'draft' AND deprecated_id IS NOT NULL)
                  GROUP BY community_id",
             )
             .map_err(|e| self.err(e))?;

@@ -19,7 +19,7 @@ use shequ_core::{Error, ErrorCode, Result};
 pub use communities::CommunitySummary;
 pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
 pub use migrate::SCHEMA_VERSION;
-pub use responses::NewResponse;
+pub use responses::{NewResponse, ResponseList, ResponseRow, StoredAnswers};
 
 /// `PRAGMA application_id` of a Shequ database ("SHQU"), so a foreign SQLite file is refused.
 pub const APPLICATION_ID: i64 = 0x5348_5155;

@@ -8,4 +8,12 @@ export type Response = { instance_id: string, root_id: string, deprecated_id: st
 /**
  * Respondent code or household address; never a national ID number.
  */
-respondent: string, started_at: string, updated_at: string, finalized_at: string | null, };
+respondent: string, started_at: string, updated_at: string, finalized_at: string | null, 
+/**
+ * The instance key of the question the worker was on: where a draft resumes.
+ */
+position: string, 
+/**
+ * Set when a draft was discarded; it can be restored for 30 days.
+ */
+discarded_at: string | null, };

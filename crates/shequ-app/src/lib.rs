@@ -4,6 +4,7 @@
 
 mod community_csv;
 pub mod demo;
+pub mod fieldwork;
 pub mod instruments;
 mod paths;
 
@@ -26,6 +27,12 @@ pub struct App {
     store: Store,
     data_dir: PathBuf,
     device_id: String,
+    /// The device's UTC offset: `today()` and interview metadata are local.
+    pub(crate) utc_offset: chrono::FixedOffset,
+    /// Compiled forms by instrument id.
+    pub(crate) forms: std::collections::HashMap<uuid::Uuid, shequ_forms::CompiledForm>,
+    /// Interviews on screen: their answers and form state, for incremental updates.
+    pub(crate) open: std::collections::HashMap<uuid::Uuid, (shequ_forms::Answers, shequ_forms::FormState)>,
 }
 
 /// What the home screen shows.
@@ -56,6 +63,9 @@ impl App {
             store,
             data_dir: data_dir.to_path_buf(),
             device_id,
+            utc_offset: fieldwork::local_offset(),
+            forms: Default::default(),
+            open: Default::default(),
         };
         let scale = shequ_forms::default_scale()?;
         if app

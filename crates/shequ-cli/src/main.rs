@@ -46,6 +46,89 @@ enum Command {
     Instruments(InstrumentsCmd),
     /// Load the demo district: 12 communities in 2 streets with sample interviews.
     Demo,
+    /// Run interviews from the command line, through the same save path as the app.
+    #[command(subcommand)]
+    Interview(InterviewCmd),
+}
+
+#[derive(Subcommand)]
+enum InterviewCmd {
+    /// Start an interview; prints its id.
+    Start {
+        /// The community's code.
+        #[arg(long)]
+        community: String,
+        #[arg(long)]
+        interviewer: String,
+        /// Respondent code or household address (never a national ID number).
+        #[arg(long)]
+        respondent: String,
+        /// The respondent agreed to the interview.
+        #[arg(long)]
+        consent: bool,
+        /// Instrument id or form_id[@version] (default: the default scale).
+        #[arg(long)]
+        instrument: Option<String>,
+    },
+    /// Save one answer (instance keys inside repeats look like member[2]/age).
+    Answer { id: String, key: String, value: String },
+    /// Save answers from a JSON script: {"id": "…"} or {"start": {…}}, then
+    /// "answers": [["key", "value"], …] and optionally "finalize": true. Each durable save
+    /// prints "saved KEY" before the next one starts.
+    Script { file: PathBuf },
+    /// Finalize an interview, or list what blocks it.
+    Finalize { id: String },
+    /// Make an editable new version of a finalized interview; prints its id.
+    Edit { id: String },
+    /// Discard a draft (restorable for 30 days).
+    Discard { id: String },
+    /// Restore a discarded draft.
+    Restore { id: String },
+    /// List drafts, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an interview's answers, versions and audit trail as JSON.
+    Show { id: String },
+}
+
+#[derive(serde::Deserialize)]
+struct Script {
+    id: Option<String>,
+    start: Option<ScriptStart>,
+    #[serde(default)]
+    answers: Vec<(String, String)>,
+    #[serde(default)]
+    finalize: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct ScriptStart {
+    community: String,
+    interviewer: String,
+    respondent: String,
+    consent: bool,
+}
+
+fn parse_id(id: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(id.trim())
+        .map_err(|_| shequ_core::Error::new(shequ_core::ErrorCode::NotFound).with("what", "interview").with("id", id))
+}
+
+fn community_id(app: &App, code: &str) -> Result<uuid::Uuid> {
+    app.store()
+        .community_by_code(code)?
+        .map(|c| c.id)
+        .ok_or_else(|| shequ_core::Error::new(shequ_core::ErrorCode::NotFound).with("what", "community").with("id", code))
+}
+
+/// Prints and flushes at once: an acknowledgement must reach the reader before the next save.
+fn ack(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 #[derive(Subcommand)]
@@ -199,6 +282,7 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                 )
             );
         }
+        Command::Interview(cmd) => interview(&mut app, cmd, lang, out)?,
         Command::Communities(CommunitiesCmd::Add {
             code,
             name,
@@ -395,6 +479,122 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                 }
             }
             walk(&rec.definition.items, lang, 0, out);
+        }
+    }
+    Ok(())
+}
+
+fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> Result<()> {
+    use shequ_app::fieldwork::StartInterview;
+    let now = Utc::now;
+    match cmd {
+        InterviewCmd::Start { community, interviewer, respondent, consent, instrument } => {
+            let community_id = community_id(app, &community)?;
+            let instrument_id = match instrument {
+                Some(key) => Some(app.instrument(&key)?.summary.id),
+                None => None,
+            };
+            let r = app.start_interview(
+                StartInterview { community_id, instrument_id, interviewer, respondent: respondent.clone(), consent },
+                now(),
+            )?;
+            say!(out, "{}", msg(lang, "cli.interview_started", &[("community", community), ("respondent", r.respondent.clone())]));
+            say!(out, "{}", r.instance_id);
+        }
+        InterviewCmd::Answer { id, key, value } => {
+            let saved = app.answer(parse_id(&id)?, &key, &value, lang, now())?;
+            say!(out, "{}", msg(lang, "cli.answer_saved", &[("key", key.clone()), ("value", saved.value.clone())]));
+            if let Some(m) = saved.changed.get(&key).and_then(|s| s.message.clone()) {
+                say!(out, "{}", msg(lang, "cli.answer_problem", &[("message", m)]));
+            }
+        }
+        InterviewCmd::Script { file } => {
+            let name = file.display().to_string();
+            let text = if name == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(&file)
+            }
+            .map_err(|e| shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable).with("file", &name).with("detail", e))?;
+            let script: Script = serde_json::from_str(&text).map_err(|e| {
+                shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable).with("file", &name).with("detail", e)
+            })?;
+            let id = match (script.id, script.start) {
+                (Some(id), _) => parse_id(&id)?,
+                (None, Some(s)) => {
+                    let community_id = community_id(app, &s.community)?;
+                    let r = app.start_interview(
+                        StartInterview {
+                            community_id,
+                            instrument_id: None,
+                            interviewer: s.interviewer,
+                            respondent: s.respondent,
+                            consent: s.consent,
+                        },
+                        now(),
+                    )?;
+                    ack(&format!("started {}", r.instance_id));
+                    r.instance_id
+                }
+                (None, None) => {
+                    return Err(shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
+                        .with("file", &name)
+                        .with("detail", "the script needs \"id\" or \"start\""))
+                }
+            };
+            for (key, value) in &script.answers {
+                app.answer(id, key, value, lang, now())?;
+                ack(&format!("saved {key} {value}"));
+            }
+            if script.finalize {
+                let f = app.finalize(id, lang, now())?;
+                ack(if f.finalized { "finalized" } else { "not finalized" });
+            }
+        }
+        InterviewCmd::Finalize { id } => {
+            let f = app.finalize(parse_id(&id)?, lang, now())?;
+            if f.finalized {
+                say!(out, "{}", i18n::text(lang, "cli.interview_finalized"));
+            } else {
+                say!(out, "{}", i18n::text(lang, "cli.interview_blocked"));
+                for b in &f.blockers {
+                    say!(out, "{}", msg(lang, "cli.blocker_line", &[("label", b.label.clone()), ("key", b.key.clone()), ("message", b.message.clone())]));
+                }
+                return Err(shequ_core::Error::new(shequ_core::ErrorCode::InterviewIncomplete).with("count", f.blockers.len()));
+            }
+        }
+        InterviewCmd::Edit { id } => {
+            let r = app.edit_interview(parse_id(&id)?, now())?;
+            say!(out, "{}", i18n::text(lang, "cli.interview_edit"));
+            say!(out, "{}", r.instance_id);
+        }
+        InterviewCmd::Discard { id } => {
+            app.discard_interview(parse_id(&id)?, now())?;
+            say!(out, "{}", i18n::text(lang, "cli.interview_discarded"));
+        }
+        InterviewCmd::Restore { id } => {
+            app.restore_interview(parse_id(&id)?, now())?;
+            say!(out, "{}", i18n::text(lang, "cli.interview_restored"));
+        }
+        InterviewCmd::List { json } => {
+            let rows = app.drafts(now())?;
+            let headers = ["col_instance", "col_name", "col_respondent", "col_started", "col_answered"];
+            print_list(out, lang, json, &rows, "cli.no_drafts", &headers, |r| {
+                vec![
+                    r.response.instance_id.to_string(),
+                    r.community_name.clone(),
+                    r.response.respondent.clone(),
+                    r.response.started_at.format("%Y-%m-%d %H:%M").to_string(),
+                    r.answered.to_string(),
+                ]
+            })?;
+        }
+        InterviewCmd::Show { id } => {
+            let id = parse_id(&id)?;
+            let data = app.interview(id, lang, now())?;
+            let history = app.history(id)?;
+            let v = serde_json::json!({ "response": data.response, "answers": data.answers, "history": history });
+            say!(out, "{}", serde_json::to_string_pretty(&v).map_err(shequ_core::Error::internal)?);
         }
     }
     Ok(())

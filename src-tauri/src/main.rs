@@ -10,11 +10,17 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::Utc;
+use shequ_app::fieldwork::{
+    FinalizeOutcome, InterviewData, ResponseHistory, SaveOutcome, StartInterview,
+};
 use shequ_app::instruments::{ImportStatus, InstrumentPreview};
 use shequ_app::{demo::DemoReport, App, HomeData};
 use shequ_core::{Community, Error, IpcError, Lang, NewCommunity};
+use shequ_forms::FormState;
 use shequ_store::InstrumentSummary;
+use shequ_store::ResponseRow;
 use tauri::State;
+use uuid::Uuid;
 
 /// The open data folder, or the reason it could not be opened (shown by the UI). A failed
 /// open is retried on the next command, so "Retry" works once the folder is fixed.
@@ -99,6 +105,91 @@ fn import_instrument(
 }
 
 #[tauri::command]
+fn communities_recent(state: State<Shared>) -> Result<Vec<Community>, IpcError> {
+    with_app(&state, |app, _| app.communities_recent_first())
+}
+
+#[tauri::command]
+fn last_interviewer(state: State<Shared>) -> Result<String, IpcError> {
+    with_app(&state, |app, _| app.last_interviewer())
+}
+
+#[tauri::command]
+fn start_interview(
+    state: State<Shared>,
+    input: StartInterview,
+) -> Result<shequ_core::Response, IpcError> {
+    with_app(&state, |app, _| app.start_interview(input, Utc::now()))
+}
+
+#[tauri::command]
+fn interview(state: State<Shared>, id: Uuid) -> Result<InterviewData, IpcError> {
+    with_app(&state, |app, lang| app.interview(id, lang, Utc::now()))
+}
+
+#[tauri::command]
+fn answer(
+    state: State<Shared>,
+    id: Uuid,
+    key: String,
+    value: String,
+) -> Result<SaveOutcome, IpcError> {
+    with_app(&state, |app, lang| {
+        app.answer(id, &key, &value, lang, Utc::now())
+    })
+}
+
+#[tauri::command]
+fn set_repeat_count(
+    state: State<Shared>,
+    id: Uuid,
+    key: String,
+    count: u32,
+) -> Result<FormState, IpcError> {
+    with_app(&state, |app, lang| {
+        app.set_repeat_count(id, &key, count, lang, Utc::now())
+    })
+}
+
+#[tauri::command]
+fn finalize(state: State<Shared>, id: Uuid) -> Result<FinalizeOutcome, IpcError> {
+    with_app(&state, |app, lang| app.finalize(id, lang, Utc::now()))
+}
+
+#[tauri::command]
+fn edit_interview(state: State<Shared>, id: Uuid) -> Result<shequ_core::Response, IpcError> {
+    with_app(&state, |app, _| app.edit_interview(id, Utc::now()))
+}
+
+#[tauri::command]
+fn discard_interview(state: State<Shared>, id: Uuid) -> Result<(), IpcError> {
+    with_app(&state, |app, _| app.discard_interview(id, Utc::now()))
+}
+
+#[tauri::command]
+fn restore_interview(state: State<Shared>, id: Uuid) -> Result<(), IpcError> {
+    with_app(&state, |app, _| app.restore_interview(id, Utc::now()))
+}
+
+#[tauri::command]
+fn response_lists(
+    state: State<Shared>,
+) -> Result<(Vec<ResponseRow>, Vec<ResponseRow>, Vec<ResponseRow>), IpcError> {
+    with_app(&state, |app, _| {
+        Ok((
+            app.drafts(Utc::now())?,
+            app.finalized(Utc::now())?,
+            app.discarded(Utc::now())?,
+        ))
+    })
+}
+
+#[tauri::command]
+fn history(state: State<Shared>, id: Uuid) -> Result<ResponseHistory, IpcError> {
+    with_app(&state, |app, _| app.history(id))
+}
+
+#[tauri::command]
 fn ui_lang(state: State<Shared>) -> Result<Lang, IpcError> {
     let shell = state
         .lock()
@@ -134,6 +225,18 @@ fn main() {
             add_community,
             preview_instrument,
             import_instrument,
+            communities_recent,
+            last_interviewer,
+            start_interview,
+            interview,
+            answer,
+            set_repeat_count,
+            finalize,
+            edit_interview,
+            discard_interview,
+            restore_interview,
+            response_lists,
+            history,
             ui_lang,
             set_ui_lang
         ])

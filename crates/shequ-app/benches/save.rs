@@ -23,7 +23,9 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
-    let base = std::env::var_os("SHEQU_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("SHEQU_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::tempdir_in(&base).unwrap();
 
     // Reference: the disk's own limit for one durable small write.
@@ -57,7 +59,13 @@ fn main() {
         .unwrap();
     let r = app
         .start_interview(
-            StartInterview { community_id: c.id, instrument_id: None, interviewer: "张敏".into(), respondent: "1-101".into(), consent: true },
+            StartInterview {
+                community_id: c.id,
+                instrument_id: None,
+                interviewer: "张敏".into(),
+                respondent: "1-101".into(),
+                consent: true,
+            },
             Utc::now(),
         )
         .unwrap();
@@ -74,14 +82,26 @@ fn main() {
         let k = keys[i % keys.len()];
         let v = value(k, i);
         let t = Instant::now();
-        app.answer(r.instance_id, k, &v, Lang::ZhCn, Utc::now()).unwrap();
+        app.answer(r.instance_id, k, &v, Lang::ZhCn, Utc::now())
+            .unwrap();
         saves.push(t.elapsed());
     }
     saves.sort();
 
     println!("Durable answer save, {SAVES} saves, on {}", base.display());
     println!("                      p50 µs     p99 µs");
-    println!("  bare write+fsync  {:>9.1}  {:>9.1}", pct(&fsync, 0.5), pct(&fsync, 0.99));
-    println!("  App::answer       {:>9.1}  {:>9.1}", pct(&saves, 0.5), pct(&saves, 0.99));
-    println!("  ratio (p50)       {:>9.2}x", pct(&saves, 0.5) / pct(&fsync, 0.5));
+    println!(
+        "  bare write+fsync  {:>9.1}  {:>9.1}",
+        pct(&fsync, 0.5),
+        pct(&fsync, 0.99)
+    );
+    println!(
+        "  App::answer       {:>9.1}  {:>9.1}",
+        pct(&saves, 0.5),
+        pct(&saves, 0.99)
+    );
+    println!(
+        "  ratio (p50)       {:>9.2}x",
+        pct(&saves, 0.5) / pct(&fsync, 0.5)
+    );
 }

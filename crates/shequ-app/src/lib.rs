@@ -32,7 +32,8 @@ pub struct App {
     /// Compiled forms by instrument id.
     pub(crate) forms: std::collections::HashMap<uuid::Uuid, shequ_forms::CompiledForm>,
     /// Interviews on screen: their answers and form state, for incremental updates.
-    pub(crate) open: std::collections::HashMap<uuid::Uuid, (shequ_forms::Answers, shequ_forms::FormState)>,
+    pub(crate) open:
+        std::collections::HashMap<uuid::Uuid, (shequ_forms::Answers, shequ_forms::FormState)>,
 }
 
 /// What the home screen shows.
@@ -96,11 +97,18 @@ impl App {
         &self.store
     }
 
-    /// The actor recorded in the audit trail for writes made from this device.
+    /// The actor recorded in the audit trail for writes made from this device: the
+    /// interviewer who last signed in here, else the operating-system user.
     pub fn actor(&self) -> Actor {
-        let name = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "local".into());
+        let name = self
+            .store
+            .setting("last_interviewer")
+            .ok()
+            .flatten()
+            .filter(|n| !n.is_empty())
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("USERNAME").ok())
+            .unwrap_or_else(|| "local".into());
         Actor {
             name,
             device_id: self.device_id.clone(),

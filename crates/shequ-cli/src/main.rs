@@ -71,7 +71,11 @@ enum InterviewCmd {
         instrument: Option<String>,
     },
     /// Save one answer (instance keys inside repeats look like member[2]/age).
-    Answer { id: String, key: String, value: String },
+    Answer {
+        id: String,
+        key: String,
+        value: String,
+    },
     /// Save answers from a JSON script: {"id": "…"} or {"start": {…}}, then
     /// "answers": [["key", "value"], …] and optionally "finalize": true. Each durable save
     /// prints "saved KEY" before the next one starts.
@@ -112,15 +116,22 @@ struct ScriptStart {
 }
 
 fn parse_id(id: &str) -> Result<uuid::Uuid> {
-    uuid::Uuid::parse_str(id.trim())
-        .map_err(|_| shequ_core::Error::new(shequ_core::ErrorCode::NotFound).with("what", "interview").with("id", id))
+    uuid::Uuid::parse_str(id.trim()).map_err(|_| {
+        shequ_core::Error::new(shequ_core::ErrorCode::NotFound)
+            .with("what", "interview")
+            .with("id", id)
+    })
 }
 
 fn community_id(app: &App, code: &str) -> Result<uuid::Uuid> {
     app.store()
         .community_by_code(code)?
         .map(|c| c.id)
-        .ok_or_else(|| shequ_core::Error::new(shequ_core::ErrorCode::NotFound).with("what", "community").with("id", code))
+        .ok_or_else(|| {
+            shequ_core::Error::new(shequ_core::ErrorCode::NotFound)
+                .with("what", "community")
+                .with("id", code)
+        })
 }
 
 /// Prints and flushes at once: an acknowledgement must reach the reader before the next save.
@@ -488,24 +499,59 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
     use shequ_app::fieldwork::StartInterview;
     let now = Utc::now;
     match cmd {
-        InterviewCmd::Start { community, interviewer, respondent, consent, instrument } => {
+        InterviewCmd::Start {
+            community,
+            interviewer,
+            respondent,
+            consent,
+            instrument,
+        } => {
             let community_id = community_id(app, &community)?;
             let instrument_id = match instrument {
                 Some(key) => Some(app.instrument(&key)?.summary.id),
                 None => None,
             };
             let r = app.start_interview(
-                StartInterview { community_id, instrument_id, interviewer, respondent: respondent.clone(), consent },
+                StartInterview {
+                    community_id,
+                    instrument_id,
+                    interviewer,
+                    respondent: respondent.clone(),
+                    consent,
+                },
                 now(),
             )?;
-            say!(out, "{}", msg(lang, "cli.interview_started", &[("community", community), ("respondent", r.respondent.clone())]));
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.interview_started",
+                    &[
+                        ("community", community),
+                        ("respondent", r.respondent.clone())
+                    ]
+                )
+            );
             say!(out, "{}", r.instance_id);
         }
         InterviewCmd::Answer { id, key, value } => {
             let saved = app.answer(parse_id(&id)?, &key, &value, lang, now())?;
-            say!(out, "{}", msg(lang, "cli.answer_saved", &[("key", key.clone()), ("value", saved.value.clone())]));
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.answer_saved",
+                    &[("key", key.clone()), ("value", saved.value.clone())]
+                )
+            );
             if let Some(m) = saved.changed.get(&key).and_then(|s| s.message.clone()) {
-                say!(out, "{}", msg(lang, "cli.answer_problem", &[("message", m)]));
+                say!(
+                    out,
+                    "{}",
+                    msg(lang, "cli.answer_problem", &[("message", m)])
+                );
             }
         }
         InterviewCmd::Script { file } => {
@@ -515,9 +561,15 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
             } else {
                 std::fs::read_to_string(&file)
             }
-            .map_err(|e| shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable).with("file", &name).with("detail", e))?;
+            .map_err(|e| {
+                shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
+                    .with("file", &name)
+                    .with("detail", e)
+            })?;
             let script: Script = serde_json::from_str(&text).map_err(|e| {
-                shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable).with("file", &name).with("detail", e)
+                shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
+                    .with("file", &name)
+                    .with("detail", e)
             })?;
             let id = match (script.id, script.start) {
                 (Some(id), _) => parse_id(&id)?,
@@ -537,9 +589,11 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
                     r.instance_id
                 }
                 (None, None) => {
-                    return Err(shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
-                        .with("file", &name)
-                        .with("detail", "the script needs \"id\" or \"start\""))
+                    return Err(
+                        shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
+                            .with("file", &name)
+                            .with("detail", "the script needs \"id\" or \"start\""),
+                    )
                 }
             };
             for (key, value) in &script.answers {
@@ -548,7 +602,11 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
             }
             if script.finalize {
                 let f = app.finalize(id, lang, now())?;
-                ack(if f.finalized { "finalized" } else { "not finalized" });
+                ack(if f.finalized {
+                    "finalized"
+                } else {
+                    "not finalized"
+                });
             }
         }
         InterviewCmd::Finalize { id } => {
@@ -558,9 +616,24 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
             } else {
                 say!(out, "{}", i18n::text(lang, "cli.interview_blocked"));
                 for b in &f.blockers {
-                    say!(out, "{}", msg(lang, "cli.blocker_line", &[("label", b.label.clone()), ("key", b.key.clone()), ("message", b.message.clone())]));
+                    say!(
+                        out,
+                        "{}",
+                        msg(
+                            lang,
+                            "cli.blocker_line",
+                            &[
+                                ("label", b.label.clone()),
+                                ("key", b.key.clone()),
+                                ("message", b.message.clone())
+                            ]
+                        )
+                    );
                 }
-                return Err(shequ_core::Error::new(shequ_core::ErrorCode::InterviewIncomplete).with("count", f.blockers.len()));
+                return Err(
+                    shequ_core::Error::new(shequ_core::ErrorCode::InterviewIncomplete)
+                        .with("count", f.blockers.len()),
+                );
             }
         }
         InterviewCmd::Edit { id } => {
@@ -578,7 +651,13 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
         }
         InterviewCmd::List { json } => {
             let rows = app.drafts(now())?;
-            let headers = ["col_instance", "col_name", "col_respondent", "col_started", "col_answered"];
+            let headers = [
+                "col_instance",
+                "col_name",
+                "col_respondent",
+                "col_started",
+                "col_answered",
+            ];
             print_list(out, lang, json, &rows, "cli.no_drafts", &headers, |r| {
                 vec![
                     r.response.instance_id.to_string(),
@@ -594,7 +673,11 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
             let data = app.interview(id, lang, now())?;
             let history = app.history(id)?;
             let v = serde_json::json!({ "response": data.response, "answers": data.answers, "history": history });
-            say!(out, "{}", serde_json::to_string_pretty(&v).map_err(shequ_core::Error::internal)?);
+            say!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).map_err(shequ_core::Error::internal)?
+            );
         }
     }
     Ok(())

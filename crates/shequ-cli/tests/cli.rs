@@ -304,8 +304,10 @@ fn a_newer_database_is_refused_with_both_versions() {
     let r = shequ(dir.path(), &["--lang", "en", "communities", "list"]);
     assert_eq!(r.code, 1);
     assert!(
-        r.stderr
-            .contains(&format!("newer Shequ (schema version 42; this build supports up to {})", shequ_store::SCHEMA_VERSION)),
+        r.stderr.contains(&format!(
+            "newer Shequ (schema version 42; this build supports up to {})",
+            shequ_store::SCHEMA_VERSION
+        )),
         "{}",
         r.stderr
     );

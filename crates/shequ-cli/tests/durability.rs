@@ -13,8 +13,17 @@ const KILLS: usize = 200;
 const KEYS: [&str; 3] = ["j_suggestions", "i_contacts_detail", "a_age"];
 
 fn shequ(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_shequ")).arg("--data-dir").arg(dir).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -22,7 +31,10 @@ fn shequ(dir: &Path, args: &[&str]) -> String {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -32,15 +44,44 @@ fn counter(value: &str, run: usize) -> Option<u64> {
     if let Some(rest) = value.strip_prefix(&format!("r{run}-")) {
         return rest.parse().ok();
     }
-    value.parse::<u64>().ok().filter(|v| *v / 10_000 == run as u64).map(|v| v % 10_000)
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v / 10_000 == run as u64)
+        .map(|v| v % 10_000)
 }
 
 #[test]
 fn acknowledged_answers_survive_sigkill_and_the_database_stays_intact() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    shequ(&data, &["communities", "add", "--code", "K1", "--name", "测试社区", "--housing-form", "mixed"]);
-    let started = shequ(&data, &["interview", "start", "--community", "K1", "--interviewer", "张敏", "--respondent", "1-101", "--consent"]);
+    shequ(
+        &data,
+        &[
+            "communities",
+            "add",
+            "--code",
+            "K1",
+            "--name",
+            "测试社区",
+            "--housing-form",
+            "mixed",
+        ],
+    );
+    let started = shequ(
+        &data,
+        &[
+            "interview",
+            "start",
+            "--community",
+            "K1",
+            "--interviewer",
+            "张敏",
+            "--respondent",
+            "1-101",
+            "--consent",
+        ],
+    );
     let id = started.lines().last().unwrap().trim().to_string();
     let db = data.join("shequ.db");
     let mut rng = Lcg(20261127);
@@ -51,12 +92,20 @@ fn acknowledged_answers_survive_sigkill_and_the_database_stays_intact() {
         let answers: Vec<(String, String)> = (0..3000u64)
             .map(|n| {
                 let key = KEYS[(n % 3) as usize];
-                let value = if key == "a_age" { (run as u64 * 10_000 + n % 10_000).to_string() } else { format!("r{run}-{n}") };
+                let value = if key == "a_age" {
+                    (run as u64 * 10_000 + n % 10_000).to_string()
+                } else {
+                    format!("r{run}-{n}")
+                };
                 (key.to_string(), value)
             })
             .collect();
         let script = dir.path().join("script.json");
-        std::fs::write(&script, serde_json::to_string(&serde_json::json!({ "id": id, "answers": answers })).unwrap()).unwrap();
+        std::fs::write(
+            &script,
+            serde_json::to_string(&serde_json::json!({ "id": id, "answers": answers })).unwrap(),
+        )
+        .unwrap();
 
         let mut child = Command::new(env!("CARGO_BIN_EXE_shequ"))
             .arg("--data-dir")
@@ -75,7 +124,10 @@ fn acknowledged_answers_survive_sigkill_and_the_database_stays_intact() {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                     let mut parts = line.splitn(3, ' ');
                     if parts.next() == Some("saved") {
-                        let (k, v) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+                        let (k, v) = (
+                            parts.next().unwrap_or("").to_string(),
+                            parts.next().unwrap_or("").to_string(),
+                        );
                         acked.lock().unwrap().push((k, v));
                     }
                 }
@@ -92,25 +144,41 @@ fn acknowledged_answers_survive_sigkill_and_the_database_stays_intact() {
         saves_acked += acked.len();
 
         let conn = rusqlite::Connection::open(&db).unwrap();
-        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(check, "ok", "run {run}");
         for key in KEYS {
-            let Some((_, last)) = acked.iter().rev().find(|(k, _)| k == key) else { continue };
+            let Some((_, last)) = acked.iter().rev().find(|(k, _)| k == key) else {
+                continue;
+            };
             let stored: String = conn
                 .query_row(
                     "SELECT value FROM answers WHERE instance_id = ?1 AND question = ?2",
                     [id.as_str(), key],
                     |r| r.get(0),
                 )
-                .unwrap_or_else(|e| panic!("run {run}: acknowledged {key} = {last} is missing ({e})"));
+                .unwrap_or_else(|e| {
+                    panic!("run {run}: acknowledged {key} = {last} is missing ({e})")
+                });
             let (acked_n, stored_n) = (counter(last, run).unwrap(), counter(&stored, run));
-            let stored_n = stored_n.unwrap_or_else(|| panic!("run {run}: {key} = {stored}, acknowledged {last}"));
+            let stored_n = stored_n
+                .unwrap_or_else(|| panic!("run {run}: {key} = {stored}, acknowledged {last}"));
             // The stored value is the last acknowledged one, or the one saved (not yet
             // acknowledged) when the kill came.
-            assert!(stored_n == acked_n || stored_n == acked_n + 3, "run {run}: {key} stored #{stored_n}, acknowledged #{acked_n}");
+            assert!(
+                stored_n == acked_n || stored_n == acked_n + 3,
+                "run {run}: {key} stored #{stored_n}, acknowledged #{acked_n}"
+            );
         }
     }
-    assert!(kills_mid_run >= KILLS * 3 / 4, "most kills must land mid-run: {kills_mid_run} of {KILLS}");
-    assert!(saves_acked > KILLS * 10, "the runs saved something: {saves_acked}");
+    assert!(
+        kills_mid_run >= KILLS * 3 / 4,
+        "most kills must land mid-run: {kills_mid_run} of {KILLS}"
+    );
+    assert!(
+        saves_acked > KILLS * 10,
+        "the runs saved something: {saves_acked}"
+    );
     eprintln!("{KILLS} kills ({kills_mid_run} mid-run), {saves_acked} acknowledged saves checked");
 }

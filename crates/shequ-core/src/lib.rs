@@ -13,7 +13,9 @@ pub use community::{Community, HousingForm, NewCommunity};
 pub use error::{Error, ErrorCode, IpcError, Result};
 pub use form::{Choice, FormDefinition, FormItem, LocalizedText, Question, Scoring};
 pub use i18n::Lang;
-pub use response::{Answer, AuditAction, AuditEntry, Response, ResponseStatus, DISCARD_RECOVERY_DAYS};
+pub use response::{
+    Answer, AuditAction, AuditEntry, Response, ResponseStatus, DISCARD_RECOVERY_DAYS,
+};
 
 /// A fresh time-ordered identifier (UUID v7), minted on this device.
 pub fn new_id() -> uuid::Uuid {

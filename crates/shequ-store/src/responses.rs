@@ -49,10 +49,14 @@ const COLUMNS: &str = "r.instance_id, r.root_id, r.deprecated_id, r.instrument_i
 
 fn from_row(r: &Row) -> rusqlite::Result<Response> {
     let opt_uuid = |i: usize| -> rusqlite::Result<Option<Uuid>> {
-        r.get::<_, Option<String>>(i)?.map(|s| parse_uuid(&s)).transpose()
+        r.get::<_, Option<String>>(i)?
+            .map(|s| parse_uuid(&s))
+            .transpose()
     };
     let opt_ts = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        r.get::<_, Option<String>>(i)?.map(|s| parse_ts(&s)).transpose()
+        r.get::<_, Option<String>>(i)?
+            .map(|s| parse_ts(&s))
+            .transpose()
     };
     let status: String = r.get(5)?;
     Ok(Response {
@@ -99,7 +103,12 @@ fn insert_response(tx: &Transaction, r: &Response) -> rusqlite::Result<()> {
 
 impl Store {
     /// Inserts responses with their answers, all or nothing (demo data, bundle import).
-    pub fn insert_responses(&mut self, items: &[NewResponse], actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub fn insert_responses(
+        &mut self,
+        items: &[NewResponse],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
@@ -107,20 +116,31 @@ impl Store {
             let mut ins_ans = tx
                 .prepare("INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(err)?;
-            for NewResponse { response: r, answers } in items {
+            for NewResponse {
+                response: r,
+                answers,
+            } in items
+            {
                 insert_response(&tx, r).map_err(err)?;
                 let id = r.instance_id.to_string();
                 for a in answers {
-                    ins_ans.execute(params![id, a.question, a.value, ts(r.updated_at)]).map_err(err)?;
+                    ins_ans
+                        .execute(params![id, a.question, a.value, ts(r.updated_at)])
+                        .map_err(err)?;
                 }
-                audit::record(&tx, actor, now, Change {
-                    action: AuditAction::Create,
-                    entity: "response",
-                    entity_id: &id,
-                    field: None,
-                    old_value: None,
-                    new_value: Some(r.status.code()),
-                })
+                audit::record(
+                    &tx,
+                    actor,
+                    now,
+                    Change {
+                        action: AuditAction::Create,
+                        entity: "response",
+                        entity_id: &id,
+                        field: None,
+                        old_value: None,
+                        new_value: Some(r.status.code()),
+                    },
+                )
                 .map_err(err)?;
             }
         }
@@ -129,43 +149,85 @@ impl Store {
     }
 
     /// Starts a draft.
-    pub fn create_response(&mut self, r: &Response, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
-        self.insert_responses(&[NewResponse { response: r.clone(), answers: vec![] }], actor, now)
+    pub fn create_response(
+        &mut self,
+        r: &Response,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.insert_responses(
+            &[NewResponse {
+                response: r.clone(),
+                answers: vec![],
+            }],
+            actor,
+            now,
+        )
     }
 
     pub fn response(&self, instance_id: Uuid) -> Result<Response> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM responses r WHERE instance_id = ?1"), [instance_id.to_string()], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM responses r WHERE instance_id = ?1"),
+                [instance_id.to_string()],
+                from_row,
+            )
             .optional()
             .map_err(|e| self.err(e))?
-            .ok_or_else(|| Error::new(ErrorCode::NotFound).with("what", "response").with("id", instance_id))
+            .ok_or_else(|| {
+                Error::new(ErrorCode::NotFound)
+                    .with("what", "response")
+                    .with("id", instance_id)
+            })
     }
 
     /// The answers of one response version.
     pub fn answers(&self, instance_id: Uuid) -> Result<Vec<Answer>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT question, value FROM answers WHERE instance_id = ?1 ORDER BY question")
+            .prepare_cached(
+                "SELECT question, value FROM answers WHERE instance_id = ?1 ORDER BY question",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([instance_id.to_string()], |r| Ok(Answer { question: r.get(0)?, value: r.get(1)? }))
+            .query_map([instance_id.to_string()], |r| {
+                Ok(Answer {
+                    question: r.get(0)?,
+                    value: r.get(1)?,
+                })
+            })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Answers and repeat sizes of one response version.
     pub fn stored_answers(&self, instance_id: Uuid) -> Result<StoredAnswers> {
-        let values = self.answers(instance_id)?.into_iter().map(|a| (a.question, a.value)).collect();
+        let values = self
+            .answers(instance_id)?
+            .into_iter()
+            .map(|a| (a.question, a.value))
+            .collect();
         let json: String = self
             .conn
-            .query_row("SELECT repeat_counts FROM responses WHERE instance_id = ?1", [instance_id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT repeat_counts FROM responses WHERE instance_id = ?1",
+                [instance_id.to_string()],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))?;
         let repeat_counts = serde_json::from_str(&json).unwrap_or_default();
-        Ok(StoredAnswers { values, repeat_counts })
+        Ok(StoredAnswers {
+            values,
+            repeat_counts,
+        })
     }
 
     /// Checks that a response can take answers: it exists, is a draft, is not discarded.
-    fn writable(tx: &Transaction, instance: &str) -> rusqlite::Result<Option<(String, bool, bool)>> {
+    fn writable(
+        tx: &Transaction,
+        instance: &str,
+    ) -> rusqlite::Result<Option<(String, bool, bool)>> {
         tx.query_row(
             "SELECT status, discarded_at IS NOT NULL, deprecated_id IS NOT NULL FROM responses WHERE instance_id = ?1",
             [instance],
@@ -191,7 +253,11 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         let (status, discarded, is_edit) = match Self::writable(&tx, &id).map_err(err)? {
             Some(x) => x,
-            None => return Err(Error::new(ErrorCode::NotFound).with("what", "response").with("id", &id)),
+            None => {
+                return Err(Error::new(ErrorCode::NotFound)
+                    .with("what", "response")
+                    .with("id", &id))
+            }
         };
         if status != "draft" {
             return Err(Error::new(ErrorCode::ResponseReadOnly));
@@ -200,9 +266,13 @@ impl Store {
             return Err(Error::new(ErrorCode::ResponseDiscarded));
         }
         let old: Option<String> = if is_edit {
-            tx.query_row("SELECT value FROM answers WHERE instance_id = ?1 AND question = ?2", [&id, question], |r| r.get(0))
-                .optional()
-                .map_err(err)?
+            tx.query_row(
+                "SELECT value FROM answers WHERE instance_id = ?1 AND question = ?2",
+                [&id, question],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?
         } else {
             None
         };
@@ -218,53 +288,85 @@ impl Store {
             .and_then(|mut s| s.execute(params![id, question, value, ts(now)]))
             .map_err(err)?;
         }
-        tx.prepare_cached("UPDATE responses SET updated_at = ?2, position = ?3 WHERE instance_id = ?1")
-            .and_then(|mut s| s.execute(params![id, ts(now), position]))
-            .map_err(err)?;
+        tx.prepare_cached(
+            "UPDATE responses SET updated_at = ?2, position = ?3 WHERE instance_id = ?1",
+        )
+        .and_then(|mut s| s.execute(params![id, ts(now), position]))
+        .map_err(err)?;
         if is_edit && old.as_deref().unwrap_or("") != value {
-            audit::record(&tx, actor, now, Change {
-                action: AuditAction::Update,
-                entity: "response",
-                entity_id: &id,
-                field: Some(question),
-                old_value: old.as_deref(),
-                new_value: Some(value),
-            })
+            audit::record(
+                &tx,
+                actor,
+                now,
+                Change {
+                    action: AuditAction::Update,
+                    entity: "response",
+                    entity_id: &id,
+                    field: Some(question),
+                    old_value: old.as_deref(),
+                    new_value: Some(value),
+                },
+            )
             .map_err(err)?;
         }
         tx.commit().map_err(err)
     }
 
     /// Sets the number of instances of a user-sized repeat.
-    pub fn set_repeat_count(&mut self, instance_id: Uuid, repeat_key: &str, count: u32, now: DateTime<Utc>) -> Result<()> {
+    pub fn set_repeat_count(
+        &mut self,
+        instance_id: Uuid,
+        repeat_key: &str,
+        count: u32,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let id = instance_id.to_string();
         let tx = self.conn.transaction().map_err(err)?;
         match Self::writable(&tx, &id).map_err(err)? {
-            None => return Err(Error::new(ErrorCode::NotFound).with("what", "response").with("id", &id)),
+            None => {
+                return Err(Error::new(ErrorCode::NotFound)
+                    .with("what", "response")
+                    .with("id", &id))
+            }
             Some((s, _, _)) if s != "draft" => return Err(Error::new(ErrorCode::ResponseReadOnly)),
             Some((_, true, _)) => return Err(Error::new(ErrorCode::ResponseDiscarded)),
             _ => {}
         }
         let json: String = tx
-            .query_row("SELECT repeat_counts FROM responses WHERE instance_id = ?1", [&id], |r| r.get(0))
+            .query_row(
+                "SELECT repeat_counts FROM responses WHERE instance_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
             .map_err(err)?;
         let mut counts: BTreeMap<String, u32> = serde_json::from_str(&json).unwrap_or_default();
         counts.insert(repeat_key.to_string(), count);
         let json = serde_json::to_string(&counts).map_err(Error::internal)?;
-        tx.execute("UPDATE responses SET repeat_counts = ?2, updated_at = ?3 WHERE instance_id = ?1", params![id, json, ts(now)])
-            .map_err(err)?;
+        tx.execute(
+            "UPDATE responses SET repeat_counts = ?2, updated_at = ?3 WHERE instance_id = ?1",
+            params![id, json, ts(now)],
+        )
+        .map_err(err)?;
         tx.commit().map_err(err)
     }
 
-    fn set_status(&mut self, instance_id: Uuid, change: StatusChange, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    fn set_status(
+        &mut self,
+        instance_id: Uuid,
+        change: StatusChange,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let id = instance_id.to_string();
         let tx = self.conn.transaction().map_err(err)?;
         let Some((status, discarded, _)) = Self::writable(&tx, &id).map_err(err)? else {
-            return Err(Error::new(ErrorCode::NotFound).with("what", "response").with("id", &id));
+            return Err(Error::new(ErrorCode::NotFound)
+                .with("what", "response")
+                .with("id", &id));
         };
         let (sql, action, label) = match change {
             StatusChange::Finalize if status == "draft" && !discarded => (
@@ -284,34 +386,59 @@ impl Store {
             _ => return Err(Error::new(ErrorCode::ResponseReadOnly)),
         };
         tx.execute(sql, params![id, ts(now)]).map_err(err)?;
-        audit::record(&tx, actor, now, Change {
-            action,
-            entity: "response",
-            entity_id: &id,
-            field: Some("status"),
-            old_value: Some(&status),
-            new_value: Some(label),
-        })
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action,
+                entity: "response",
+                entity_id: &id,
+                field: Some("status"),
+                old_value: Some(&status),
+                new_value: Some(label),
+            },
+        )
         .map_err(err)?;
         tx.commit().map_err(err)
     }
 
-    pub fn finalize_response(&mut self, instance_id: Uuid, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub fn finalize_response(
+        &mut self,
+        instance_id: Uuid,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.set_status(instance_id, StatusChange::Finalize, actor, now)
     }
 
     /// Discards a draft; it stays restorable for `DISCARD_RECOVERY_DAYS`.
-    pub fn discard_response(&mut self, instance_id: Uuid, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub fn discard_response(
+        &mut self,
+        instance_id: Uuid,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.set_status(instance_id, StatusChange::Discard, actor, now)
     }
 
-    pub fn restore_response(&mut self, instance_id: Uuid, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub fn restore_response(
+        &mut self,
+        instance_id: Uuid,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.set_status(instance_id, StatusChange::Restore, actor, now)
     }
 
     /// Starts a new version of a finalized response: a draft with a new instance id, the same
     /// root, `deprecated_id` naming the finalized one, and a copy of its answers.
-    pub fn new_version(&mut self, instance_id: Uuid, actor: &Actor, now: DateTime<Utc>) -> Result<Response> {
+    pub fn new_version(
+        &mut self,
+        instance_id: Uuid,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Response> {
         let old = self.response(instance_id)?;
         if old.status != ResponseStatus::Finalized {
             return Err(Error::new(ErrorCode::ResponseReadOnly));
@@ -354,14 +481,19 @@ impl Store {
             params![old.instance_id.to_string(), new.instance_id.to_string()],
         )
         .map_err(err)?;
-        audit::record(&tx, actor, now, Change {
-            action: AuditAction::Create,
-            entity: "response",
-            entity_id: &new.instance_id.to_string(),
-            field: Some("deprecated_id"),
-            old_value: None,
-            new_value: Some(&old.instance_id.to_string()),
-        })
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Create,
+                entity: "response",
+                entity_id: &new.instance_id.to_string(),
+                field: Some("deprecated_id"),
+                old_value: None,
+                new_value: Some(&old.instance_id.to_string()),
+            },
+        )
         .map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(new)
@@ -369,7 +501,11 @@ impl Store {
 
     /// Responses for lists. `which`: drafts (newest first), finalized (latest versions),
     /// or discarded within the recovery window.
-    pub fn response_rows(&self, which: ResponseList, now: DateTime<Utc>) -> Result<Vec<ResponseRow>> {
+    pub fn response_rows(
+        &self,
+        which: ResponseList,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ResponseRow>> {
         let filter = match which {
             ResponseList::Drafts => "r.status = 'draft' AND r.discarded_at IS NULL".to_string(),
             ResponseList::Finalized => "r.status = 'finalized' AND r.discarded_at IS NULL AND NOT EXISTS \
@@ -399,7 +535,8 @@ impl Store {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Every version of a response, oldest first.
@@ -408,8 +545,11 @@ impl Store {
             .conn
             .prepare(&format!("SELECT {COLUMNS} FROM responses r WHERE root_id = ?1 ORDER BY started_at, updated_at"))
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([root_id.to_string()], from_row).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        let rows = stmt
+            .query_map([root_id.to_string()], from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Community ids by the time of their latest interview, most recent first.
@@ -418,8 +558,11 @@ impl Store {
             .conn
             .prepare("SELECT community_id, max(updated_at) m FROM responses GROUP BY community_id ORDER BY m DESC")
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| parse_uuid(&r.get::<_, String>(0)?)).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        let rows = stmt
+            .query_map([], |r| parse_uuid(&r.get::<_, String>(0)?))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 }
 
@@ -471,7 +614,11 @@ mod tests {
             items: vec![],
             choices: Default::default(),
         };
-        let inst = s.install_instrument(&def, None, &actor(), t0()).unwrap().summary.id;
+        let inst = s
+            .install_instrument(&def, None, &actor(), t0())
+            .unwrap()
+            .summary
+            .id;
         (s, inst, c.id)
     }
 
@@ -504,18 +651,40 @@ mod tests {
         let (mut s, inst, c) = setup();
         let r = draft(inst, c);
         s.create_response(&r, &actor(), t0()).unwrap();
-        s.save_answer(r.instance_id, "a_age", "34", "a_age", &actor(), later(1)).unwrap();
-        s.save_answer(r.instance_id, "a_sex", "female", "a_sex", &actor(), later(2)).unwrap();
-        s.save_answer(r.instance_id, "a_age", "43", "a_age", &actor(), later(3)).unwrap();
-        s.save_answer(r.instance_id, "a_sex", "", "b1", &actor(), later(4)).unwrap();
-        s.set_repeat_count(r.instance_id, "member", 2, later(5)).unwrap();
+        s.save_answer(r.instance_id, "a_age", "34", "a_age", &actor(), later(1))
+            .unwrap();
+        s.save_answer(
+            r.instance_id,
+            "a_sex",
+            "female",
+            "a_sex",
+            &actor(),
+            later(2),
+        )
+        .unwrap();
+        s.save_answer(r.instance_id, "a_age", "43", "a_age", &actor(), later(3))
+            .unwrap();
+        s.save_answer(r.instance_id, "a_sex", "", "b1", &actor(), later(4))
+            .unwrap();
+        s.set_repeat_count(r.instance_id, "member", 2, later(5))
+            .unwrap();
         let stored = s.stored_answers(r.instance_id).unwrap();
-        assert_eq!(stored.values.into_iter().collect::<Vec<_>>(), vec![("a_age".to_string(), "43".to_string())]);
+        assert_eq!(
+            stored.values.into_iter().collect::<Vec<_>>(),
+            vec![("a_age".to_string(), "43".to_string())]
+        );
         assert_eq!(stored.repeat_counts["member"], 2);
         let back = s.response(r.instance_id).unwrap();
         assert_eq!((back.position.as_str(), back.updated_at), ("b1", later(5)));
         let drafts = s.response_rows(ResponseList::Drafts, later(6)).unwrap();
-        assert_eq!((drafts.len(), drafts[0].answered, drafts[0].community_name.as_str()), (1, 1, "甲"));
+        assert_eq!(
+            (
+                drafts.len(),
+                drafts[0].answered,
+                drafts[0].community_name.as_str()
+            ),
+            (1, 1, "甲")
+        );
     }
 
     #[test]
@@ -523,29 +692,63 @@ mod tests {
         let (mut s, inst, c) = setup();
         let r = draft(inst, c);
         s.create_response(&r, &actor(), t0()).unwrap();
-        s.save_answer(r.instance_id, "b1", "4", "b1", &actor(), later(1)).unwrap();
-        s.finalize_response(r.instance_id, &actor(), later(2)).unwrap();
-        let err = s.save_answer(r.instance_id, "b1", "5", "b1", &actor(), later(3)).unwrap_err();
+        s.save_answer(r.instance_id, "b1", "4", "b1", &actor(), later(1))
+            .unwrap();
+        s.finalize_response(r.instance_id, &actor(), later(2))
+            .unwrap();
+        let err = s
+            .save_answer(r.instance_id, "b1", "5", "b1", &actor(), later(3))
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::ResponseReadOnly);
         assert_eq!(s.community_summaries().unwrap()[0].finalized, 1);
 
         let v2 = s.new_version(r.instance_id, &actor(), later(4)).unwrap();
-        assert_eq!((v2.root_id, v2.deprecated_id), (r.root_id, Some(r.instance_id)));
-        assert_eq!(s.new_version(r.instance_id, &actor(), later(4)).unwrap().instance_id, v2.instance_id, "resumed, not forked");
+        assert_eq!(
+            (v2.root_id, v2.deprecated_id),
+            (r.root_id, Some(r.instance_id))
+        );
+        assert_eq!(
+            s.new_version(r.instance_id, &actor(), later(4))
+                .unwrap()
+                .instance_id,
+            v2.instance_id,
+            "resumed, not forked"
+        );
         let sums = s.community_summaries().unwrap();
-        assert_eq!((sums[0].finalized, sums[0].drafts), (1, 0), "an edit in progress keeps the count");
-        s.save_answer(v2.instance_id, "b1", "2", "b1", &actor(), later(5)).unwrap();
-        s.save_answer(v2.instance_id, "b1", "2", "b1", &actor(), later(6)).unwrap();
-        s.finalize_response(v2.instance_id, &actor(), later(7)).unwrap();
-        assert_eq!(s.community_summaries().unwrap()[0].finalized, 1, "one response, two versions");
-        assert_eq!(s.stored_answers(r.instance_id).unwrap().values["b1"], "4", "the old version is untouched");
-        let audit = s.audit_for("response", &v2.instance_id.to_string()).unwrap();
+        assert_eq!(
+            (sums[0].finalized, sums[0].drafts),
+            (1, 0),
+            "an edit in progress keeps the count"
+        );
+        s.save_answer(v2.instance_id, "b1", "2", "b1", &actor(), later(5))
+            .unwrap();
+        s.save_answer(v2.instance_id, "b1", "2", "b1", &actor(), later(6))
+            .unwrap();
+        s.finalize_response(v2.instance_id, &actor(), later(7))
+            .unwrap();
+        assert_eq!(
+            s.community_summaries().unwrap()[0].finalized,
+            1,
+            "one response, two versions"
+        );
+        assert_eq!(
+            s.stored_answers(r.instance_id).unwrap().values["b1"],
+            "4",
+            "the old version is untouched"
+        );
+        let audit = s
+            .audit_for("response", &v2.instance_id.to_string())
+            .unwrap();
         let changes: Vec<_> = audit
             .iter()
             .filter(|a| a.field.as_deref() == Some("b1"))
             .map(|a| (a.old_value.clone(), a.new_value.clone(), a.actor.clone()))
             .collect();
-        assert_eq!(changes, vec![(Some("4".into()), Some("2".into()), "张社工".into())], "one entry: unchanged saves are not audited");
+        assert_eq!(
+            changes,
+            vec![(Some("4".into()), Some("2".into()), "张社工".into())],
+            "one entry: unchanged saves are not audited"
+        );
         let versions = s.versions(r.root_id).unwrap();
         assert_eq!(versions.len(), 2);
         let finals = s.response_rows(ResponseList::Finalized, later(8)).unwrap();
@@ -558,15 +761,46 @@ mod tests {
         let (mut s, inst, c) = setup();
         let r = draft(inst, c);
         s.create_response(&r, &actor(), t0()).unwrap();
-        s.discard_response(r.instance_id, &actor(), later(1)).unwrap();
-        assert_eq!(s.save_answer(r.instance_id, "x", "1", "x", &actor(), later(2)).unwrap_err().code, ErrorCode::ResponseDiscarded);
-        assert!(s.response_rows(ResponseList::Drafts, later(2)).unwrap().is_empty());
-        assert_eq!(s.response_rows(ResponseList::Discarded, later(2)).unwrap().len(), 1);
-        assert!(s.response_rows(ResponseList::Discarded, later(60 * 24 * 31)).unwrap().is_empty(), "past 30 days");
-        s.restore_response(r.instance_id, &actor(), later(3)).unwrap();
-        s.save_answer(r.instance_id, "x", "1", "x", &actor(), later(4)).unwrap();
-        assert_eq!(s.response_rows(ResponseList::Drafts, later(5)).unwrap().len(), 1);
-        assert_eq!(s.finalize_response(shequ_core::new_id(), &actor(), later(6)).unwrap_err().code, ErrorCode::NotFound);
+        s.discard_response(r.instance_id, &actor(), later(1))
+            .unwrap();
+        assert_eq!(
+            s.save_answer(r.instance_id, "x", "1", "x", &actor(), later(2))
+                .unwrap_err()
+                .code,
+            ErrorCode::ResponseDiscarded
+        );
+        assert!(s
+            .response_rows(ResponseList::Drafts, later(2))
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.response_rows(ResponseList::Discarded, later(2))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            s.response_rows(ResponseList::Discarded, later(60 * 24 * 31))
+                .unwrap()
+                .is_empty(),
+            "past 30 days"
+        );
+        s.restore_response(r.instance_id, &actor(), later(3))
+            .unwrap();
+        s.save_answer(r.instance_id, "x", "1", "x", &actor(), later(4))
+            .unwrap();
+        assert_eq!(
+            s.response_rows(ResponseList::Drafts, later(5))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            s.finalize_response(shequ_core::new_id(), &actor(), later(6))
+                .unwrap_err()
+                .code,
+            ErrorCode::NotFound
+        );
     }
 
     #[test]
@@ -574,6 +808,9 @@ mod tests {
         let (mut s, inst, _) = setup();
         let r = draft(inst, shequ_core::new_id());
         assert!(s.create_response(&r, &actor(), t0()).is_err());
-        assert!(s.response_rows(ResponseList::Drafts, t0()).unwrap().is_empty());
+        assert!(s
+            .response_rows(ResponseList::Drafts, t0())
+            .unwrap()
+            .is_empty());
     }
 }

@@ -4,6 +4,7 @@ import HomeView from '../components/HomeView.vue'
 import { makeI18n } from '../i18n'
 import { setBackend, type Backend, type HomeData } from '../ipc'
 import type { CommunitySummary } from '../ipc/generated/CommunitySummary'
+import { fakeBackend } from './fake'
 
 // ECharts needs a canvas; the chart is covered by the end-to-end test in the real window.
 vi.mock('../components/ProgressChart.vue', () => ({ default: { template: '<div />' } }))
@@ -20,16 +21,11 @@ function summary(code: string, name: string, finalized: number, target: number):
 }
 
 function fake(data: HomeData, overrides: Partial<Backend> = {}): Backend {
-  return {
+  return fakeBackend({
     home: vi.fn(async () => data),
     loadDemo: vi.fn(async () => ({ communities: 12, responses: 1, drafts: 0 })),
-    addCommunity: vi.fn(),
-    previewInstrument: vi.fn(),
-    importInstrument: vi.fn(),
-    uiLang: vi.fn(async () => 'zh-CN' as const),
-    setUiLang: vi.fn(async () => {}),
     ...overrides,
-  }
+  })
 }
 
 const empty: HomeData = { communities: [], instruments: [], data_dir: '/d', device_id: 'x' }

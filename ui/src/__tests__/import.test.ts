@@ -3,6 +3,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import ImportView from '../components/ImportView.vue'
 import { makeI18n } from '../i18n'
 import { setBackend, type Backend, type InstrumentPreview } from '../ipc'
+import { fakeBackend } from './fake'
 
 const preview: InstrumentPreview = {
   source: 'f.xlsx', form_id: 'district_form', version: '2', title: '区里的量表', languages: ['中文 (zh)', 'English (en)'],
@@ -18,12 +19,11 @@ const preview: InstrumentPreview = {
 }
 
 function backend(overrides: Partial<Backend>): Backend {
-  return {
-    home: vi.fn(), loadDemo: vi.fn(), addCommunity: vi.fn(), uiLang: vi.fn(), setUiLang: vi.fn(),
+  return fakeBackend({
     previewInstrument: vi.fn(async () => preview),
     importInstrument: vi.fn(async () => [{ id: 'x', form_id: 'district_form', version: '2', title: '区里的量表', languages: [], question_count: 2, block_count: 1, imported_at: '' }, 'new_version'] as never),
     ...overrides,
-  }
+  })
 }
 
 async function pick(w: ReturnType<typeof mount>) {

@@ -10,8 +10,22 @@ import type { NewCommunity } from './generated/NewCommunity'
 import type { InstrumentPreview } from './generated/InstrumentPreview'
 import type { InstrumentSummary } from './generated/InstrumentSummary'
 import type { ImportStatus } from './generated/ImportStatus'
+import type { StartInterview } from './generated/StartInterview'
+import type { Response } from './generated/Response'
+import type { InterviewData } from './generated/InterviewData'
+import type { SaveOutcome } from './generated/SaveOutcome'
+import type { FormState } from './generated/FormState'
+import type { FinalizeOutcome } from './generated/FinalizeOutcome'
+import type { ResponseRow } from './generated/ResponseRow'
+import type { ResponseHistory } from './generated/ResponseHistory'
 
-export type { HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus }
+export type {
+  HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
+  Response, InterviewData, SaveOutcome, FormState, FinalizeOutcome, ResponseRow, ResponseHistory,
+}
+
+/** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
+export type ResponseLists = [ResponseRow[], ResponseRow[], ResponseRow[]]
 
 export interface Backend {
   home(): Promise<HomeData>
@@ -20,6 +34,19 @@ export interface Backend {
   /** What importing this workbook would do; writes nothing. */
   previewInstrument(name: string, bytes: Uint8Array): Promise<InstrumentPreview>
   importInstrument(name: string, bytes: Uint8Array): Promise<[InstrumentSummary, ImportStatus]>
+  communitiesRecent(): Promise<Community[]>
+  lastInterviewer(): Promise<string>
+  startInterview(input: StartInterview): Promise<Response>
+  interview(id: string): Promise<InterviewData>
+  /** Resolves only after the answer is durably saved. */
+  answer(id: string, key: string, value: string): Promise<SaveOutcome>
+  setRepeatCount(id: string, key: string, count: number): Promise<FormState>
+  finalize(id: string): Promise<FinalizeOutcome>
+  editInterview(id: string): Promise<Response>
+  discardInterview(id: string): Promise<void>
+  restoreInterview(id: string): Promise<void>
+  responseLists(): Promise<ResponseLists>
+  history(id: string): Promise<ResponseHistory>
   uiLang(): Promise<Lang>
   setUiLang(lang: Lang): Promise<void>
 }
@@ -44,6 +71,18 @@ export const tauriBackend: Backend = {
   addCommunity: (input) => call('add_community', { input }),
   previewInstrument: (name, bytes) => call('preview_instrument', { name, bytes: Array.from(bytes) }),
   importInstrument: (name, bytes) => call('import_instrument', { name, bytes: Array.from(bytes) }),
+  communitiesRecent: () => call('communities_recent'),
+  lastInterviewer: () => call('last_interviewer'),
+  startInterview: (input) => call('start_interview', { input }),
+  interview: (id) => call('interview', { id }),
+  answer: (id, key, value) => call('answer', { id, key, value }),
+  setRepeatCount: (id, key, count) => call('set_repeat_count', { id, key, count }),
+  finalize: (id) => call('finalize', { id }),
+  editInterview: (id) => call('edit_interview', { id }),
+  discardInterview: (id) => call('discard_interview', { id }),
+  restoreInterview: (id) => call('restore_interview', { id }),
+  responseLists: () => call('response_lists'),
+  history: (id) => call('history', { id }),
   uiLang: () => call('ui_lang'),
   setUiLang: (lang) => call('set_ui_lang', { lang }),
 }

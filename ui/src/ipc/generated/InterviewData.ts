@@ -8,4 +8,8 @@ import type { StoredAnswers } from "./StoredAnswers";
 /**
  * Everything the interview screen needs.
  */
-export type InterviewData = { response: Response, community: Community, definition: FormDefinition, answers: StoredAnswers, state: FormState, read_only: boolean, };
+export type InterviewData = { response: Response, community: Community, definition: FormDefinition, answers: StoredAnswers, state: FormState, 
+/**
+ * For questions with a `choice_filter`: the names of the choices that pass it now.
+ */
+filtered_choices: { [key in string]: Array<string> }, read_only: boolean, };

@@ -8,4 +8,4 @@ export type SaveOutcome = {
 /**
  * The value as stored (control characters removed, full-width digits made ASCII).
  */
-value: string, saved_at: string, changed: { [key in string]: ItemState }, repeat_counts: { [key in string]: number }, };
+value: string, saved_at: string, changed: { [key in string]: ItemState }, repeat_counts: { [key in string]: number }, filtered_choices: { [key in string]: Array<string> }, };

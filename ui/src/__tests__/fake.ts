@@ -1,0 +1,17 @@
+import { vi } from 'vitest'
+import type { Backend } from '../ipc'
+
+/** A backend whose every call is a mock; tests override what they use. */
+export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
+  const never = () => vi.fn(async () => {
+    throw new Error('not used by this test')
+  })
+  return {
+    home: never(), loadDemo: never(), addCommunity: never(), previewInstrument: never(), importInstrument: never(),
+    communitiesRecent: vi.fn(async () => []), lastInterviewer: vi.fn(async () => ''), startInterview: never(),
+    interview: never(), answer: never(), setRepeatCount: never(), finalize: never(), editInterview: never(),
+    discardInterview: never(), restoreInterview: never(), responseLists: vi.fn(async () => [[], [], []] as never),
+    history: never(), uiLang: vi.fn(async () => 'zh-CN' as const), setUiLang: vi.fn(async () => {}),
+    ...overrides,
+  } as Backend
+}

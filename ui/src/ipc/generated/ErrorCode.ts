@@ -4,4 +4,4 @@
  * Stable error codes. Serialized in snake_case; each has an entry `errors.<code>` in
  * `assets/i18n/*.json`.
  */
-export type ErrorCode = "data_dir_unusable" | "db_corrupt" | "db_newer_schema" | "db_migration_failed" | "db_io" | "file_unreadable" | "csv_empty" | "csv_missing_columns" | "csv_bad_encoding" | "csv_bad_row" | "csv_duplicate_code" | "community_code_exists" | "invalid_field" | "unknown_housing_form" | "not_found" | "form_invalid" | "form_file_invalid" | "instrument_conflict" | "demo_already_loaded" | "internal";
+export type ErrorCode = "data_dir_unusable" | "db_corrupt" | "db_newer_schema" | "db_migration_failed" | "db_io" | "file_unreadable" | "csv_empty" | "csv_missing_columns" | "csv_bad_encoding" | "csv_bad_row" | "csv_duplicate_code" | "community_code_exists" | "invalid_field" | "unknown_housing_form" | "not_found" | "form_invalid" | "form_file_invalid" | "instrument_conflict" | "demo_already_loaded" | "response_read_only" | "response_discarded" | "db_read_only" | "db_full" | "consent_required" | "national_id_not_allowed" | "interview_incomplete" | "instrument_missing" | "internal";

@@ -397,8 +397,13 @@ impl CompiledForm {
 
     /// Every repeat context of node `n`, given the repeat counts in `st`.
     fn instances(&self, n: usize, st: &FormState) -> Vec<Vec<usize>> {
-        let mut out = vec![Vec::new()];
-        for &r in &self.nodes[n].repeats {
+        self.expand(&self.nodes[n].repeats, vec![Vec::new()], st)
+    }
+
+    /// Extends each context in `from` through the instances of `repeats`, outermost first.
+    fn expand(&self, repeats: &[usize], from: Vec<Vec<usize>>, st: &FormState) -> Vec<Vec<usize>> {
+        let mut out = from;
+        for &r in repeats {
             let mut next = Vec::new();
             for ctx in &out {
                 let count = st
@@ -422,29 +427,11 @@ impl CompiledForm {
         for &n in nodes {
             let node = &self.nodes[n];
             if node.is_repeat {
-                let outer_ctxs = {
-                    let mut outer = Vec::new();
-                    let depth = node.repeats.len() - 1;
-                    let mut probe = vec![Vec::new()];
-                    for &r in &node.repeats[..depth] {
-                        let mut next = Vec::new();
-                        for ctx in &probe {
-                            let c = st
-                                .repeat_counts
-                                .get(&self.repeat_key(r, ctx))
-                                .copied()
-                                .unwrap_or(0);
-                            for i in 1..=c as usize {
-                                let mut cc = ctx.clone();
-                                cc.push(i);
-                                next.push(cc);
-                            }
-                        }
-                        probe = next;
-                    }
-                    outer.extend(probe);
-                    outer
-                };
+                let outer_ctxs = self.expand(
+                    &node.repeats[..node.repeats.len() - 1],
+                    vec![Vec::new()],
+                    st,
+                );
                 for outer in outer_ctxs {
                     let rk = self.repeat_key(n, &outer);
                     let count = match &node.repeat_count {
@@ -685,24 +672,9 @@ impl Env for Ctx<'_> {
                 _ => break,
             }
         }
-        let mut ctxs = vec![fixed.clone()];
-        for &r in &target.repeats[fixed.len()..] {
-            let mut next = Vec::new();
-            for c in &ctxs {
-                let count = self
-                    .st
-                    .repeat_counts
-                    .get(&self.form.repeat_key(r, c))
-                    .copied()
-                    .unwrap_or(0);
-                for i in 1..=count as usize {
-                    let mut cc = c.clone();
-                    cc.push(i);
-                    next.push(cc);
-                }
-            }
-            ctxs = next;
-        }
+        let ctxs = self
+            .form
+            .expand(&target.repeats[fixed.len()..], vec![fixed.clone()], self.st);
         if target.is_repeat {
             return Value::Nodes(
                 ctxs.iter()

@@ -2,6 +2,7 @@
 //! store. The `shequ` CLI and the desktop shell are thin callers of this crate; neither
 //! talks to the store directly.
 
+pub mod bundles;
 mod community_csv;
 pub mod demo;
 pub mod fieldwork;

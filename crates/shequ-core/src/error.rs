@@ -45,6 +45,9 @@ pub enum ErrorCode {
     NationalIdNotAllowed,
     InterviewIncomplete,
     InstrumentMissing,
+    BundleInvalid,
+    BundleKeyInvalid,
+    UnencryptedExport,
     Internal,
 }
 
@@ -92,7 +95,11 @@ impl Error {
         }
         // Params holding catalogue keys: plain lookups first, then `problem`, a template
         // under `form_problems.` that may use the other params.
-        for (key, prefix) in [("expr_problem", "expr_problems"), ("hint", "form_hints")] {
+        for (key, prefix) in [
+            ("expr_problem", "expr_problems"),
+            ("hint", "form_hints"),
+            ("bundle_problem", "bundle_problems"),
+        ] {
             if let Some(v) = params.get(key).cloned() {
                 let full = format!("{prefix}.{v}");
                 let text = if v.is_empty() {

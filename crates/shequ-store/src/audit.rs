@@ -41,6 +41,16 @@ pub(crate) fn record(
 }
 
 impl Store {
+    /// The audit entries about several responses, oldest first.
+    pub fn audit_for_responses(&self, ids: &[uuid::Uuid]) -> shequ_core::Result<Vec<AuditEntry>> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.audit_for("response", &id.to_string())?);
+        }
+        out.sort_by_key(|a| (a.at, a.id));
+        Ok(out)
+    }
+
     /// The audit entries about one entity, oldest first.
     pub fn audit_for(&self, entity: &str, entity_id: &str) -> shequ_core::Result<Vec<AuditEntry>> {
         let mut stmt = self

@@ -5,6 +5,7 @@
 //! version is newer than its own migrations, before writing anything to it.
 
 mod audit;
+mod bundles;
 mod communities;
 mod instruments;
 mod migrate;
@@ -16,6 +17,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 use shequ_core::{Error, ErrorCode, Result};
 
+pub use bundles::{
+    ConflictRow, ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseWithAnswers,
+};
 pub use communities::CommunitySummary;
 pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
 pub use migrate::SCHEMA_VERSION;

@@ -12,6 +12,7 @@ use crate::{db_error, APPLICATION_ID};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_fieldwork.sql")),
+    (3, include_str!("../migrations/0003_bundles.sql")),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,308 @@
+//! Three field laptops hand their work to the centre: bundles arrive out of order and one of
+//! them twice, one carries an edit (a new version), and one a true conflict (the same
+//! instance id with other content). The final store is checked response by response.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use shequ_app::fieldwork::StartInterview;
+use shequ_app::App;
+use shequ_core::{HousingForm, Lang, NewCommunity, ResponseStatus};
+use uuid::Uuid;
+
+fn t(min: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap() + Duration::minutes(min)
+}
+
+fn laptop(dir: &Path, recipient: &str) -> App {
+    let mut app = App::open(dir, t(0)).unwrap();
+    app.set_centre_recipient(recipient).unwrap();
+    for (code, name) in [("DH-01", "梧桐里社区"), ("XH-02", "柳岸社区")] {
+        app.add_community(
+            NewCommunity {
+                code: code.into(),
+                name: name.into(),
+                street: "东湖街道".into(),
+                district: "示范区".into(),
+                housing_form: HousingForm::OldPublic,
+                households: Some(1000),
+                target_sample: 50,
+            },
+            t(0),
+        )
+        .unwrap();
+    }
+    app
+}
+
+const FULL: &[(&str, &str)] = &[
+    ("a_age", "45"),
+    ("a_sex", "female"),
+    ("a_tenure", "owner"),
+    ("a_years", "10"),
+    ("a_hukou", "local_city"),
+    ("a_household", "none"),
+    ("a_party", "no"),
+    ("b1", "4"),
+    ("b2", "4"),
+    ("b3", "2"),
+    ("b4", "4"),
+    ("b5", "5"),
+    ("b6", "4"),
+    ("c1", "3"),
+    ("c2", "2"),
+    ("c3", "3"),
+    ("c4", "3"),
+    ("c5", "4"),
+    ("d1", "4"),
+    ("d2", "3"),
+    ("d3", "4"),
+    ("d4", "3"),
+    ("d5", "2"),
+    ("e1", "4"),
+    ("e2", "4"),
+    ("e3", "4"),
+    ("e4", "3"),
+    ("e5", "2"),
+    ("e6", "1"),
+    ("e7", "2"),
+    ("i_volunteer_hours", "0"),
+    ("i_venue", "no"),
+    ("i_contacts", "no"),
+];
+
+fn interview(app: &mut App, code: &str, respondent: &str, at: i64) -> Uuid {
+    let c = app.store().community_by_code(code).unwrap().unwrap().id;
+    let r = app
+        .start_interview(
+            StartInterview {
+                community_id: c,
+                instrument_id: None,
+                interviewer: "张敏".into(),
+                respondent: respondent.into(),
+                consent: true,
+            },
+            t(at),
+        )
+        .unwrap();
+    for (k, v) in FULL {
+        app.answer(r.instance_id, k, v, Lang::ZhCn, t(at + 1))
+            .unwrap();
+    }
+    assert!(
+        app.finalize(r.instance_id, Lang::ZhCn, t(at + 2))
+            .unwrap()
+            .finalized
+    );
+    r.instance_id
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn bundles_from_three_laptops_merge_exactly() {
+    let root = tempfile::tempdir().unwrap();
+    let mut centre = App::open(&root.path().join("centre"), t(0)).unwrap();
+    let recipient = centre.init_centre().unwrap();
+    assert!(recipient.starts_with("age1"));
+
+    // Laptop 1: two interviews.
+    let mut l1 = laptop(&root.path().join("l1"), &recipient);
+    let a1 = interview(&mut l1, "DH-01", "1号楼101室", 10);
+    let a2 = interview(&mut l1, "XH-02", "2号楼202室", 20);
+    let (b1, row1) = l1.export_bundle("l1.shequ", false, false, t(30)).unwrap();
+    assert!(shequ_bundle::is_encrypted(&b1) && row1.encrypted && row1.responses == 2);
+    drop(l1);
+
+    // A restored copy of laptop 1 whose store diverged: the same instance id, other content.
+    copy_dir(&root.path().join("l1"), &root.path().join("l1-restored"));
+    {
+        let c = rusqlite::Connection::open(root.path().join("l1-restored/shequ.db")).unwrap();
+        c.execute(
+            "UPDATE answers SET value = '1' WHERE instance_id = ?1 AND question = 'b1'",
+            [a1.to_string()],
+        )
+        .unwrap();
+        c.execute("DELETE FROM exports", []).unwrap();
+    }
+    let mut l1b = App::open(&root.path().join("l1-restored"), t(31)).unwrap();
+    let (b1_conflict, _) = l1b.export_bundle("l1b.shequ", false, false, t(32)).unwrap();
+
+    // Laptop 2: one interview.
+    let mut l2 = laptop(&root.path().join("l2"), &recipient);
+    let b_only = interview(&mut l2, "DH-01", "5号楼501室", 40);
+    let (b2, _) = l2.export_bundle("l2.shequ", false, false, t(45)).unwrap();
+
+    // Laptop 3: one interview, exported; then edited (a new version), exported incrementally.
+    let mut l3 = laptop(&root.path().join("l3"), &recipient);
+    let c_v1 = interview(&mut l3, "XH-02", "9号楼901室", 50);
+    let (b3a, _) = l3.export_bundle("l3a.shequ", false, false, t(55)).unwrap();
+    let v2 = l3.edit_interview(c_v1, t(60)).unwrap();
+    l3.answer(v2.instance_id, "b1", "2", Lang::ZhCn, t(61))
+        .unwrap();
+    assert!(
+        l3.finalize(v2.instance_id, Lang::ZhCn, t(62))
+            .unwrap()
+            .finalized
+    );
+    let (b3b, row3b) = l3.export_bundle("l3b.shequ", true, false, t(65)).unwrap();
+    assert_eq!(
+        row3b.responses, 1,
+        "only the new version since the last export"
+    );
+
+    // Delivery: out of order, one bundle twice.
+    let r = centre
+        .import_bundle(&b3b, "l3b.shequ", false, t(100))
+        .unwrap();
+    assert_eq!(
+        (r.counts.versions, r.counts.new, r.unknown_device),
+        (1, 0, true)
+    );
+    let r = centre
+        .import_bundle(&b1, "l1.shequ", false, t(101))
+        .unwrap();
+    assert_eq!((r.counts.new, r.unknown_device), (2, true));
+    let before = centre.home().unwrap();
+    let again = centre
+        .import_bundle(&b1, "l1.shequ", false, t(102))
+        .unwrap();
+    assert!(again.already_imported);
+    assert_eq!(
+        centre.home().unwrap().communities,
+        before.communities,
+        "the same bundle twice changes nothing"
+    );
+    let r = centre
+        .import_bundle(&b2, "l2.shequ", false, t(103))
+        .unwrap();
+    assert_eq!(r.counts.new, 1);
+    let r = centre
+        .import_bundle(&b3a, "l3a.shequ", false, t(104))
+        .unwrap();
+    assert_eq!((r.counts.new, r.unknown_device), (1, false));
+    let r = centre
+        .import_bundle(&b1_conflict, "l1b.shequ", false, t(105))
+        .unwrap();
+    assert_eq!(
+        (r.counts.conflicts, r.counts.duplicates),
+        (1, 1),
+        "a1 differs, a2 is the same"
+    );
+
+    // Response by response.
+    let s = centre.store();
+    for id in [a1, a2, b_only, c_v1, v2.instance_id] {
+        assert_eq!(
+            s.response(id).unwrap().status,
+            ResponseStatus::Finalized,
+            "{id}"
+        );
+    }
+    assert_eq!(
+        s.response(v2.instance_id).unwrap().deprecated_id,
+        Some(c_v1)
+    );
+    assert_eq!(s.stored_answers(v2.instance_id).unwrap().values["b1"], "2");
+    assert_eq!(
+        s.stored_answers(c_v1).unwrap().values["b1"],
+        "4",
+        "the superseded version is kept"
+    );
+    assert_eq!(
+        s.stored_answers(a1).unwrap().values["b1"],
+        "4",
+        "a conflict never overwrites silently"
+    );
+    let summaries = centre.home().unwrap().communities;
+    let finalized = |code: &str| {
+        summaries
+            .iter()
+            .find(|c| c.community.code == code)
+            .unwrap()
+            .finalized
+    };
+    assert_eq!(
+        (finalized("DH-01"), finalized("XH-02")),
+        (2, 2),
+        "v1 and v2 of one interview count once"
+    );
+    let conflicts = centre.conflicts(true).unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].instance_id, a1.to_string());
+
+    // Re-delivering the conflicting bundle adds nothing.
+    assert!(
+        centre
+            .import_bundle(&b1_conflict, "l1b.shequ", false, t(106))
+            .unwrap()
+            .already_imported
+    );
+    assert_eq!(centre.conflicts(false).unwrap().len(), 1);
+
+    // The analyst takes the incoming version; it is audited.
+    centre
+        .resolve_conflict(&conflicts[0].id, true, t(110))
+        .unwrap();
+    assert_eq!(centre.store().stored_answers(a1).unwrap().values["b1"], "1");
+    assert!(centre.conflicts(true).unwrap().is_empty());
+    let audit = centre
+        .store()
+        .audit_for("response", &a1.to_string())
+        .unwrap();
+    assert!(audit.iter().any(|e| e.field.as_deref() == Some("conflict")
+        && e.new_value.as_deref() == Some("took_incoming")));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.new_value.as_deref() == Some("finalized")),
+        "the laptop's audit trail travelled"
+    );
+}
+
+#[test]
+fn export_without_a_centre_key_needs_consent_and_a_laptop_cannot_read_encrypted_bundles() {
+    let root = tempfile::tempdir().unwrap();
+    let mut lone = App::open(&root.path().join("lone"), t(0)).unwrap();
+    let err = lone
+        .export_bundle("x.shequ", false, false, t(1))
+        .unwrap_err();
+    assert_eq!(err.code, shequ_core::ErrorCode::UnencryptedExport);
+    let (plain, row) = lone.export_bundle("x.shequ", false, true, t(2)).unwrap();
+    assert!(!row.encrypted && plain.starts_with(b"PK"));
+
+    let mut centre = App::open(&root.path().join("centre"), t(0)).unwrap();
+    let recipient = centre.init_centre().unwrap();
+    let mut l = laptop(&root.path().join("l"), &recipient);
+    interview(&mut l, "DH-01", "1-101", 5);
+    let (enc, _) = l.export_bundle("l.shequ", false, false, t(10)).unwrap();
+    let mut other = App::open(&root.path().join("other"), t(0)).unwrap();
+    let err = other
+        .import_bundle(&enc, "l.shequ", false, t(11))
+        .unwrap_err();
+    assert_eq!(err.params["bundle_problem"], "no_centre_key");
+    other.init_centre().unwrap();
+    let err = other
+        .import_bundle(&enc, "l.shequ", false, t(12))
+        .unwrap_err();
+    assert_eq!(err.params["bundle_problem"], "wrong_key");
+    assert!(
+        err.message(Lang::ZhCn).contains("l.shequ"),
+        "{}",
+        err.message(Lang::ZhCn)
+    );
+    assert_eq!(
+        centre
+            .import_bundle(&enc, "l.shequ", false, t(13))
+            .unwrap()
+            .counts
+            .new,
+        1
+    );
+}

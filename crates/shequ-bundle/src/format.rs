@@ -1,0 +1,128 @@
+//! The bundle's wire types, version 1. Serialized types are a compatibility promise: a change
+//! that an older reader cannot ignore needs a new `FORMAT_VERSION`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shequ_core::{FormDefinition, HousingForm};
+use uuid::Uuid;
+
+pub const FORMAT_NAME: &str = "shequ-bundle";
+/// The version this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+pub const MANIFEST: &str = "manifest.json";
+pub const SIGNATURE: &str = "manifest.sig";
+pub const COMMUNITIES: &str = "communities.json";
+pub const INSTRUMENTS: &str = "instruments.json";
+pub const RESPONSES: &str = "responses.jsonl";
+pub const AUDIT: &str = "audit.jsonl";
+/// The content entries, in the order they are written.
+pub const CONTENT_ENTRIES: [&str; 4] = [COMMUNITIES, INSTRUMENTS, RESPONSES, AUDIT];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub app_version: String,
+    pub device_id: String,
+    /// Ed25519 public key of the device, hex.
+    pub device_public_key: String,
+    pub exported_at: DateTime<Utc>,
+    /// Only responses changed after this time (an incremental export), or everything.
+    pub since: Option<DateTime<Utc>>,
+    pub instruments: Vec<InstrumentRef>,
+    pub counts: Counts,
+    /// SHA-256 (hex) of every content entry.
+    pub entries: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstrumentRef {
+    pub id: Uuid,
+    pub form_id: String,
+    pub version: String,
+    pub content_sha256: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub communities: u32,
+    pub instruments: u32,
+    pub responses: u32,
+    pub answers: u32,
+    pub audit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleCommunity {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub street: String,
+    pub district: String,
+    pub housing_form: HousingForm,
+    pub households: Option<u32>,
+    pub target_sample: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleInstrument {
+    pub id: Uuid,
+    pub content_sha256: String,
+    pub definition: FormDefinition,
+}
+
+/// One version of one response, with its answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleResponse {
+    pub instance_id: Uuid,
+    pub root_id: Uuid,
+    pub deprecated_id: Option<Uuid>,
+    pub instrument_id: Uuid,
+    pub community_code: String,
+    /// `draft` or `finalized`.
+    pub status: String,
+    pub interviewer: String,
+    pub device_id: String,
+    pub respondent: String,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finalized_at: Option<DateTime<Utc>>,
+    pub answers: BTreeMap<String, String>,
+    pub repeat_counts: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleAudit {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub device_id: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// A bundle's content, as written or as read back after every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BundleContent {
+    pub communities: Vec<BundleCommunity>,
+    pub instruments: Vec<BundleInstrument>,
+    pub responses: Vec<BundleResponse>,
+    pub audit: Vec<BundleAudit>,
+}
+
+impl BundleResponse {
+    /// A fingerprint of what the response says (not when it travelled): equal for the same
+    /// version delivered twice, different when one instance id carries other content.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        format!("{:x}", Sha256::digest(&json))
+    }
+}

@@ -1,0 +1,113 @@
+//! Keys: each device signs its manifests with Ed25519; the centre decrypts with an age X25519
+//! identity whose public recipient the laptops import.
+
+use std::io::{Read, Write};
+use std::str::FromStr;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use shequ_core::{Error, ErrorCode, Result};
+
+/// A device's signing key (kept in its own store).
+pub struct DeviceKey(SigningKey);
+
+impl DeviceKey {
+    pub fn generate() -> Result<DeviceKey> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+        Ok(DeviceKey(SigningKey::from_bytes(&seed)))
+    }
+
+    pub fn from_hex(s: &str) -> Result<DeviceKey> {
+        let bytes: [u8; 32] = hex::decode(s.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Error::internal("stored device key is malformed"))?;
+        Ok(DeviceKey(SigningKey::from_bytes(&bytes)))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0.to_bytes())
+    }
+
+    pub fn public_hex(&self) -> String {
+        hex::encode(self.0.verifying_key().to_bytes())
+    }
+
+    pub fn sign(&self, message: &[u8]) -> String {
+        hex::encode(self.0.sign(message).to_bytes())
+    }
+}
+
+/// Checks a hex signature by a hex public key.
+pub fn verify(public_hex: &str, message: &[u8], signature_hex: &str) -> bool {
+    let key: Option<[u8; 32]> = hex::decode(public_hex.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok());
+    let sig: Option<[u8; 64]> = hex::decode(signature_hex.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok());
+    match (key.and_then(|k| VerifyingKey::from_bytes(&k).ok()), sig) {
+        (Some(k), Some(s)) => k.verify(message, &Signature::from_bytes(&s)).is_ok(),
+        _ => false,
+    }
+}
+
+/// The centre's decryption identity (`AGE-SECRET-KEY-1…`).
+pub struct CentreIdentity(age::x25519::Identity);
+
+impl CentreIdentity {
+    pub fn generate() -> CentreIdentity {
+        CentreIdentity(age::x25519::Identity::generate())
+    }
+
+    pub fn parse(s: &str) -> Result<CentreIdentity> {
+        age::x25519::Identity::from_str(s.trim())
+            .map(CentreIdentity)
+            .map_err(|_| Error::new(ErrorCode::BundleKeyInvalid).with("value", "AGE-SECRET-KEY-…"))
+    }
+
+    pub fn secret(&self) -> String {
+        use age::secrecy::ExposeSecret;
+        self.0.to_string().expose_secret().to_string()
+    }
+
+    /// The public recipient (`age1…`) that field laptops import.
+    pub fn recipient(&self) -> String {
+        self.0.to_public().to_string()
+    }
+
+    pub fn decrypt(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        let decryptor = age::Decryptor::new(bytes).ok()?;
+        let mut reader = decryptor
+            .decrypt(std::iter::once(&self.0 as &dyn age::Identity))
+            .ok()?;
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).ok()?;
+        Some(out)
+    }
+}
+
+/// Checks a recipient string (`age1…`) as a laptop receives it.
+pub fn parse_recipient(s: &str) -> Result<age::x25519::Recipient> {
+    age::x25519::Recipient::from_str(s.trim())
+        .map_err(|_| Error::new(ErrorCode::BundleKeyInvalid).with("value", s.trim()))
+}
+
+/// Encrypts to one recipient.
+pub fn encrypt(recipient: &str, plain: &[u8]) -> Result<Vec<u8>> {
+    let r = parse_recipient(recipient)?;
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
+        .map_err(|e| Error::internal(format!("age: {e}")))?;
+    let mut out = Vec::new();
+    let mut w = encryptor
+        .wrap_output(&mut out)
+        .map_err(|e| Error::internal(format!("age: {e}")))?;
+    w.write_all(plain).map_err(Error::internal)?;
+    w.finish().map_err(Error::internal)?;
+    Ok(out)
+}
+
+/// Whether bytes are an age file (rather than a plain zip).
+pub fn is_encrypted(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"age-encryption.org/v1")
+}

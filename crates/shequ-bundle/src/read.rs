@@ -1,0 +1,220 @@
+//! Reading a bundle, trusting nothing: size and ratio limits against zip bombs, safe entry
+//! names only, every hash and the signature checked, strict JSON. Any failure names the
+//! problem (a key under `bundle_problems.`) and the entry.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{Cursor, Read};
+
+use sha2::{Digest, Sha256};
+use shequ_core::{Error, ErrorCode, Result};
+
+use crate::format::*;
+use crate::keys::{is_encrypted, verify, CentreIdentity};
+
+/// Limits on what a bundle may expand to.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// Largest uncompressed size of one entry.
+    pub max_entry: u64,
+    /// Largest uncompressed total.
+    pub max_total: u64,
+    /// Largest compression ratio of an entry bigger than 1 MiB.
+    pub max_ratio: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_entry: 2 << 30,
+            max_total: 4 << 30,
+            max_ratio: 200,
+        }
+    }
+}
+
+/// A bundle that passed every check.
+#[derive(Debug, Clone)]
+pub struct OpenedBundle {
+    pub manifest: Manifest,
+    pub content: BundleContent,
+    pub encrypted: bool,
+    /// SHA-256 of the file as received: the same file twice is recognised.
+    pub file_sha256: String,
+}
+
+fn bad(problem: &str) -> Error {
+    Error::new(ErrorCode::BundleInvalid).with("bundle_problem", problem)
+}
+
+fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && !name.contains(':')
+        && !name.split('/').any(|part| part == ".." || part == ".")
+}
+
+/// Opens and checks a bundle. `centre` decrypts encrypted bundles.
+pub fn open_bundle(
+    bytes: &[u8],
+    centre: Option<&CentreIdentity>,
+    limits: ReadLimits,
+) -> Result<OpenedBundle> {
+    let file_sha256 = format!("{:x}", Sha256::digest(bytes));
+    let encrypted = is_encrypted(bytes);
+    let plain;
+    let zip_bytes: &[u8] = if encrypted {
+        let Some(identity) = centre else {
+            return Err(bad("no_centre_key"));
+        };
+        plain = identity.decrypt(bytes).ok_or_else(|| bad("wrong_key"))?;
+        &plain
+    } else {
+        bytes
+    };
+    if !zip_bytes.starts_with(b"PK\x03\x04") {
+        return Err(bad("not_a_bundle"));
+    }
+    let mut zip = zip::ZipArchive::new(Cursor::new(zip_bytes)).map_err(|_| bad("truncated"))?;
+
+    let expected: HashSet<&str> = [MANIFEST, SIGNATURE]
+        .into_iter()
+        .chain(CONTENT_ENTRIES)
+        .collect();
+    let mut seen = HashSet::new();
+    let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).map_err(|_| bad("truncated"))?;
+        let name = f
+            .name()
+            .map_err(|_| bad("unsafe_path").with("entry", "?"))?
+            .to_string();
+        if !safe_name(&name) {
+            return Err(bad("unsafe_path").with("entry", &name));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(bad("duplicate_entry").with("entry", &name));
+        }
+        if !expected.contains(name.as_str()) {
+            return Err(bad("unexpected_entry").with("entry", &name));
+        }
+        let (size, packed) = (f.size(), f.compressed_size().max(1));
+        if size > limits.max_entry || (size > 1 << 20 && size / packed > limits.max_ratio) {
+            return Err(bad("zip_bomb").with("entry", &name));
+        }
+        // Read at most one byte past the declared size: a lying header cannot expand further.
+        let mut body = Vec::with_capacity(size.min(64 << 20) as usize);
+        (&mut f)
+            .take(size + 1)
+            .read_to_end(&mut body)
+            .map_err(|_| bad("corrupt_entry").with("entry", &name))?;
+        if body.len() as u64 != size {
+            return Err(bad("corrupt_entry").with("entry", &name));
+        }
+        total += size;
+        if total > limits.max_total {
+            return Err(bad("zip_bomb").with("entry", &name));
+        }
+        entries.insert(name, body);
+    }
+
+    let manifest_bytes = entries
+        .get(MANIFEST)
+        .ok_or_else(|| bad("missing_entry").with("entry", MANIFEST))?;
+    let manifest: Manifest = serde_json::from_slice(manifest_bytes).map_err(|e| {
+        // A newer writer may add fields we cannot parse; say so rather than "malformed".
+        let version = serde_json::from_slice::<serde_json::Value>(manifest_bytes)
+            .ok()
+            .and_then(|v| v.get("format_version").and_then(|n| n.as_u64()));
+        match version {
+            Some(v) if v > FORMAT_VERSION as u64 => bad("newer_format")
+                .with("found", v)
+                .with("supported", FORMAT_VERSION),
+            _ => bad("malformed_json")
+                .with("entry", MANIFEST)
+                .with("detail", e),
+        }
+    })?;
+    if manifest.format != FORMAT_NAME {
+        return Err(bad("not_a_bundle"));
+    }
+    if manifest.format_version > FORMAT_VERSION {
+        return Err(bad("newer_format")
+            .with("found", manifest.format_version)
+            .with("supported", FORMAT_VERSION));
+    }
+    let signature = entries
+        .get(SIGNATURE)
+        .ok_or_else(|| bad("missing_signature"))?;
+    if !verify(
+        &manifest.device_public_key,
+        manifest_bytes,
+        &String::from_utf8_lossy(signature),
+    ) {
+        return Err(bad("bad_signature").with("device", &manifest.device_id));
+    }
+    for name in CONTENT_ENTRIES {
+        let body = entries
+            .get(name)
+            .ok_or_else(|| bad("missing_entry").with("entry", name))?;
+        let want = manifest
+            .entries
+            .get(name)
+            .ok_or_else(|| bad("missing_entry").with("entry", name))?;
+        if &format!("{:x}", Sha256::digest(body)) != want {
+            return Err(bad("hash_mismatch").with("entry", name));
+        }
+    }
+
+    fn parse_json<T: serde::de::DeserializeOwned>(
+        entries: &BTreeMap<String, Vec<u8>>,
+        name: &str,
+    ) -> Result<T> {
+        serde_json::from_slice(&entries[name])
+            .map_err(|e| bad("malformed_json").with("entry", name).with("detail", e))
+    }
+    fn parse_lines<T: serde::de::DeserializeOwned>(
+        entries: &BTreeMap<String, Vec<u8>>,
+        name: &str,
+    ) -> Result<Vec<T>> {
+        entries[name]
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| {
+                serde_json::from_slice(l).map_err(|e| {
+                    bad("malformed_json")
+                        .with("entry", format!("{name}:{}", i + 1))
+                        .with("detail", e)
+                })
+            })
+            .collect()
+    }
+    let content = BundleContent {
+        communities: parse_json(&entries, COMMUNITIES)?,
+        instruments: parse_json(&entries, INSTRUMENTS)?,
+        responses: parse_lines(&entries, RESPONSES)?,
+        audit: parse_lines(&entries, AUDIT)?,
+    };
+    let counts = Counts {
+        communities: content.communities.len() as u32,
+        instruments: content.instruments.len() as u32,
+        responses: content.responses.len() as u32,
+        answers: content
+            .responses
+            .iter()
+            .map(|r| r.answers.len() as u32)
+            .sum(),
+        audit: content.audit.len() as u32,
+    };
+    if counts != manifest.counts {
+        return Err(bad("count_mismatch"));
+    }
+    Ok(OpenedBundle {
+        manifest,
+        content,
+        encrypted,
+        file_sha256,
+    })
+}

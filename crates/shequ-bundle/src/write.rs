@@ -1,0 +1,100 @@
+//! Writing a bundle: content entries, their hashes in a signed manifest, a zip, and (when the
+//! laptop has the centre's key) age encryption of the whole file.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use shequ_core::{Error, Result};
+use zip::write::SimpleFileOptions;
+
+use crate::format::*;
+use crate::keys::{encrypt, DeviceKey};
+
+fn jsonl<T: serde::Serialize>(items: &[T]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for item in items {
+        serde_json::to_writer(&mut out, item).map_err(Error::internal)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// Writes a bundle and returns its bytes.
+#[allow(clippy::too_many_arguments)]
+pub fn write_bundle(
+    content: &BundleContent,
+    key: &DeviceKey,
+    device_id: &str,
+    app_version: &str,
+    exported_at: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+    centre_recipient: Option<&str>,
+) -> Result<Vec<u8>> {
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        (
+            COMMUNITIES,
+            serde_json::to_vec(&content.communities).map_err(Error::internal)?,
+        ),
+        (
+            INSTRUMENTS,
+            serde_json::to_vec(&content.instruments).map_err(Error::internal)?,
+        ),
+        (RESPONSES, jsonl(&content.responses)?),
+        (AUDIT, jsonl(&content.audit)?),
+    ];
+    let manifest = Manifest {
+        format: FORMAT_NAME.into(),
+        format_version: FORMAT_VERSION,
+        app_version: app_version.into(),
+        device_id: device_id.into(),
+        device_public_key: key.public_hex(),
+        exported_at,
+        since,
+        instruments: content
+            .instruments
+            .iter()
+            .map(|i| InstrumentRef {
+                id: i.id,
+                form_id: i.definition.form_id.clone(),
+                version: i.definition.version.clone(),
+                content_sha256: i.content_sha256.clone(),
+            })
+            .collect(),
+        counts: Counts {
+            communities: content.communities.len() as u32,
+            instruments: content.instruments.len() as u32,
+            responses: content.responses.len() as u32,
+            answers: content
+                .responses
+                .iter()
+                .map(|r| r.answers.len() as u32)
+                .sum(),
+            audit: content.audit.len() as u32,
+        },
+        entries: bodies
+            .iter()
+            .map(|(n, b)| (n.to_string(), format!("{:x}", Sha256::digest(b))))
+            .collect(),
+    };
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(Error::internal)?;
+    let signature = key.sign(&manifest_bytes);
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in [
+        (MANIFEST, manifest_bytes),
+        (SIGNATURE, signature.into_bytes()),
+    ]
+    .into_iter()
+    .chain(bodies)
+    {
+        zip.start_file(name, opts).map_err(Error::internal)?;
+        zip.write_all(&body).map_err(Error::internal)?;
+    }
+    let bytes = zip.finish().map_err(Error::internal)?.into_inner();
+    match centre_recipient {
+        Some(r) => encrypt(r, &bytes),
+        None => Ok(bytes),
+    }
+}

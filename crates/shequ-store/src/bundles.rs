@@ -1,0 +1,453 @@
+//! What bundle import and export need from the store, in store types: the bundle format
+//! itself is `shequ-bundle`'s, and the translation lives in `shequ-app`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use shequ_core::{
+    AuditAction, AuditEntry, Community, Error, ErrorCode, FormDefinition, Response, Result,
+};
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::{parse_ts, ts, Actor, Store};
+
+/// How a bundle's responses were classified.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ImportCounts {
+    pub new: u32,
+    pub duplicates: u32,
+    pub versions: u32,
+    pub conflicts: u32,
+}
+
+/// One response version to insert: the row, its answers, its repeat sizes.
+pub type ResponseWithAnswers = (Response, BTreeMap<String, String>, BTreeMap<String, u32>);
+
+/// Everything one bundle adds, applied in one transaction.
+pub struct ImportBatch {
+    pub file_sha256: String,
+    pub device_id: String,
+    pub device_public_key: String,
+    pub exported_at: DateTime<Utc>,
+    pub instruments: Vec<(Uuid, String, FormDefinition)>,
+    pub communities: Vec<Community>,
+    pub responses: Vec<ResponseWithAnswers>,
+    /// (instance id, incoming version as bundle JSON, its content hash)
+    pub conflicts: Vec<(Uuid, String, String)>,
+    pub audit: Vec<AuditEntry>,
+    pub counts: ImportCounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Applied(ImportCounts),
+    AlreadyImported,
+}
+
+/// A recorded conflict, for the analyst.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ConflictRow {
+    pub id: String,
+    pub instance_id: String,
+    pub incoming: String,
+    pub device_id: String,
+    pub received_at: String,
+    pub resolution: Option<String>,
+}
+
+/// The last export, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ExportRow {
+    pub at: String,
+    pub since: Option<String>,
+    pub file: String,
+    pub responses: u32,
+    pub encrypted: bool,
+}
+
+impl Store {
+    pub fn bundle_imported(&self, file_sha256: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM bundle_imports WHERE file_sha256 = ?1",
+                [file_sha256],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn device_key(&self, device_id: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT public_key FROM devices WHERE device_id = ?1",
+                [device_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn conflict_known(&self, instance_id: Uuid, incoming_hash: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM conflicts WHERE instance_id = ?1 AND incoming_hash = ?2",
+                [instance_id.to_string(), incoming_hash.to_string()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Applies one bundle, all or nothing. The same file twice is recognised and changes nothing.
+    pub fn import_batch(
+        &mut self,
+        b: &ImportBatch,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<ImportOutcome> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let seen: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM bundle_imports WHERE file_sha256 = ?1",
+                [&b.file_sha256],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        if seen.is_some() {
+            return Ok(ImportOutcome::AlreadyImported);
+        }
+        let known: Option<String> = tx
+            .query_row(
+                "SELECT public_key FROM devices WHERE device_id = ?1",
+                [&b.device_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        match known {
+            Some(k) if k != b.device_public_key => {
+                return Err(Error::new(ErrorCode::BundleInvalid)
+                    .with("bundle_problem", "device_key_changed")
+                    .with("device", &b.device_id))
+            }
+            Some(_) => {
+                tx.execute(
+                    "UPDATE devices SET last_seen = ?2 WHERE device_id = ?1",
+                    params![b.device_id, ts(now)],
+                )
+                .map_err(err)?;
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO devices (device_id, public_key, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)",
+                    params![b.device_id, b.device_public_key, ts(now)],
+                )
+                .map_err(err)?;
+            }
+        }
+        for (id, sha, def) in &b.instruments {
+            tx.execute(
+                "INSERT OR IGNORE INTO instruments (id, form_id, version, title, default_language, languages,
+                     definition, content_sha256, source_name, imported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'bundle', ?9)",
+                params![
+                    id.to_string(),
+                    def.form_id,
+                    def.version,
+                    def.title,
+                    def.default_language,
+                    serde_json::to_string(&def.languages).map_err(Error::internal)?,
+                    serde_json::to_string(def).map_err(Error::internal)?,
+                    sha,
+                    ts(now)
+                ],
+            )
+            .map_err(err)?;
+        }
+        for c in &b.communities {
+            tx.execute(
+                "INSERT OR IGNORE INTO communities (id, code, name, street, district, housing_form, households,
+                     target_sample, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                params![
+                    c.id.to_string(),
+                    c.code,
+                    c.name,
+                    c.street,
+                    c.district,
+                    c.housing_form.code(),
+                    c.households,
+                    c.target_sample,
+                    ts(now)
+                ],
+            )
+            .map_err(err)?;
+        }
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO responses (instance_id, root_id, deprecated_id, instrument_id, community_id,
+                         status, interviewer, device_id, respondent, started_at, updated_at, finalized_at, position,
+                         repeat_counts)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', ?13)",
+                )
+                .map_err(err)?;
+            let mut ans = tx
+                .prepare("INSERT OR IGNORE INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(err)?;
+            for (r, answers, counts) in &b.responses {
+                let id = r.instance_id.to_string();
+                ins.execute(params![
+                    id,
+                    r.root_id.to_string(),
+                    r.deprecated_id.map(|d| d.to_string()),
+                    r.instrument_id.to_string(),
+                    r.community_id.to_string(),
+                    r.status.code(),
+                    r.interviewer,
+                    r.device_id,
+                    r.respondent,
+                    ts(r.started_at),
+                    ts(r.updated_at),
+                    r.finalized_at.map(ts),
+                    serde_json::to_string(counts).map_err(Error::internal)?,
+                ])
+                .map_err(err)?;
+                for (q, v) in answers {
+                    ans.execute(params![id, q, v, ts(r.updated_at)])
+                        .map_err(err)?;
+                }
+            }
+            let mut conf = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO conflicts (id, instance_id, incoming, incoming_hash, device_id, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(err)?;
+            for (instance, json, hash) in &b.conflicts {
+                conf.execute(params![
+                    shequ_core::new_id().to_string(),
+                    instance.to_string(),
+                    json,
+                    hash,
+                    b.device_id,
+                    ts(now)
+                ])
+                .map_err(err)?;
+            }
+            let mut aud = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO audit (id, at, actor, device_id, action, entity, entity_id, field, old_value, new_value)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(err)?;
+            for a in &b.audit {
+                aud.execute(params![
+                    a.id.to_string(),
+                    ts(a.at),
+                    a.actor,
+                    a.device_id,
+                    a.action.code(),
+                    a.entity,
+                    a.entity_id,
+                    a.field,
+                    a.old_value,
+                    a.new_value
+                ])
+                .map_err(err)?;
+            }
+        }
+        let summary = serde_json::to_string(&b.counts).map_err(Error::internal)?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Import,
+                entity: "bundle",
+                entity_id: &b.file_sha256,
+                field: Some("device_id"),
+                old_value: Some(&b.device_id),
+                new_value: Some(&summary),
+            },
+        )
+        .map_err(err)?;
+        tx.execute(
+            "INSERT INTO bundle_imports (file_sha256, device_id, exported_at, imported_at, new_count, duplicate_count,
+                 version_count, conflict_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                b.file_sha256,
+                b.device_id,
+                ts(b.exported_at),
+                ts(now),
+                b.counts.new,
+                b.counts.duplicates,
+                b.counts.versions,
+                b.counts.conflicts
+            ],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(ImportOutcome::Applied(b.counts))
+    }
+
+    /// Finalized responses (every version, not discarded) changed after `since`.
+    pub fn exportable_responses(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Uuid>> {
+        let since = since.map(ts).unwrap_or_default();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT instance_id FROM responses WHERE status = 'finalized' AND discarded_at IS NULL
+                 AND updated_at > ?1 ORDER BY updated_at, instance_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([since], |r| crate::parse_uuid(&r.get::<_, String>(0)?))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn record_export(&mut self, row: &ExportRow, sha256: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO exports (id, at, since, file, responses, encrypted, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![shequ_core::new_id().to_string(), row.at, row.since, row.file, row.responses, row.encrypted, sha256],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn last_export(&self) -> Result<Option<ExportRow>> {
+        self.conn
+            .query_row("SELECT at, since, file, responses, encrypted FROM exports ORDER BY at DESC LIMIT 1", [], |r| {
+                Ok(ExportRow { at: r.get(0)?, since: r.get(1)?, file: r.get(2)?, responses: r.get(3)?, encrypted: r.get(4)? })
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn last_export_at(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(match self.last_export()? {
+            Some(e) => Some(parse_ts(&e.at).map_err(|e| self.err(e))?),
+            None => None,
+        })
+    }
+
+    pub fn conflicts(&self, unresolved_only: bool) -> Result<Vec<ConflictRow>> {
+        let filter = if unresolved_only {
+            "WHERE resolved_at IS NULL"
+        } else {
+            ""
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT id, instance_id, incoming, device_id, received_at, resolution FROM conflicts {filter}
+                 ORDER BY received_at, id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ConflictRow {
+                    id: r.get(0)?,
+                    instance_id: r.get(1)?,
+                    incoming: r.get(2)?,
+                    device_id: r.get(3)?,
+                    received_at: r.get(4)?,
+                    resolution: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Resolves a conflict, keeping the stored version or replacing it with the incoming one
+    /// (`replacement`), in one audited transaction.
+    pub fn resolve_conflict(
+        &mut self,
+        conflict_id: &str,
+        replacement: Option<&ResponseWithAnswers>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let instance: Option<String> = tx
+            .query_row(
+                "SELECT instance_id FROM conflicts WHERE id = ?1 AND resolved_at IS NULL",
+                [conflict_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        let Some(instance) = instance else {
+            return Err(Error::new(ErrorCode::NotFound)
+                .with("what", "conflict")
+                .with("id", conflict_id));
+        };
+        let resolution = if let Some((r, answers, counts)) = replacement {
+            tx.execute(
+                "UPDATE responses SET status = ?2, interviewer = ?3, respondent = ?4, updated_at = ?5, finalized_at = ?6,
+                     repeat_counts = ?7 WHERE instance_id = ?1",
+                params![
+                    instance,
+                    r.status.code(),
+                    r.interviewer,
+                    r.respondent,
+                    ts(r.updated_at),
+                    r.finalized_at.map(ts),
+                    serde_json::to_string(counts).map_err(Error::internal)?
+                ],
+            )
+            .map_err(err)?;
+            tx.execute("DELETE FROM answers WHERE instance_id = ?1", [&instance])
+                .map_err(err)?;
+            for (q, v) in answers {
+                tx.execute(
+                    "INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![instance, q, v, ts(r.updated_at)],
+                )
+                .map_err(err)?;
+            }
+            "took_incoming"
+        } else {
+            "kept_existing"
+        };
+        tx.execute(
+            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, resolved_by = ?4 WHERE id = ?1",
+            params![conflict_id, ts(now), resolution, actor.name],
+        )
+        .map_err(err)?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Update,
+                entity: "response",
+                entity_id: &instance,
+                field: Some("conflict"),
+                old_value: Some(conflict_id),
+                new_value: Some(resolution),
+            },
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+}

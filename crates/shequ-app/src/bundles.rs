@@ -119,6 +119,14 @@ impl App {
         Ok(id.recipient())
     }
 
+    /// Installs the centre's secret identity on this computer (moving the centre to a new
+    /// PC, or tests). Returns the public recipient.
+    pub fn import_centre_identity(&mut self, secret: &str) -> Result<String> {
+        let id = CentreIdentity::parse(secret)?;
+        self.store_mut().set_setting(SETTING_CENTRE_IDENTITY, &id.secret())?;
+        Ok(id.recipient())
+    }
+
     /// A field laptop imports the centre's public key (`age1…`).
     pub fn set_centre_recipient(&mut self, recipient: &str) -> Result<()> {
         shequ_bundle::keys_parse_recipient(recipient)?;

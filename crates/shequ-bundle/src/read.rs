@@ -54,6 +54,29 @@ fn safe_name(name: &str) -> bool {
         && !name.split('/').any(|part| part == ".." || part == ".")
 }
 
+/// The names in the zip's central directory, in order. The zip crate keeps one entry per
+/// name, so a second entry with the same name is visible only here.
+fn central_names(zip: &[u8]) -> Vec<String> {
+    const EOCD: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    const CEN: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
+    let u16_at = |p: usize| zip.get(p..p + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |p: usize| zip.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let start = zip.len().saturating_sub(22 + 65_535);
+    let Some(eocd) = zip[start..].windows(4).rposition(|w| w == EOCD).map(|p| p + start) else { return vec![] };
+    let (Some(total), Some(mut p)) = (u16_at(eocd + 10), u32_at(eocd + 16)) else { return vec![] };
+    let mut names = Vec::with_capacity(total);
+    for _ in 0..total {
+        if zip.get(p..p + 4) != Some(&CEN[..]) {
+            break;
+        }
+        let (Some(n), Some(x), Some(c)) = (u16_at(p + 28), u16_at(p + 30), u16_at(p + 32)) else { break };
+        let Some(name) = zip.get(p + 46..p + 46 + n) else { break };
+        names.push(String::from_utf8_lossy(name).into_owned());
+        p += 46 + n + x + c;
+    }
+    names
+}
+
 /// Opens and checks a bundle. `centre` decrypts encrypted bundles.
 pub fn open_bundle(
     bytes: &[u8],
@@ -76,6 +99,12 @@ pub fn open_bundle(
         return Err(bad("not_a_bundle"));
     }
     let mut zip = zip::ZipArchive::new(Cursor::new(zip_bytes)).map_err(|_| bad("truncated"))?;
+    let mut names = HashSet::new();
+    for name in central_names(zip_bytes) {
+        if !names.insert(name.clone()) {
+            return Err(bad("duplicate_entry").with("entry", name));
+        }
+    }
 
     let expected: HashSet<&str> = [MANIFEST, SIGNATURE]
         .into_iter()

@@ -49,6 +49,53 @@ enum Command {
     /// Run interviews from the command line, through the same save path as the app.
     #[command(subcommand)]
     Interview(InterviewCmd),
+    /// Keys: the centre's key pair, a laptop's copy of the centre key, this device's key.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Assessment bundles (评估数据包): export from a laptop, import at the centre.
+    #[command(subcommand)]
+    Bundle(BundleCmd),
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// At the centre: make the centre key pair (once) and print its public key.
+    InitCentre,
+    /// On a field laptop: import the centre's public key (age1…).
+    SetCentre { key: String },
+    /// Show this device's id and signing key.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum BundleCmd {
+    /// Export finalized interviews to a bundle file.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Only what changed since the last export.
+        #[arg(long)]
+        since_last: bool,
+        /// Export without the centre key (the bundle is then not encrypted).
+        #[arg(long)]
+        unencrypted: bool,
+    },
+    /// Import bundles, each all or nothing, in the order given.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Show the plan (new, duplicate, new version, conflict) without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List unresolved conflicts.
+    Conflicts,
+    /// Resolve a conflict: keep the stored version or take the incoming one.
+    Resolve {
+        id: String,
+        #[arg(long, value_parser = ["existing", "incoming"])]
+        take: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +341,26 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
             );
         }
         Command::Interview(cmd) => interview(&mut app, cmd, lang, out)?,
+        Command::Keys(cmd) => match cmd {
+            KeysCmd::InitCentre => {
+                let r = app.init_centre()?;
+                say!(out, "{}", i18n::text(lang, "cli.centre_key"));
+                say!(out, "{r}");
+            }
+            KeysCmd::SetCentre { key } => {
+                app.set_centre_recipient(&key)?;
+                say!(out, "{}", i18n::text(lang, "cli.centre_key_set"));
+            }
+            KeysCmd::Show => {
+                let key = app.device_key()?.public_hex();
+                say!(out, "{}", msg(lang, "cli.device_key", &[("device", app.device_id().to_string()), ("key", key)]));
+                if let Some(r) = app.centre_recipient()? {
+                    say!(out, "{}", i18n::text(lang, "cli.centre_key"));
+                    say!(out, "{r}");
+                }
+            }
+        },
+        Command::Bundle(cmd) => bundle(&mut app, cmd, lang, out)?,
         Command::Communities(CommunitiesCmd::Add {
             code,
             name,
@@ -678,6 +745,85 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
                 "{}",
                 serde_json::to_string_pretty(&v).map_err(shequ_core::Error::internal)?
             );
+        }
+    }
+    Ok(())
+}
+
+fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result<()> {
+    let unreadable = |f: &PathBuf, e: std::io::Error| {
+        shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable).with("file", f.display()).with("detail", e)
+    };
+    match cmd {
+        BundleCmd::Export { out: file, since_last, unencrypted } => {
+            let name = file.display().to_string();
+            let (bytes, row) = app.export_bundle(&name, since_last, unencrypted, Utc::now())?;
+            // Written next to the target, synced, then renamed: a pulled USB stick never
+            // leaves half a bundle under the final name.
+            let tmp = file.with_extension("shequ.partial");
+            let write = || -> std::io::Result<()> {
+                use std::io::Write as _;
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(&bytes)?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &file)
+            };
+            write().map_err(|e| unreadable(&file, e))?;
+            let mark = if row.encrypted { "cli.encrypted_mark" } else { "cli.unencrypted_mark" };
+            say!(out, "{}", msg(lang, "cli.bundle_exported", &[("file", name), ("count", row.responses.to_string()), ("encrypted", i18n::text(lang, mark))]));
+        }
+        BundleCmd::Import { files, dry_run } => {
+            let bar = indicatif::ProgressBar::new(files.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message(i18n::text(lang, "cli.importing"));
+            let mut failed = None;
+            for f in &files {
+                let name = f.display().to_string();
+                let result = std::fs::read(f).map_err(|e| unreadable(f, e)).and_then(|b| app.import_bundle(&b, &name, dry_run, Utc::now()));
+                bar.inc(1);
+                match result {
+                    Ok(r) if r.already_imported => say!(out, "{}", msg(lang, "cli.bundle_already", &[("file", name)])),
+                    Ok(r) => {
+                        let device = if r.unknown_device {
+                            msg(lang, "cli.unknown_device_mark", &[("device", r.device_id.clone())])
+                        } else {
+                            String::new()
+                        };
+                        let key = if dry_run { "cli.bundle_planned" } else { "cli.bundle_imported" };
+                        say!(out, "{}", msg(lang, key, &[
+                            ("file", name),
+                            ("new", r.counts.new.to_string()),
+                            ("versions", r.counts.versions.to_string()),
+                            ("duplicates", r.counts.duplicates.to_string()),
+                            ("conflicts", r.counts.conflicts.to_string()),
+                            ("device", device),
+                        ]));
+                    }
+                    // Each bundle stands alone: report it and go on with the next one.
+                    Err(e) if failed.is_none() => failed = Some(e),
+                    Err(e) => eprintln!("{}", e.message(lang)),
+                }
+            }
+            bar.finish_and_clear();
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        BundleCmd::Conflicts => {
+            let rows = app.conflicts(true)?;
+            if rows.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.no_conflicts"));
+            }
+            for c in rows {
+                say!(out, "{}", msg(lang, "cli.conflict_line", &[("id", c.id), ("instance", c.instance_id), ("device", c.device_id), ("at", c.received_at)]));
+            }
+        }
+        BundleCmd::Resolve { id, take } => {
+            app.resolve_conflict(&id, take == "incoming", Utc::now())?;
+            say!(out, "{}", i18n::text(lang, "cli.conflict_resolved"));
         }
     }
     Ok(())

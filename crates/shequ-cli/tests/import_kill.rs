@@ -1,0 +1,82 @@
+//! The importer killed with SIGKILL at random moments, 50 times: the central database is
+//! intact and holds either none of the bundle or all of it, never part.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn shequ(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_shequ")).arg("--data-dir").arg(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{:?}: {}", args, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+#[test]
+fn a_killed_import_leaves_all_or_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let (centre, laptop) = (root.path().join("centre"), root.path().join("laptop"));
+    let recipient = shequ(&centre, &["keys", "init-centre"]).lines().last().unwrap().to_string();
+    shequ(&laptop, &["demo"]);
+    shequ(&laptop, &["keys", "set-centre", &recipient]);
+    let bundle = root.path().join("laptop.shequ");
+    shequ(&laptop, &["bundle", "export", "--out", bundle.to_str().unwrap()]);
+    let full: i64 = 423;
+
+    // How long a whole import takes here, to aim the kills inside it.
+    let probe = root.path().join("probe");
+    copy_dir(&centre, &probe);
+    let t = Instant::now();
+    shequ(&probe, &["bundle", "import", bundle.to_str().unwrap()]);
+    let whole = t.elapsed().as_millis() as u64;
+
+    let mut rng = Lcg(7);
+    let (mut none, mut all) = (0, 0);
+    for i in 0..50 {
+        let dir = root.path().join(format!("c{i}"));
+        copy_dir(&centre, &dir);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["bundle", "import"])
+            .arg(&bundle)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.next(whole + whole / 5)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let c = rusqlite::Connection::open(dir.join("shequ.db")).unwrap();
+        let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok", "kill {i}");
+        let responses: i64 = c.query_row("SELECT count(*) FROM responses", [], |r| r.get(0)).unwrap();
+        let imports: i64 = c.query_row("SELECT count(*) FROM bundle_imports", [], |r| r.get(0)).unwrap();
+        let answers: i64 = c.query_row("SELECT count(*) FROM answers", [], |r| r.get(0)).unwrap();
+        match (responses, imports) {
+            (0, 0) => {
+                assert_eq!(answers, 0, "kill {i}");
+                none += 1
+            }
+            (n, 1) if n == full => all += 1,
+            other => panic!("kill {i}: half an import: {other:?} responses/imports, {answers} answers"),
+        }
+    }
+    eprintln!("50 kills over a {whole} ms import: {none} left nothing, {all} left everything");
+    assert!(none > 0 && all > 0, "kills must land on both sides of the commit: {none} / {all}");
+}

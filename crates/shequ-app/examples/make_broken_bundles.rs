@@ -75,7 +75,16 @@ fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
 
 /// The entries of a valid bundle, unzipped, for re-assembly with one thing changed.
 fn entries(key: &DeviceKey) -> Vec<(String, Vec<u8>)> {
-    let bytes = write_bundle(&content(), key, "fixture-laptop", "0.1.0", Utc.with_ymd_and_hms(2026, 3, 1, 3, 0, 0).unwrap(), None, None).unwrap();
+    let bytes = write_bundle(
+        &content(),
+        key,
+        "fixture-laptop",
+        "0.1.0",
+        Utc.with_ymd_and_hms(2026, 3, 1, 3, 0, 0).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
     let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     (0..z.len())
         .map(|i| {
@@ -88,7 +97,11 @@ fn entries(key: &DeviceKey) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Re-signs a changed manifest so that only the intended defect remains.
-fn resign(key: &DeviceKey, mut e: Vec<(String, Vec<u8>)>, edit: impl Fn(&mut serde_json::Value)) -> Vec<(String, Vec<u8>)> {
+fn resign(
+    key: &DeviceKey,
+    mut e: Vec<(String, Vec<u8>)>,
+    edit: impl Fn(&mut serde_json::Value),
+) -> Vec<(String, Vec<u8>)> {
     let mut m: serde_json::Value = serde_json::from_slice(&e[0].1).unwrap();
     edit(&mut m);
     let bytes = serde_json::to_vec_pretty(&m).unwrap();
@@ -98,7 +111,10 @@ fn resign(key: &DeviceKey, mut e: Vec<(String, Vec<u8>)>, edit: impl Fn(&mut ser
 }
 
 fn rehash(e: &mut [(String, Vec<u8>)], name: &str) {
-    let h = format!("{:x}", Sha256::digest(&e.iter().find(|(n, _)| n == name).unwrap().1));
+    let h = format!(
+        "{:x}",
+        Sha256::digest(&e.iter().find(|(n, _)| n == name).unwrap().1)
+    );
     let mut m: serde_json::Value = serde_json::from_slice(&e[0].1).unwrap();
     m["entries"][name] = serde_json::Value::String(h);
     e[0].1 = serde_json::to_vec_pretty(&m).unwrap();
@@ -120,7 +136,16 @@ fn main() {
     let other = CentreIdentity::generate();
     save("centre-identity.txt", centre.secret().as_bytes());
     let t = Utc.with_ymd_and_hms(2026, 3, 1, 3, 0, 0).unwrap();
-    let good = write_bundle(&content(), &key, "fixture-laptop", "0.1.0", t, None, Some(&centre.recipient())).unwrap();
+    let good = write_bundle(
+        &content(),
+        &key,
+        "fixture-laptop",
+        "0.1.0",
+        t,
+        None,
+        Some(&centre.recipient()),
+    )
+    .unwrap();
     save("good.shequ", &good);
     let plain = write_bundle(&content(), &key, "fixture-laptop", "0.1.0", t, None, None).unwrap();
 
@@ -131,8 +156,23 @@ fn main() {
         *b ^= 0xA5;
     }
     save("flipped_bytes.shequ", &flipped);
-    save("not_a_zip.shequ", "这不是数据包，只是一个改了扩展名的文本文件。\n".as_bytes());
-    save("wrong_key.shequ", &write_bundle(&content(), &key, "fixture-laptop", "0.1.0", t, None, Some(&other.recipient())).unwrap());
+    save(
+        "not_a_zip.shequ",
+        "这不是数据包，只是一个改了扩展名的文本文件。\n".as_bytes(),
+    );
+    save(
+        "wrong_key.shequ",
+        &write_bundle(
+            &content(),
+            &key,
+            "fixture-laptop",
+            "0.1.0",
+            t,
+            None,
+            Some(&other.recipient()),
+        )
+        .unwrap(),
+    );
 
     let e = entries(&key);
     // A content entry changed after hashing (the manifest is still validly signed).
@@ -141,7 +181,10 @@ fn main() {
     save("wrong_hash.shequ", &zip_of(&as_refs(&wrong_hash)));
     // The manifest changed after signing.
     let mut bad_sig = e.clone();
-    bad_sig[0].1 = String::from_utf8(bad_sig[0].1.clone()).unwrap().replace("fixture-laptop", "other-laptop").into_bytes();
+    bad_sig[0].1 = String::from_utf8(bad_sig[0].1.clone())
+        .unwrap()
+        .replace("fixture-laptop", "other-laptop")
+        .into_bytes();
     save("bad_signature.shequ", &zip_of(&as_refs(&bad_sig)));
     let no_sig: Vec<_> = e.iter().filter(|(n, _)| n != SIGNATURE).cloned().collect();
     save("missing_signature.shequ", &zip_of(&as_refs(&no_sig)));
@@ -162,13 +205,26 @@ fn main() {
     let mut dup_bytes = zip_of(&dup);
     let needle = b"responses.jsonX";
     let mut i = 0;
-    while let Some(p) = dup_bytes[i..].windows(needle.len()).position(|w| w == needle) {
+    while let Some(p) = dup_bytes[i..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+    {
         dup_bytes[i + p + needle.len() - 1] = b'l';
         i += p + 1;
     }
     save("duplicate_entry.shequ", &dup_bytes);
-    save("newer_format.shequ", &zip_of(&as_refs(&resign(&key, e.clone(), |m| m["format_version"] = 99.into()))));
-    save("count_mismatch.shequ", &zip_of(&as_refs(&resign(&key, e.clone(), |m| m["counts"]["responses"] = 7.into()))));
+    save(
+        "newer_format.shequ",
+        &zip_of(&as_refs(&resign(&key, e.clone(), |m| {
+            m["format_version"] = 99.into()
+        }))),
+    );
+    save(
+        "count_mismatch.shequ",
+        &zip_of(&as_refs(&resign(&key, e.clone(), |m| {
+            m["counts"]["responses"] = 7.into()
+        }))),
+    );
     // Malformed JSON with every hash and the signature in order.
     let mut malformed = e.clone();
     malformed[4].1 = b"{\"instance_id\": \"not-a-uuid\", \n".to_vec();
@@ -178,6 +234,9 @@ fn main() {
     // A response whose form version is neither in the bundle nor at the centre.
     let mut c = content();
     c.instruments.clear();
-    save("missing_instrument.shequ", &write_bundle(&c, &key, "fixture-laptop", "0.1.0", t, None, None).unwrap());
+    save(
+        "missing_instrument.shequ",
+        &write_bundle(&c, &key, "fixture-laptop", "0.1.0", t, None, None).unwrap(),
+    );
     println!("wrote the broken-bundle corpus to {}", out().display());
 }

@@ -123,7 +123,8 @@ impl App {
     /// PC, or tests). Returns the public recipient.
     pub fn import_centre_identity(&mut self, secret: &str) -> Result<String> {
         let id = CentreIdentity::parse(secret)?;
-        self.store_mut().set_setting(SETTING_CENTRE_IDENTITY, &id.secret())?;
+        self.store_mut()
+            .set_setting(SETTING_CENTRE_IDENTITY, &id.secret())?;
         Ok(id.recipient())
     }
 

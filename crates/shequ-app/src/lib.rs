@@ -5,6 +5,7 @@
 pub mod bundles;
 mod community_csv;
 pub mod demo;
+pub mod exports;
 pub mod fieldwork;
 pub mod instruments;
 mod paths;

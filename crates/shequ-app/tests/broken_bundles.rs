@@ -45,18 +45,39 @@ fn every_broken_bundle_is_refused_and_the_centre_is_untouched() {
         centre.load_demo(t).unwrap();
     }
     let before = db_bytes(dir.path());
-    assert!(!dir.path().join("shequ.db-wal").exists() || std::fs::metadata(dir.path().join("shequ.db-wal")).unwrap().len() == 0);
+    assert!(
+        !dir.path().join("shequ.db-wal").exists()
+            || std::fs::metadata(dir.path().join("shequ.db-wal"))
+                .unwrap()
+                .len()
+                == 0
+    );
     for (file, problem) in CASES {
         let bytes = std::fs::read(corpus().join(file)).unwrap();
         {
             let mut centre = App::open(dir.path(), t).unwrap();
-            let err = centre.import_bundle(&bytes, file, false, t).expect_err(file);
+            let err = centre
+                .import_bundle(&bytes, file, false, t)
+                .expect_err(file);
             assert_eq!(err.code, ErrorCode::BundleInvalid, "{file}: {err:?}");
-            assert_eq!(err.params["bundle_problem"], *problem, "{file}: {}", err.message(Lang::En));
+            assert_eq!(
+                err.params["bundle_problem"],
+                *problem,
+                "{file}: {}",
+                err.message(Lang::En)
+            );
             let zh = err.message(Lang::ZhCn);
-            assert!(zh.contains(file) && zh.contains("数据库没有任何改动") && !zh.contains("bundle_problems."), "{zh}");
+            assert!(
+                zh.contains(file)
+                    && zh.contains("数据库没有任何改动")
+                    && !zh.contains("bundle_problems."),
+                "{zh}"
+            );
             let en = err.message(Lang::En);
-            assert!(en.contains(file) && en.contains("The database was not changed"), "{en}");
+            assert!(
+                en.contains(file) && en.contains("The database was not changed"),
+                "{en}"
+            );
             if *problem == "duplicate_entry" {
                 assert!(en.contains("“responses.jsonl” more than once"), "{en}");
             }
@@ -67,5 +88,8 @@ fn every_broken_bundle_is_refused_and_the_centre_is_untouched() {
     let mut centre = App::open(dir.path(), t).unwrap();
     let good = std::fs::read(corpus().join("good.shequ")).unwrap();
     let r = centre.import_bundle(&good, "good.shequ", false, t).unwrap();
-    assert_eq!((r.counts.new, r.unknown_device, r.encrypted), (1, true, true));
+    assert_eq!(
+        (r.counts.new, r.unknown_device, r.encrypted),
+        (1, true, true)
+    );
 }

@@ -22,7 +22,12 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn content() -> BundleContent {
-        BundleContent { communities: vec![], instruments: vec![], responses: vec![], audit: vec![] }
+        BundleContent {
+            communities: vec![],
+            instruments: vec![],
+            responses: vec![],
+            audit: vec![],
+        }
     }
 
     #[test]
@@ -31,14 +36,33 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
         let plain = write_bundle(&content(), &key, "dev", "0.1.0", t, None, None).unwrap();
         let opened = open_bundle(&plain, None, ReadLimits::default()).unwrap();
-        assert_eq!((opened.manifest.device_id.as_str(), opened.encrypted), ("dev", false));
+        assert_eq!(
+            (opened.manifest.device_id.as_str(), opened.encrypted),
+            ("dev", false)
+        );
         assert_eq!(opened.manifest.device_public_key, key.public_hex());
         assert_eq!(opened.content, content());
 
         let centre = CentreIdentity::generate();
-        let sealed = write_bundle(&content(), &key, "dev", "0.1.0", t, None, Some(&centre.recipient())).unwrap();
-        assert!(is_encrypted(&sealed) && !sealed.windows(3).any(|w| w == b"dev"), "nothing readable outside");
-        assert!(open_bundle(&sealed, Some(&centre), ReadLimits::default()).unwrap().encrypted);
+        let sealed = write_bundle(
+            &content(),
+            &key,
+            "dev",
+            "0.1.0",
+            t,
+            None,
+            Some(&centre.recipient()),
+        )
+        .unwrap();
+        assert!(
+            is_encrypted(&sealed) && !sealed.windows(3).any(|w| w == b"dev"),
+            "nothing readable outside"
+        );
+        assert!(
+            open_bundle(&sealed, Some(&centre), ReadLimits::default())
+                .unwrap()
+                .encrypted
+        );
         let again = CentreIdentity::parse(&centre.secret()).unwrap();
         assert_eq!(again.recipient(), centre.recipient());
     }
@@ -48,7 +72,11 @@ mod tests {
         let key = DeviceKey::generate().unwrap();
         let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
         let plain = write_bundle(&content(), &key, "dev", "0.1.0", t, None, None).unwrap();
-        let tight = ReadLimits { max_entry: 10, max_total: 10, max_ratio: 200 };
+        let tight = ReadLimits {
+            max_entry: 10,
+            max_total: 10,
+            max_ratio: 200,
+        };
         let err = open_bundle(&plain, None, tight).unwrap_err();
         assert_eq!(err.params["bundle_problem"], "zip_bomb");
         assert!(keys_parse_recipient("age1notakey").is_err());

@@ -59,18 +59,36 @@ fn safe_name(name: &str) -> bool {
 fn central_names(zip: &[u8]) -> Vec<String> {
     const EOCD: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
     const CEN: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
-    let u16_at = |p: usize| zip.get(p..p + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let u32_at = |p: usize| zip.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let u16_at = |p: usize| {
+        zip.get(p..p + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    };
+    let u32_at = |p: usize| {
+        zip.get(p..p + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
     let start = zip.len().saturating_sub(22 + 65_535);
-    let Some(eocd) = zip[start..].windows(4).rposition(|w| w == EOCD).map(|p| p + start) else { return vec![] };
-    let (Some(total), Some(mut p)) = (u16_at(eocd + 10), u32_at(eocd + 16)) else { return vec![] };
+    let Some(eocd) = zip[start..]
+        .windows(4)
+        .rposition(|w| w == EOCD)
+        .map(|p| p + start)
+    else {
+        return vec![];
+    };
+    let (Some(total), Some(mut p)) = (u16_at(eocd + 10), u32_at(eocd + 16)) else {
+        return vec![];
+    };
     let mut names = Vec::with_capacity(total);
     for _ in 0..total {
         if zip.get(p..p + 4) != Some(&CEN[..]) {
             break;
         }
-        let (Some(n), Some(x), Some(c)) = (u16_at(p + 28), u16_at(p + 30), u16_at(p + 32)) else { break };
-        let Some(name) = zip.get(p + 46..p + 46 + n) else { break };
+        let (Some(n), Some(x), Some(c)) = (u16_at(p + 28), u16_at(p + 30), u16_at(p + 32)) else {
+            break;
+        };
+        let Some(name) = zip.get(p + 46..p + 46 + n) else {
+            break;
+        };
         names.push(String::from_utf8_lossy(name).into_owned());
         p += 46 + n + x + c;
     }

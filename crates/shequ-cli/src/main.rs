@@ -55,6 +55,16 @@ enum Command {
     /// Assessment bundles (评估数据包): export from a laptop, import at the centre.
     #[command(subcommand)]
     Bundle(BundleCmd),
+    /// Export the data for Excel and analysis tools (latest finalized version of each interview).
+    Export {
+        #[arg(long, value_parser = ["csv", "xlsx", "jsonl"], default_value = "csv")]
+        format: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Choice labels in this language (zh-CN or en) instead of choice names.
+        #[arg(long, value_name = "LANG")]
+        labels: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -353,7 +363,15 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
             }
             KeysCmd::Show => {
                 let key = app.device_key()?.public_hex();
-                say!(out, "{}", msg(lang, "cli.device_key", &[("device", app.device_id().to_string()), ("key", key)]));
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        "cli.device_key",
+                        &[("device", app.device_id().to_string()), ("key", key)]
+                    )
+                );
                 if let Some(r) = app.centre_recipient()? {
                     say!(out, "{}", i18n::text(lang, "cli.centre_key"));
                     say!(out, "{r}");
@@ -361,6 +379,35 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
             }
         },
         Command::Bundle(cmd) => bundle(&mut app, cmd, lang, out)?,
+        Command::Export {
+            format,
+            out: dir,
+            labels,
+        } => {
+            use shequ_app::exports::DataFormat;
+            let format = match format.as_str() {
+                "xlsx" => DataFormat::Xlsx,
+                "jsonl" => DataFormat::Jsonl,
+                _ => DataFormat::Csv,
+            };
+            let labels = labels.as_deref().and_then(Lang::parse);
+            let (files, count) = app.export_data(format, labels, &dir)?;
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.data_exported",
+                    &[
+                        ("count", count.to_string()),
+                        ("dir", dir.display().to_string())
+                    ]
+                )
+            );
+            for f in files {
+                say!(out, "  {}", f.display());
+            }
+        }
         Command::Communities(CommunitiesCmd::Add {
             code,
             name,
@@ -752,10 +799,16 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
 
 fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result<()> {
     let unreadable = |f: &PathBuf, e: std::io::Error| {
-        shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable).with("file", f.display()).with("detail", e)
+        shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
+            .with("file", f.display())
+            .with("detail", e)
     };
     match cmd {
-        BundleCmd::Export { out: file, since_last, unencrypted } => {
+        BundleCmd::Export {
+            out: file,
+            since_last,
+            unencrypted,
+        } => {
             let name = file.display().to_string();
             let (bytes, row) = app.export_bundle(&name, since_last, unencrypted, Utc::now())?;
             // Written next to the target, synced, then renamed: a pulled USB stick never
@@ -769,8 +822,24 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                 std::fs::rename(&tmp, &file)
             };
             write().map_err(|e| unreadable(&file, e))?;
-            let mark = if row.encrypted { "cli.encrypted_mark" } else { "cli.unencrypted_mark" };
-            say!(out, "{}", msg(lang, "cli.bundle_exported", &[("file", name), ("count", row.responses.to_string()), ("encrypted", i18n::text(lang, mark))]));
+            let mark = if row.encrypted {
+                "cli.encrypted_mark"
+            } else {
+                "cli.unencrypted_mark"
+            };
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.bundle_exported",
+                    &[
+                        ("file", name),
+                        ("count", row.responses.to_string()),
+                        ("encrypted", i18n::text(lang, mark))
+                    ]
+                )
+            );
         }
         BundleCmd::Import { files, dry_run } => {
             let bar = indicatif::ProgressBar::new(files.len() as u64);
@@ -782,25 +851,47 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
             let mut failed = None;
             for f in &files {
                 let name = f.display().to_string();
-                let result = std::fs::read(f).map_err(|e| unreadable(f, e)).and_then(|b| app.import_bundle(&b, &name, dry_run, Utc::now()));
+                let result = std::fs::read(f)
+                    .map_err(|e| unreadable(f, e))
+                    .and_then(|b| app.import_bundle(&b, &name, dry_run, Utc::now()));
                 bar.inc(1);
                 match result {
-                    Ok(r) if r.already_imported => say!(out, "{}", msg(lang, "cli.bundle_already", &[("file", name)])),
+                    Ok(r) if r.already_imported => say!(
+                        out,
+                        "{}",
+                        msg(lang, "cli.bundle_already", &[("file", name)])
+                    ),
                     Ok(r) => {
                         let device = if r.unknown_device {
-                            msg(lang, "cli.unknown_device_mark", &[("device", r.device_id.clone())])
+                            msg(
+                                lang,
+                                "cli.unknown_device_mark",
+                                &[("device", r.device_id.clone())],
+                            )
                         } else {
                             String::new()
                         };
-                        let key = if dry_run { "cli.bundle_planned" } else { "cli.bundle_imported" };
-                        say!(out, "{}", msg(lang, key, &[
-                            ("file", name),
-                            ("new", r.counts.new.to_string()),
-                            ("versions", r.counts.versions.to_string()),
-                            ("duplicates", r.counts.duplicates.to_string()),
-                            ("conflicts", r.counts.conflicts.to_string()),
-                            ("device", device),
-                        ]));
+                        let key = if dry_run {
+                            "cli.bundle_planned"
+                        } else {
+                            "cli.bundle_imported"
+                        };
+                        say!(
+                            out,
+                            "{}",
+                            msg(
+                                lang,
+                                key,
+                                &[
+                                    ("file", name),
+                                    ("new", r.counts.new.to_string()),
+                                    ("versions", r.counts.versions.to_string()),
+                                    ("duplicates", r.counts.duplicates.to_string()),
+                                    ("conflicts", r.counts.conflicts.to_string()),
+                                    ("device", device),
+                                ]
+                            )
+                        );
                     }
                     // Each bundle stands alone: report it and go on with the next one.
                     Err(e) if failed.is_none() => failed = Some(e),
@@ -818,7 +909,20 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                 say!(out, "{}", i18n::text(lang, "cli.no_conflicts"));
             }
             for c in rows {
-                say!(out, "{}", msg(lang, "cli.conflict_line", &[("id", c.id), ("instance", c.instance_id), ("device", c.device_id), ("at", c.received_at)]));
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        "cli.conflict_line",
+                        &[
+                            ("id", c.id),
+                            ("instance", c.instance_id),
+                            ("device", c.device_id),
+                            ("at", c.received_at)
+                        ]
+                    )
+                );
             }
         }
         BundleCmd::Resolve { id, take } => {

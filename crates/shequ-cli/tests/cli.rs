@@ -499,3 +499,66 @@ fn instruments_import_adds_forms_and_versions_and_refuses_bad_ones() {
         "refusals wrote nothing"
     );
 }
+
+#[test]
+fn export_writes_csv_xlsx_and_jsonl_of_the_finalized_interviews() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    shequ(&data, &["demo"]);
+    let out = dir.path().join("out");
+    let r = shequ(
+        &data,
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            out.to_str().unwrap(),
+            "--labels",
+            "zh-CN",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("已导出 423 份问卷"), "{}", r.stdout);
+    let csv_path = out.join("community_analysis_scale_v2026.1.csv");
+    let bytes = std::fs::read(&csv_path).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    assert!(headers.iter().any(|h| h == "B/b1") && headers.iter().any(|h| h == "F/f_needs/lift"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 423);
+    let b1 = headers.iter().position(|h| h == "B/b1").unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| ["非常不同意", "不同意", "说不清", "同意", "非常同意"].contains(&&r[b1])),
+        "labels, not codes"
+    );
+    for format in ["xlsx", "jsonl"] {
+        let r = shequ(
+            &data,
+            &[
+                "--lang",
+                "en",
+                "export",
+                "--format",
+                format,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            r.stdout.starts_with("Exported 423 interviews"),
+            "{}",
+            r.stdout
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("community_analysis_scale_v2026.1.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        423
+    );
+    assert!(out.join("community_analysis_scale_v2026.1.xlsx").is_file());
+}

@@ -6,8 +6,18 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn shequ(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_shequ")).arg("--data-dir").arg(dir).args(args).output().unwrap();
-    assert!(out.status.success(), "{:?}: {}", args, String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -22,7 +32,10 @@ fn copy_dir(from: &Path, to: &Path) {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n.max(1)
     }
 }
@@ -31,11 +44,18 @@ impl Lcg {
 fn a_killed_import_leaves_all_or_nothing() {
     let root = tempfile::tempdir().unwrap();
     let (centre, laptop) = (root.path().join("centre"), root.path().join("laptop"));
-    let recipient = shequ(&centre, &["keys", "init-centre"]).lines().last().unwrap().to_string();
+    let recipient = shequ(&centre, &["keys", "init-centre"])
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
     shequ(&laptop, &["demo"]);
     shequ(&laptop, &["keys", "set-centre", &recipient]);
     let bundle = root.path().join("laptop.shequ");
-    shequ(&laptop, &["bundle", "export", "--out", bundle.to_str().unwrap()]);
+    shequ(
+        &laptop,
+        &["bundle", "export", "--out", bundle.to_str().unwrap()],
+    );
     let full: i64 = 423;
 
     // How long a whole import takes here, to aim the kills inside it.
@@ -63,20 +83,33 @@ fn a_killed_import_leaves_all_or_nothing() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let c = rusqlite::Connection::open(dir.join("shequ.db")).unwrap();
-        let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        let check: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(check, "ok", "kill {i}");
-        let responses: i64 = c.query_row("SELECT count(*) FROM responses", [], |r| r.get(0)).unwrap();
-        let imports: i64 = c.query_row("SELECT count(*) FROM bundle_imports", [], |r| r.get(0)).unwrap();
-        let answers: i64 = c.query_row("SELECT count(*) FROM answers", [], |r| r.get(0)).unwrap();
+        let responses: i64 = c
+            .query_row("SELECT count(*) FROM responses", [], |r| r.get(0))
+            .unwrap();
+        let imports: i64 = c
+            .query_row("SELECT count(*) FROM bundle_imports", [], |r| r.get(0))
+            .unwrap();
+        let answers: i64 = c
+            .query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
+            .unwrap();
         match (responses, imports) {
             (0, 0) => {
                 assert_eq!(answers, 0, "kill {i}");
                 none += 1
             }
             (n, 1) if n == full => all += 1,
-            other => panic!("kill {i}: half an import: {other:?} responses/imports, {answers} answers"),
+            other => {
+                panic!("kill {i}: half an import: {other:?} responses/imports, {answers} answers")
+            }
         }
     }
     eprintln!("50 kills over a {whole} ms import: {none} left nothing, {all} left everything");
-    assert!(none > 0 && all > 0, "kills must land on both sides of the commit: {none} / {all}");
+    assert!(
+        none > 0 && all > 0,
+        "kills must land on both sides of the commit: {none} / {all}"
+    );
 }

@@ -451,3 +451,70 @@ impl Store {
         tx.commit().map_err(err)
     }
 }
+
+/// A finalized response with its answers, for data exports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRecord {
+    pub instance_id: Uuid,
+    pub deprecated_id: Option<Uuid>,
+    pub community_code: String,
+    pub community_name: String,
+    pub interviewer: String,
+    pub respondent: String,
+    pub finalized_at: Option<DateTime<Utc>>,
+    pub repeat_counts: BTreeMap<String, u32>,
+    pub answers: BTreeMap<String, String>,
+}
+
+impl Store {
+    /// The latest finalized version of every response to one form version, with answers, in
+    /// one query (streamed and folded by instance).
+    pub fn export_records(&self, instrument_id: Uuid) -> Result<Vec<ExportRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.instance_id, r.deprecated_id, c.code, c.name, r.interviewer, r.respondent, r.finalized_at,
+                        r.repeat_counts, a.question, a.value
+                 FROM responses r
+                 JOIN communities c ON c.id = r.community_id
+                 LEFT JOIN answers a ON a.instance_id = r.instance_id
+                 WHERE r.instrument_id = ?1 AND r.status = 'finalized' AND r.discarded_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM responses n WHERE n.deprecated_id = r.instance_id
+                                   AND n.status = 'finalized' AND n.discarded_at IS NULL)
+                 ORDER BY r.finalized_at, r.instance_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query([instrument_id.to_string()])
+            .map_err(|e| self.err(e))?;
+        let mut out: Vec<ExportRecord> = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let id: String = row.get(0).map_err(|e| self.err(e))?;
+            let id = crate::parse_uuid(&id).map_err(|e| self.err(e))?;
+            if out.last().map(|r| r.instance_id) != Some(id) {
+                let get =
+                    |i: usize| -> Result<Option<String>> { row.get(i).map_err(|e| self.err(e)) };
+                out.push(ExportRecord {
+                    instance_id: id,
+                    deprecated_id: get(1)?.and_then(|s| Uuid::parse_str(&s).ok()),
+                    community_code: get(2)?.unwrap_or_default(),
+                    community_name: get(3)?.unwrap_or_default(),
+                    interviewer: get(4)?.unwrap_or_default(),
+                    respondent: get(5)?.unwrap_or_default(),
+                    finalized_at: get(6)?.and_then(|s| parse_ts(&s).ok()),
+                    repeat_counts: serde_json::from_str(&get(7)?.unwrap_or_default())
+                        .unwrap_or_default(),
+                    answers: BTreeMap::new(),
+                });
+            }
+            let (q, v): (Option<String>, Option<String>) = (
+                row.get(8).map_err(|e| self.err(e))?,
+                row.get(9).map_err(|e| self.err(e))?,
+            );
+            if let (Some(q), Some(v), Some(last)) = (q, v, out.last_mut()) {
+                last.answers.insert(q, v);
+            }
+        }
+        Ok(out)
+    }
+}

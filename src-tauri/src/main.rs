@@ -171,10 +171,13 @@ fn restore_interview(state: State<Shared>, id: Uuid) -> Result<(), IpcError> {
     with_app(&state, |app, _| app.restore_interview(id, Utc::now()))
 }
 
+/// Drafts, finalized, recently discarded.
+type ResponseLists = (Vec<ResponseRow>, Vec<ResponseRow>, Vec<ResponseRow>);
+
 #[tauri::command]
 fn response_lists(
     state: State<Shared>,
-) -> Result<(Vec<ResponseRow>, Vec<ResponseRow>, Vec<ResponseRow>), IpcError> {
+) -> Result<ResponseLists, IpcError> {
     with_app(&state, |app, _| {
         Ok((
             app.drafts(Utc::now())?,

@@ -274,7 +274,7 @@ impl App {
             self.store_mut()
                 .save_answer(id, &q.name, &value, "", &actor, now)?;
         }
-        Ok(self.store().response(id)?)
+        self.store().response(id)
     }
 
     fn answers_of(&self, id: Uuid) -> Result<Answers> {

@@ -313,7 +313,7 @@ pub fn write_csv(
         f.write_all(b"\xEF\xBB\xBF").map_err(io(&path))?;
         let mut w = csv::Writer::from_writer(f);
         w.write_record(t.columns.iter().map(|c| c.header.as_str()))
-            .map_err(|e| Error::internal(e))?;
+            .map_err(Error::internal)?;
         writers.push(w);
         paths.push(path);
     }
@@ -322,7 +322,7 @@ pub fn write_csv(
             for row in table_rows {
                 writers[ti]
                     .write_record(&row)
-                    .map_err(|e| Error::internal(e))?;
+                    .map_err(Error::internal)?;
             }
         }
     }
@@ -488,7 +488,7 @@ mod tests {
             &[("needs", "lift meals"), ("advice", "多装路灯,\"亮一点\"")],
             &[],
         );
-        let files = write_csv(&def, &[r.clone()], Values::Names, dir.path()).unwrap();
+        let files = write_csv(&def, std::slice::from_ref(&r), Values::Names, dir.path()).unwrap();
         assert_eq!(files.len(), 1);
         assert!(files[0].ends_with("cn_form_v2026.1.csv"));
         let h = headers(&files[0]);
@@ -591,7 +591,7 @@ mod tests {
         let dict = wb.worksheet_range("dictionary").unwrap();
         assert!(dict
             .rows()
-            .any(|row| row[0].to_string() == "member/mage" && row[2].to_string() == "integer"));
+            .any(|row| row[0] == "member/mage" && row[2] == "integer"));
         let jl = dir.path().join("out.jsonl");
         write_jsonl(&[r.clone(), r], &jl).unwrap();
         let text = std::fs::read_to_string(&jl).unwrap();

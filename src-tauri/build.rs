@@ -21,6 +21,12 @@ fn main() {
             "restore_interview",
             "response_lists",
             "history",
+            "exchange_status",
+            "export_bundle",
+            "import_bundle",
+            "conflicts",
+            "resolve_conflict",
+            "export_data",
             "ui_lang",
             "set_ui_lang",
         ]));

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::Utc;
+use shequ_app::bundles::{ImportReport, KeyStatus};
+use shequ_app::exports::DataFormat;
+use shequ_store::{ConflictRow, ExportRow};
 use shequ_app::fieldwork::{
     FinalizeOutcome, InterviewData, ResponseHistory, SaveOutcome, StartInterview,
 };
@@ -193,6 +196,45 @@ fn history(state: State<Shared>, id: Uuid) -> Result<ResponseHistory, IpcError> 
 }
 
 #[tauri::command]
+fn exchange_status(state: State<Shared>) -> Result<(KeyStatus, Option<ExportRow>, String), IpcError> {
+    with_app(&state, |app, _| {
+        let default_dir = app.data_dir().join("exports").display().to_string();
+        Ok((app.key_status()?, app.last_export()?, default_dir))
+    })
+}
+
+#[tauri::command]
+fn export_bundle(state: State<Shared>, dir: String, since_last: bool, allow_unencrypted: bool) -> Result<(String, ExportRow), IpcError> {
+    with_app(&state, |app, _| {
+        let (p, row) = app.export_bundle_to(std::path::Path::new(&dir), since_last, allow_unencrypted, Utc::now())?;
+        Ok((p.display().to_string(), row))
+    })
+}
+
+#[tauri::command]
+fn import_bundle(state: State<Shared>, name: String, bytes: Vec<u8>, dry_run: bool) -> Result<ImportReport, IpcError> {
+    with_app(&state, |app, _| app.import_bundle(&bytes, &name, dry_run, Utc::now()))
+}
+
+#[tauri::command]
+fn conflicts(state: State<Shared>) -> Result<Vec<ConflictRow>, IpcError> {
+    with_app(&state, |app, _| app.conflicts(true))
+}
+
+#[tauri::command]
+fn resolve_conflict(state: State<Shared>, id: String, take_incoming: bool) -> Result<(), IpcError> {
+    with_app(&state, |app, _| app.resolve_conflict(&id, take_incoming, Utc::now()))
+}
+
+#[tauri::command]
+fn export_data(state: State<Shared>, format: DataFormat, labels: Option<Lang>, dir: String) -> Result<(Vec<String>, u32), IpcError> {
+    with_app(&state, |app, _| {
+        let (files, n) = app.export_data(format, labels, std::path::Path::new(&dir))?;
+        Ok((files.into_iter().map(|f| f.display().to_string()).collect(), n))
+    })
+}
+
+#[tauri::command]
 fn ui_lang(state: State<Shared>) -> Result<Lang, IpcError> {
     let shell = state
         .lock()
@@ -240,6 +282,12 @@ fn main() {
             restore_interview,
             response_lists,
             history,
+            exchange_status,
+            export_bundle,
+            import_bundle,
+            conflicts,
+            resolve_conflict,
+            export_data,
             ui_lang,
             set_ui_lang
         ])

@@ -24,6 +24,17 @@ const SETTING_DEVICE_KEY: &str = "device_signing_key";
 const SETTING_CENTRE_IDENTITY: &str = "centre_identity";
 const SETTING_CENTRE_RECIPIENT: &str = "centre_recipient";
 
+/// Which keys this computer holds.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct KeyStatus {
+    /// A field laptop's copy of the centre's public key.
+    pub centre_recipient: Option<String>,
+    /// This computer is the centre (holds the decryption identity).
+    pub is_centre: bool,
+    pub centre_public: Option<String>,
+}
+
 /// What importing one bundle did (or would do).
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
@@ -278,6 +289,40 @@ impl App {
         self.store().last_export()
     }
 
+    /// Exports to a file in `dir` (named after the device and the time), written to a
+    /// temporary name, synced, then renamed; returns the path and what it holds.
+    pub fn export_bundle_to(
+        &mut self,
+        dir: &std::path::Path,
+        since_last: bool,
+        allow_unencrypted: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(std::path::PathBuf, ExportRow)> {
+        let name = format!("shequ-{}-{}.shequ", &self.device_id()[..8.min(self.device_id().len())], now.format("%Y%m%d-%H%M%S"));
+        let path = dir.join(&name);
+        let (bytes, row) = self.export_bundle(&path.display().to_string(), since_last, allow_unencrypted, now)?;
+        let fail = |e: std::io::Error| Error::new(ErrorCode::FileUnreadable).with("file", path.display()).with("detail", e);
+        let tmp = path.with_extension("shequ.partial");
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+            f.write_all(&bytes).map_err(fail)?;
+            f.sync_all().map_err(fail)?;
+        }
+        std::fs::rename(&tmp, &path).map_err(fail)?;
+        Ok((path, row))
+    }
+
+    /// Key status for the exchange screen.
+    pub fn key_status(&self) -> Result<KeyStatus> {
+        Ok(KeyStatus {
+            centre_recipient: self.centre_recipient()?,
+            is_centre: self.store().setting(SETTING_CENTRE_IDENTITY)?.is_some(),
+            centre_public: self.centre_identity()?.map(|c| c.recipient()),
+        })
+    }
+
     /// Opens a bundle and plans its import against this store; nothing is written.
     fn plan(&self, bytes: &[u8], file: &str) -> Result<(OpenedBundle, ImportBatch, bool)> {
         let centre = self.centre_identity()?;
@@ -453,11 +498,23 @@ impl App {
         dry_run: bool,
         now: DateTime<Utc>,
     ) -> Result<ImportReport> {
-        let already = {
+        let sha = {
             use sha2::Digest;
-            self.store()
-                .bundle_imported(&format!("{:x}", sha2::Sha256::digest(bytes)))?
+            format!("{:x}", sha2::Sha256::digest(bytes))
         };
+        // The same file again: recognised by its hash, nothing to open or plan.
+        if let Some((device_id, counts)) = self.store().bundle_import(&sha)? {
+            let total = counts.new + counts.versions + counts.duplicates + counts.conflicts;
+            return Ok(ImportReport {
+                file: file.to_string(),
+                device_id,
+                unknown_device: false,
+                already_imported: true,
+                counts: ImportCounts { duplicates: total, ..Default::default() },
+                encrypted: shequ_bundle::is_encrypted(bytes),
+            });
+        }
+        let already = false;
         let (opened, batch, unknown_device) = self.plan(bytes, file)?;
         let mut report = ImportReport {
             file: file.to_string(),

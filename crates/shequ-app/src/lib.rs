@@ -228,4 +228,10 @@ impl App {
     pub(crate) fn store_mut(&mut self) -> &mut Store {
         &mut self.store
     }
+
+    /// Direct store access for benchmarks that need bulk data fast. Not for the app.
+    #[doc(hidden)]
+    pub fn store_mut_for_bench(&mut self) -> &mut Store {
+        &mut self.store
+    }
 }

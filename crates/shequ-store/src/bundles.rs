@@ -85,6 +85,24 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// A bundle imported before: its device and what its import did.
+    pub fn bundle_import(&self, file_sha256: &str) -> Result<Option<(String, ImportCounts)>> {
+        self.conn
+            .query_row(
+                "SELECT device_id, new_count, duplicate_count, version_count, conflict_count
+                 FROM bundle_imports WHERE file_sha256 = ?1",
+                [file_sha256],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        ImportCounts { new: r.get(1)?, duplicates: r.get(2)?, versions: r.get(3)?, conflicts: r.get(4)? },
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     pub fn device_key(&self, device_id: &str) -> Result<Option<String>> {
         self.conn
             .query_row(

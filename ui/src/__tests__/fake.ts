@@ -11,7 +11,8 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     communitiesRecent: vi.fn(async () => []), lastInterviewer: vi.fn(async () => ''), startInterview: never(),
     interview: never(), answer: never(), setRepeatCount: never(), finalize: never(), editInterview: never(),
     discardInterview: never(), restoreInterview: never(), responseLists: vi.fn(async () => [[], [], []] as never),
-    history: never(), uiLang: vi.fn(async () => 'zh-CN' as const), setUiLang: vi.fn(async () => {}),
+    history: never(), exchangeStatus: never(), exportBundle: never(), importBundle: never(), conflicts: vi.fn(async () => []),
+    resolveConflict: never(), exportData: never(), uiLang: vi.fn(async () => 'zh-CN' as const), setUiLang: vi.fn(async () => {}),
     ...overrides,
   } as Backend
 }

@@ -18,10 +18,16 @@ import type { FormState } from './generated/FormState'
 import type { FinalizeOutcome } from './generated/FinalizeOutcome'
 import type { ResponseRow } from './generated/ResponseRow'
 import type { ResponseHistory } from './generated/ResponseHistory'
+import type { KeyStatus } from './generated/KeyStatus'
+import type { ExportRow } from './generated/ExportRow'
+import type { ImportReport } from './generated/ImportReport'
+import type { ConflictRow } from './generated/ConflictRow'
+import type { DataFormat } from './generated/DataFormat'
 
 export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
   Response, InterviewData, SaveOutcome, FormState, FinalizeOutcome, ResponseRow, ResponseHistory,
+  KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat,
 }
 
 /** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
@@ -47,6 +53,13 @@ export interface Backend {
   restoreInterview(id: string): Promise<void>
   responseLists(): Promise<ResponseLists>
   history(id: string): Promise<ResponseHistory>
+  /** Keys, the last export, and the default export folder. */
+  exchangeStatus(): Promise<[KeyStatus, ExportRow | null, string]>
+  exportBundle(dir: string, sinceLast: boolean, allowUnencrypted: boolean): Promise<[string, ExportRow]>
+  importBundle(name: string, bytes: Uint8Array, dryRun: boolean): Promise<ImportReport>
+  conflicts(): Promise<ConflictRow[]>
+  resolveConflict(id: string, takeIncoming: boolean): Promise<void>
+  exportData(format: DataFormat, labels: Lang | null, dir: string): Promise<[string[], number]>
   uiLang(): Promise<Lang>
   setUiLang(lang: Lang): Promise<void>
 }
@@ -83,6 +96,12 @@ export const tauriBackend: Backend = {
   restoreInterview: (id) => call('restore_interview', { id }),
   responseLists: () => call('response_lists'),
   history: (id) => call('history', { id }),
+  exchangeStatus: () => call('exchange_status'),
+  exportBundle: (dir, sinceLast, allowUnencrypted) => call('export_bundle', { dir, sinceLast, allowUnencrypted }),
+  importBundle: (name, bytes, dryRun) => call('import_bundle', { name, bytes: Array.from(bytes), dryRun }),
+  conflicts: () => call('conflicts'),
+  resolveConflict: (id, takeIncoming) => call('resolve_conflict', { id, takeIncoming }),
+  exportData: (format, labels, dir) => call('export_data', { format, labels, dir }),
   uiLang: () => call('ui_lang'),
   setUiLang: (lang) => call('set_ui_lang', { lang }),
 }

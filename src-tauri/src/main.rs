@@ -12,7 +12,6 @@ use std::sync::Mutex;
 use chrono::Utc;
 use shequ_app::bundles::{ImportReport, KeyStatus};
 use shequ_app::exports::DataFormat;
-use shequ_store::{ConflictRow, ExportRow};
 use shequ_app::fieldwork::{
     FinalizeOutcome, InterviewData, ResponseHistory, SaveOutcome, StartInterview,
 };
@@ -22,6 +21,7 @@ use shequ_core::{Community, Error, IpcError, Lang, NewCommunity};
 use shequ_forms::FormState;
 use shequ_store::InstrumentSummary;
 use shequ_store::ResponseRow;
+use shequ_store::{ConflictRow, ExportRow};
 use tauri::State;
 use uuid::Uuid;
 
@@ -178,9 +178,7 @@ fn restore_interview(state: State<Shared>, id: Uuid) -> Result<(), IpcError> {
 type ResponseLists = (Vec<ResponseRow>, Vec<ResponseRow>, Vec<ResponseRow>);
 
 #[tauri::command]
-fn response_lists(
-    state: State<Shared>,
-) -> Result<ResponseLists, IpcError> {
+fn response_lists(state: State<Shared>) -> Result<ResponseLists, IpcError> {
     with_app(&state, |app, _| {
         Ok((
             app.drafts(Utc::now())?,
@@ -196,7 +194,9 @@ fn history(state: State<Shared>, id: Uuid) -> Result<ResponseHistory, IpcError> 
 }
 
 #[tauri::command]
-fn exchange_status(state: State<Shared>) -> Result<(KeyStatus, Option<ExportRow>, String), IpcError> {
+fn exchange_status(
+    state: State<Shared>,
+) -> Result<(KeyStatus, Option<ExportRow>, String), IpcError> {
     with_app(&state, |app, _| {
         let default_dir = app.data_dir().join("exports").display().to_string();
         Ok((app.key_status()?, app.last_export()?, default_dir))
@@ -204,16 +204,33 @@ fn exchange_status(state: State<Shared>) -> Result<(KeyStatus, Option<ExportRow>
 }
 
 #[tauri::command]
-fn export_bundle(state: State<Shared>, dir: String, since_last: bool, allow_unencrypted: bool) -> Result<(String, ExportRow), IpcError> {
+fn export_bundle(
+    state: State<Shared>,
+    dir: String,
+    since_last: bool,
+    allow_unencrypted: bool,
+) -> Result<(String, ExportRow), IpcError> {
     with_app(&state, |app, _| {
-        let (p, row) = app.export_bundle_to(std::path::Path::new(&dir), since_last, allow_unencrypted, Utc::now())?;
+        let (p, row) = app.export_bundle_to(
+            std::path::Path::new(&dir),
+            since_last,
+            allow_unencrypted,
+            Utc::now(),
+        )?;
         Ok((p.display().to_string(), row))
     })
 }
 
 #[tauri::command]
-fn import_bundle(state: State<Shared>, name: String, bytes: Vec<u8>, dry_run: bool) -> Result<ImportReport, IpcError> {
-    with_app(&state, |app, _| app.import_bundle(&bytes, &name, dry_run, Utc::now()))
+fn import_bundle(
+    state: State<Shared>,
+    name: String,
+    bytes: Vec<u8>,
+    dry_run: bool,
+) -> Result<ImportReport, IpcError> {
+    with_app(&state, |app, _| {
+        app.import_bundle(&bytes, &name, dry_run, Utc::now())
+    })
 }
 
 #[tauri::command]
@@ -223,14 +240,24 @@ fn conflicts(state: State<Shared>) -> Result<Vec<ConflictRow>, IpcError> {
 
 #[tauri::command]
 fn resolve_conflict(state: State<Shared>, id: String, take_incoming: bool) -> Result<(), IpcError> {
-    with_app(&state, |app, _| app.resolve_conflict(&id, take_incoming, Utc::now()))
+    with_app(&state, |app, _| {
+        app.resolve_conflict(&id, take_incoming, Utc::now())
+    })
 }
 
 #[tauri::command]
-fn export_data(state: State<Shared>, format: DataFormat, labels: Option<Lang>, dir: String) -> Result<(Vec<String>, u32), IpcError> {
+fn export_data(
+    state: State<Shared>,
+    format: DataFormat,
+    labels: Option<Lang>,
+    dir: String,
+) -> Result<(Vec<String>, u32), IpcError> {
     with_app(&state, |app, _| {
         let (files, n) = app.export_data(format, labels, std::path::Path::new(&dir))?;
-        Ok((files.into_iter().map(|f| f.display().to_string()).collect(), n))
+        Ok((
+            files.into_iter().map(|f| f.display().to_string()).collect(),
+            n,
+        ))
     })
 }
 

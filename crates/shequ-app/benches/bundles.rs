@@ -21,14 +21,22 @@ use shequ_store::NewResponse;
 const LAPTOPS: usize = 50;
 
 fn main() {
-    let total: usize = std::env::var("SHEQU_BENCH_RESPONSES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let total: usize = std::env::var("SHEQU_BENCH_RESPONSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let per = total / LAPTOPS;
     let root = tempfile::tempdir().unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
     let mut centre = App::open(&root.path().join("centre"), t0).unwrap();
     let recipient = centre.init_centre().unwrap();
     let scale = shequ_forms::default_scale().unwrap();
-    let questions: Vec<_> = scale.questions().into_iter().filter(|q| q.takes_input()).cloned().collect();
+    let questions: Vec<_> = scale
+        .questions()
+        .into_iter()
+        .filter(|q| q.takes_input())
+        .cloned()
+        .collect();
 
     // Fill the laptops (not timed).
     let fill = Instant::now();
@@ -56,7 +64,13 @@ fn main() {
                 .unwrap();
             ids.push(made.id);
         }
-        let instrument = app.store().instrument_version(&scale.form_id, &scale.version).unwrap().unwrap().summary.id;
+        let instrument = app
+            .store()
+            .instrument_version(&scale.form_id, &scale.version)
+            .unwrap()
+            .unwrap()
+            .summary
+            .id;
         let items: Vec<NewResponse> = (0..per)
             .map(|i| {
                 let id = shequ_core::new_id();
@@ -67,8 +81,14 @@ fn main() {
                         question: q.name.clone(),
                         value: match q.qtype.as_str() {
                             "integer" => ((i * 7 + q.name.len()) % 60 + 18).to_string(),
-                            "select_one" => scale.choices[q.list_name.as_ref().unwrap()][(i + q.name.len()) % 2].name.clone(),
-                            "select_multiple" => scale.choices[q.list_name.as_ref().unwrap()][i % 3].name.clone(),
+                            "select_one" => scale.choices[q.list_name.as_ref().unwrap()]
+                                [(i + q.name.len()) % 2]
+                                .name
+                                .clone(),
+                            "select_multiple" => scale.choices[q.list_name.as_ref().unwrap()]
+                                [i % 3]
+                                .name
+                                .clone(),
                             _ => format!("文字回答 {i}"),
                         },
                     })
@@ -95,35 +115,58 @@ fn main() {
             })
             .collect();
         let actor = app.actor();
-        app.store_mut_for_bench().insert_responses(&items, &actor, t0).unwrap();
+        app.store_mut_for_bench()
+            .insert_responses(&items, &actor, t0)
+            .unwrap();
         let t = Instant::now();
-        let (bytes, _) = app.export_bundle("b.shequ", false, false, t0 + Duration::days(10)).unwrap();
+        let (bytes, _) = app
+            .export_bundle("b.shequ", false, false, t0 + Duration::days(10))
+            .unwrap();
         export_time += t.elapsed();
         bundles.push(bytes);
         laptops.push(app);
     }
-    eprintln!("filled {LAPTOPS} laptops with {} responses in {:.1} s", per * LAPTOPS, fill.elapsed().as_secs_f64());
+    eprintln!(
+        "filled {LAPTOPS} laptops with {} responses in {:.1} s",
+        per * LAPTOPS,
+        fill.elapsed().as_secs_f64()
+    );
 
     let t = Instant::now();
     for (i, b) in bundles.iter().enumerate() {
-        let r = centre.import_bundle(b, &format!("l{i}.shequ"), false, t0 + Duration::days(11)).unwrap();
+        let r = centre
+            .import_bundle(b, &format!("l{i}.shequ"), false, t0 + Duration::days(11))
+            .unwrap();
         assert_eq!(r.counts.new as usize, per);
     }
     let import_time = t.elapsed();
     let t = Instant::now();
     for (i, b) in bundles.iter().enumerate() {
-        let r = centre.import_bundle(b, &format!("l{i}.shequ"), false, t0 + Duration::days(12)).unwrap();
+        let r = centre
+            .import_bundle(b, &format!("l{i}.shequ"), false, t0 + Duration::days(12))
+            .unwrap();
         assert!(r.already_imported);
     }
     let reimport_time = t.elapsed();
     // Re-exported bundles: new files with the same content, so every response is compared.
     let again: Vec<Vec<u8>> = laptops
         .iter_mut()
-        .map(|a| a.export_bundle("b2.shequ", false, false, t0 + Duration::days(13)).unwrap().0)
+        .map(|a| {
+            a.export_bundle("b2.shequ", false, false, t0 + Duration::days(13))
+                .unwrap()
+                .0
+        })
         .collect();
     let t = Instant::now();
     for (i, b) in again.iter().enumerate() {
-        let r = centre.import_bundle(b, &format!("l{i}-again.shequ"), false, t0 + Duration::days(13)).unwrap();
+        let r = centre
+            .import_bundle(
+                b,
+                &format!("l{i}-again.shequ"),
+                false,
+                t0 + Duration::days(13),
+            )
+            .unwrap();
         assert_eq!(r.counts.duplicates as usize, per);
     }
     let reexport_time = t.elapsed();
@@ -139,19 +182,45 @@ fn main() {
                JOIN communities c ON c.id = r.community_id JOIN answers a ON a.instance_id = r.instance_id \
                WHERE r.status = 'finalized' ORDER BY r.finalized_at, r.instance_id;";
     let t = Instant::now();
-    let sq = Command::new("sqlite3").arg("-csv").arg(&db).arg(sql).stdout(std::fs::File::create(root.path().join("sqlite.csv")).unwrap()).status();
+    let sq = Command::new("sqlite3")
+        .arg("-csv")
+        .arg(&db)
+        .arg(sql)
+        .stdout(std::fs::File::create(root.path().join("sqlite.csv")).unwrap())
+        .status();
     let sqlite_time = t.elapsed();
     let sqlite_ok = sq.map(|s| s.success()).unwrap_or(false);
 
     let s = |d: std::time::Duration| d.as_secs_f64();
-    println!("Bundles: {} responses from {LAPTOPS} laptops", per * LAPTOPS);
-    println!("  export (50 bundles)             {:>8.2} s", s(export_time));
-    println!("  import (50 bundles)             {:>8.2} s", s(import_time));
-    println!("  re-import (all duplicates)      {:>8.3} s   ({:.1}% of import)", s(reimport_time), 100.0 * s(reimport_time) / s(import_time));
-    println!("  re-exported bundles (compared)  {:>8.2} s   ({:.1}% of import)", s(reexport_time), 100.0 * s(reexport_time) / s(import_time));
+    println!(
+        "Bundles: {} responses from {LAPTOPS} laptops",
+        per * LAPTOPS
+    );
+    println!(
+        "  export (50 bundles)             {:>8.2} s",
+        s(export_time)
+    );
+    println!(
+        "  import (50 bundles)             {:>8.2} s",
+        s(import_time)
+    );
+    println!(
+        "  re-import (all duplicates)      {:>8.3} s   ({:.1}% of import)",
+        s(reimport_time),
+        100.0 * s(reimport_time) / s(import_time)
+    );
+    println!(
+        "  re-exported bundles (compared)  {:>8.2} s   ({:.1}% of import)",
+        s(reexport_time),
+        100.0 * s(reexport_time) / s(import_time)
+    );
     println!("  CSV export (shequ export)       {:>8.2} s", s(csv_time));
     if sqlite_ok {
-        println!("  sqlite3 -csv, same answers      {:>8.2} s   (ratio {:.2}x)", s(sqlite_time), s(csv_time) / s(sqlite_time));
+        println!(
+            "  sqlite3 -csv, same answers      {:>8.2} s   (ratio {:.2}x)",
+            s(sqlite_time),
+            s(csv_time) / s(sqlite_time)
+        );
     } else {
         println!("  sqlite3 -csv                    not available (apt-get install sqlite3)");
     }

@@ -298,10 +298,23 @@ impl App {
         allow_unencrypted: bool,
         now: DateTime<Utc>,
     ) -> Result<(std::path::PathBuf, ExportRow)> {
-        let name = format!("shequ-{}-{}.shequ", &self.device_id()[..8.min(self.device_id().len())], now.format("%Y%m%d-%H%M%S"));
+        let name = format!(
+            "shequ-{}-{}.shequ",
+            &self.device_id()[..8.min(self.device_id().len())],
+            now.format("%Y%m%d-%H%M%S")
+        );
         let path = dir.join(&name);
-        let (bytes, row) = self.export_bundle(&path.display().to_string(), since_last, allow_unencrypted, now)?;
-        let fail = |e: std::io::Error| Error::new(ErrorCode::FileUnreadable).with("file", path.display()).with("detail", e);
+        let (bytes, row) = self.export_bundle(
+            &path.display().to_string(),
+            since_last,
+            allow_unencrypted,
+            now,
+        )?;
+        let fail = |e: std::io::Error| {
+            Error::new(ErrorCode::FileUnreadable)
+                .with("file", path.display())
+                .with("detail", e)
+        };
         let tmp = path.with_extension("shequ.partial");
         std::fs::create_dir_all(dir).map_err(fail)?;
         {
@@ -510,7 +523,10 @@ impl App {
                 device_id,
                 unknown_device: false,
                 already_imported: true,
-                counts: ImportCounts { duplicates: total, ..Default::default() },
+                counts: ImportCounts {
+                    duplicates: total,
+                    ..Default::default()
+                },
                 encrypted: shequ_bundle::is_encrypted(bytes),
             });
         }

@@ -117,6 +117,23 @@ pub struct BundleContent {
     pub audit: Vec<BundleAudit>,
 }
 
+impl Counts {
+    /// The counts a manifest declares for this content.
+    pub fn of(content: &BundleContent) -> Counts {
+        Counts {
+            communities: content.communities.len() as u32,
+            instruments: content.instruments.len() as u32,
+            responses: content.responses.len() as u32,
+            answers: content
+                .responses
+                .iter()
+                .map(|r| r.answers.len() as u32)
+                .sum(),
+            audit: content.audit.len() as u32,
+        }
+    }
+}
+
 impl BundleResponse {
     /// A fingerprint of what the response says (not when it travelled): equal for the same
     /// version delivered twice, different when one instance id carries other content.

@@ -244,17 +244,7 @@ pub fn open_bundle(
         responses: parse_lines(&entries, RESPONSES)?,
         audit: parse_lines(&entries, AUDIT)?,
     };
-    let counts = Counts {
-        communities: content.communities.len() as u32,
-        instruments: content.instruments.len() as u32,
-        responses: content.responses.len() as u32,
-        answers: content
-            .responses
-            .iter()
-            .map(|r| r.answers.len() as u32)
-            .sum(),
-        audit: content.audit.len() as u32,
-    };
+    let counts = Counts::of(&content);
     if counts != manifest.counts {
         return Err(bad("count_mismatch"));
     }

@@ -61,17 +61,7 @@ pub fn write_bundle(
                 content_sha256: i.content_sha256.clone(),
             })
             .collect(),
-        counts: Counts {
-            communities: content.communities.len() as u32,
-            instruments: content.instruments.len() as u32,
-            responses: content.responses.len() as u32,
-            answers: content
-                .responses
-                .iter()
-                .map(|r| r.answers.len() as u32)
-                .sum(),
-            audit: content.audit.len() as u32,
-        },
+        counts: Counts::of(content),
         entries: bodies
             .iter()
             .map(|(n, b)| (n.to_string(), format!("{:x}", Sha256::digest(b))))

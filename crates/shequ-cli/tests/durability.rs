@@ -4,40 +4,15 @@
 //! `PRAGMA integrity_check`, and every answer acknowledged before the kill is there.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+
+mod common;
+use common::{shequ_ok as shequ, Lcg};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const KILLS: usize = 200;
 const KEYS: [&str; 3] = ["j_suggestions", "i_contacts_detail", "a_age"];
-
-fn shequ(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_shequ"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A small deterministic generator, so a failure can be replayed.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
 
 fn counter(value: &str, run: usize) -> Option<u64> {
     // Values look like "r{run}-{n}" (or, for a_age, "{run*10000 + n}").

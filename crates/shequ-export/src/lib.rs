@@ -320,9 +320,7 @@ pub fn write_csv(
     for r in responses {
         for (ti, table_rows) in rows(def, &tables, r, values).into_iter().enumerate() {
             for row in table_rows {
-                writers[ti]
-                    .write_record(&row)
-                    .map_err(Error::internal)?;
+                writers[ti].write_record(&row).map_err(Error::internal)?;
             }
         }
     }

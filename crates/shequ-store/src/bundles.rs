@@ -95,7 +95,12 @@ impl Store {
                 |r| {
                     Ok((
                         r.get(0)?,
-                        ImportCounts { new: r.get(1)?, duplicates: r.get(2)?, versions: r.get(3)?, conflicts: r.get(4)? },
+                        ImportCounts {
+                            new: r.get(1)?,
+                            duplicates: r.get(2)?,
+                            versions: r.get(3)?,
+                            conflicts: r.get(4)?,
+                        },
                     ))
                 },
             )

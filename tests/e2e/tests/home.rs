@@ -258,7 +258,10 @@ async fn a_designer_previews_and_imports_an_xlsform_and_a_bad_one_is_explained()
 async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     let root = tempfile::tempdir().unwrap();
     let (laptop, centre) = (root.path().join("laptop"), root.path().join("centre"));
-    let recipient = shequ_app::App::open(&centre, Utc::now()).unwrap().init_centre().unwrap();
+    let recipient = shequ_app::App::open(&centre, Utc::now())
+        .unwrap()
+        .init_centre()
+        .unwrap();
     {
         let mut app = shequ_app::App::open(&laptop, Utc::now()).unwrap();
         app.load_demo(Utc::now()).unwrap();
@@ -270,36 +273,82 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     // The laptop exports everything to the "USB stick".
     let c = driver.open(&laptop).await;
     wait_text(&c, &testid("open-exchange"), |t| !t.is_empty()).await;
-    c.find(Locator::Css(&testid("open-exchange"))).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(&testid("open-exchange")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_text(&c, &testid("last-export"), |t| t == "还没有导出过。").await;
-    let folder = c.find(Locator::Css(&testid("exchange-folder"))).await.unwrap();
+    let folder = c
+        .find(Locator::Css(&testid("exchange-folder")))
+        .await
+        .unwrap();
     folder.clear().await.unwrap();
     folder.send_keys(out.to_str().unwrap()).await.unwrap();
-    c.find(Locator::Css(&testid("export-all"))).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(&testid("export-all")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let msg = wait_text(&c, &testid("exchange-message"), |t| !t.is_empty()).await;
     assert!(msg.starts_with("已导出 423 份问卷到"), "{msg}");
     wait_text(&c, &testid("last-export"), |t| t.contains("423 份问卷")).await;
     screenshot(&c, "exchange-export-zh-CN.png").await;
     c.close().await.unwrap();
-    let bundle = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+    let bundle = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     assert_eq!(bundle.extension().unwrap(), "shequ");
 
     // The centre plans, then imports it.
     let c = driver.open(&centre).await;
     wait_text(&c, &testid("open-exchange"), |t| !t.is_empty()).await;
-    c.find(Locator::Css(&testid("open-exchange"))).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(&testid("open-exchange")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_text(&c, &testid("exchange-heading"), |t| t == "数据交换").await;
-    c.find(Locator::Css(&testid("bundle-files"))).await.unwrap().send_keys(bundle.to_str().unwrap()).await.unwrap();
+    c.find(Locator::Css(&testid("bundle-files")))
+        .await
+        .unwrap()
+        .send_keys(bundle.to_str().unwrap())
+        .await
+        .unwrap();
     let plan = wait_text(&c, &testid("bundle-plan"), |t| !t.is_empty()).await;
-    assert!(plan.contains("新增 423") && plan.contains("首次出现的设备"), "{plan}");
+    assert!(
+        plan.contains("新增 423") && plan.contains("首次出现的设备"),
+        "{plan}"
+    );
     screenshot(&c, "exchange-plan-zh-CN.png").await;
-    c.find(Locator::Css(&testid("bundle-apply"))).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(&testid("bundle-apply")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let applied = wait_text(&c, &testid("bundle-applied"), |t| !t.is_empty()).await;
     assert!(applied.contains("新增 423"), "{applied}");
     // The same file again changes nothing.
-    c.find(Locator::Css(&testid("bundle-files"))).await.unwrap().send_keys(bundle.to_str().unwrap()).await.unwrap();
+    c.find(Locator::Css(&testid("bundle-files")))
+        .await
+        .unwrap()
+        .send_keys(bundle.to_str().unwrap())
+        .await
+        .unwrap();
     wait_text(&c, &testid("bundle-plan"), |t| t.contains("已经导入过")).await;
-    c.find(Locator::Css(&testid("exchange-close"))).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(&testid("exchange-close")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let progress = texts(&wait_count(&c, &testid("progress"), 12).await).await;
     assert_eq!(progress[0], "42 / 60");
     c.close().await.unwrap();

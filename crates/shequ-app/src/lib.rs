@@ -70,6 +70,8 @@ impl App {
             forms: Default::default(),
             open: Default::default(),
         };
+        // The device's signing key for bundles is made on first run.
+        app.device_key()?;
         let scale = shequ_forms::default_scale()?;
         if app
             .store

@@ -130,6 +130,24 @@ pub fn clean_value(qtype: &str, raw: &str) -> String {
     }
 }
 
+/// Names of the questions inside repeats (their instances do not exist at the start).
+fn repeat_members(items: &[shequ_core::FormItem]) -> Vec<String> {
+    fn walk(items: &[shequ_core::FormItem], inside: bool, out: &mut Vec<String>) {
+        for item in items {
+            match item {
+                shequ_core::FormItem::Question(q) if inside => out.push(q.name.clone()),
+                shequ_core::FormItem::Question(_) => {}
+                shequ_core::FormItem::Group {
+                    repeat, children, ..
+                } => walk(children, inside || *repeat, out),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(items, false, &mut out);
+    out
+}
+
 /// A Chinese resident identity number: 18 characters (17 digits and a digit or X) or the
 /// old 15-digit form, anywhere in the text.
 fn looks_like_national_id(s: &str) -> bool {
@@ -263,13 +281,22 @@ impl App {
         // ODK's metadata questions, filled as ODK Collect fills them.
         let def = self.compiled(instrument_id)?.definition().clone();
         let local = now.with_timezone(&self.utc_offset);
+        let in_repeat = repeat_members(&def.items);
         for q in def.questions() {
             let value = match q.qtype.as_str() {
                 "start" => local.to_rfc3339(),
                 "today" => local.format("%Y-%m-%d").to_string(),
                 "deviceid" => self.device_id().to_string(),
                 "username" => interviewer.clone(),
-                _ => continue,
+                // A fixed `default` is the starting answer, as ODK Collect fills it in.
+                _ => match &q.default {
+                    Some(d)
+                        if q.takes_input() && !d.contains("${") && !in_repeat.contains(&q.name) =>
+                    {
+                        clean_value(&q.qtype, d)
+                    }
+                    _ => continue,
+                },
             };
             self.store_mut()
                 .save_answer(id, &q.name, &value, "", &actor, now)?;
@@ -729,6 +756,40 @@ mod tests {
             (edit.old_value.as_deref(), edit.new_value.as_deref()),
             (Some("4"), Some("2"))
         );
+    }
+
+    #[test]
+    fn fixed_defaults_are_the_starting_answers() {
+        let (_d, mut app, c) = app_with_demo();
+        let bytes = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/xlsform/ok_defaults_readonly.xlsx"),
+        )
+        .unwrap();
+        let (summary, _) = app
+            .import_instrument(&bytes, "defaults.xlsx", now())
+            .unwrap();
+        let r = app
+            .start_interview(
+                StartInterview {
+                    community_id: c,
+                    instrument_id: Some(summary.id),
+                    interviewer: "张敏".into(),
+                    respondent: "1-1".into(),
+                    consent: true,
+                },
+                now(),
+            )
+            .unwrap();
+        let data = app.interview(r.instance_id, Lang::ZhCn, now()).unwrap();
+        assert_eq!(
+            (
+                data.answers.values["n"].as_str(),
+                data.answers.values["d"].as_str()
+            ),
+            ("5", "2026-01-01")
+        );
+        assert!(data.state.items["fixed"].read_only);
     }
 
     #[test]

@@ -145,7 +145,9 @@ pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
         Some(C::NotADatabase) | Some(C::DatabaseCorrupt) => Error::new(ErrorCode::DbCorrupt)
             .with("path", path.display())
             .with("detail", e),
-        Some(C::CannotOpen) | Some(C::ReadOnly) | Some(C::PermissionDenied) => {
+        Some(C::ReadOnly) => Error::new(ErrorCode::DbReadOnly).with("detail", e),
+        Some(C::DiskFull) => Error::new(ErrorCode::DbFull).with("detail", e),
+        Some(C::CannotOpen) | Some(C::PermissionDenied) => {
             Error::new(ErrorCode::DataDirUnusable)
                 .with("path", path.display())
                 .with("detail", e)

@@ -147,11 +147,9 @@ pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
             .with("detail", e),
         Some(C::ReadOnly) => Error::new(ErrorCode::DbReadOnly).with("detail", e),
         Some(C::DiskFull) => Error::new(ErrorCode::DbFull).with("detail", e),
-        Some(C::CannotOpen) | Some(C::PermissionDenied) => {
-            Error::new(ErrorCode::DataDirUnusable)
-                .with("path", path.display())
-                .with("detail", e)
-        }
+        Some(C::CannotOpen) | Some(C::PermissionDenied) => Error::new(ErrorCode::DataDirUnusable)
+            .with("path", path.display())
+            .with("detail", e),
         _ => Error::new(ErrorCode::DbIo).with("detail", e),
     }
 }

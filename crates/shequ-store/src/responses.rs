@@ -808,14 +808,23 @@ mod tests {
         let (mut s, inst, c) = setup();
         let r = draft(inst, c);
         s.create_response(&r, &actor(), t0()).unwrap();
-        s.save_answer(r.instance_id, "a_age", "34", "a_age", &actor(), later(1)).unwrap();
+        s.save_answer(r.instance_id, "a_age", "34", "a_age", &actor(), later(1))
+            .unwrap();
         // As when the folder or USB stick becomes read-only under the app.
         s.conn.pragma_update(None, "query_only", true).unwrap();
-        let err = s.save_answer(r.instance_id, "a_age", "43", "a_age", &actor(), later(2)).unwrap_err();
+        let err = s
+            .save_answer(r.instance_id, "a_age", "43", "a_age", &actor(), later(2))
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::DbReadOnly, "{err:?}");
-        assert!(err.message(shequ_core::Lang::ZhCn).contains("刚才的回答没有保存，但仍保留在屏幕上"));
+        assert!(err
+            .message(shequ_core::Lang::ZhCn)
+            .contains("刚才的回答没有保存，但仍保留在屏幕上"));
         s.conn.pragma_update(None, "query_only", false).unwrap();
-        assert_eq!(s.stored_answers(r.instance_id).unwrap().values["a_age"], "34", "nothing half-written");
+        assert_eq!(
+            s.stored_answers(r.instance_id).unwrap().values["a_age"],
+            "34",
+            "nothing half-written"
+        );
     }
 
     #[test]

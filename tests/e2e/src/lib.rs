@@ -169,3 +169,36 @@ pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
     std::fs::write(&path, png).expect("write screenshot");
     path
 }
+
+/// Waits until `css` matches, then clicks the first match (screens render asynchronously).
+pub async fn click(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if e.click().await.is_ok() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting to click {css}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until some element matching `css` has text satisfying `ok`; returns all their texts.
+pub async fn wait_any_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let all = texts(&c.find_all(Locator::Css(css)).await.unwrap_or_default()).await;
+        if all.iter().any(|t| ok(t)) {
+            return all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting on {css}; texts: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

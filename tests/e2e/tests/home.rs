@@ -95,12 +95,7 @@ async fn home_lists_demo_communities_in_chinese_then_english_and_remembers_the_l
     wait_count(&c, &testid("community-row"), 12).await;
 
     // Switch to English.
-    c.find(Locator::Css(&testid("lang-en")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("lang-en")).await;
     assert_eq!(
         wait_text(&c, &testid("communities-heading"), |t| t != "社区").await,
         "Communities"
@@ -133,12 +128,7 @@ async fn home_lists_demo_communities_in_chinese_then_english_and_remembers_the_l
         "Communities"
     );
     wait_count(&c, &testid("community-row"), 12).await;
-    c.find(Locator::Css(&testid("lang-zh-CN")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("lang-zh-CN")).await;
     assert_eq!(
         wait_text(&c, &testid("communities-heading"), |t| t != "Communities").await,
         "社区"
@@ -157,12 +147,7 @@ async fn an_empty_store_offers_the_demo_and_loads_it() {
         "{empty}"
     );
     screenshot(&c, "home-empty-zh-CN.png").await;
-    c.find(Locator::Css(&testid("load-demo")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("load-demo")).await;
     let rows = wait_count(&c, &testid("community-name"), 12).await;
     assert_eq!(texts(&rows).await, DEMO_NAMES);
     c.close().await.unwrap();
@@ -200,12 +185,7 @@ async fn a_designer_previews_and_imports_an_xlsform_and_a_bad_one_is_explained()
     let driver = Driver::start().await;
     let c = driver.open(dir.path()).await;
     wait_count(&c, &testid("instrument"), 1).await;
-    c.find(Locator::Css(&testid("import-instrument")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("import-instrument")).await;
     wait_text(&c, &testid("import-heading"), |t| t.starts_with("导入量表")).await;
 
     // A malformed form: the reason, with sheet, row and column, in Chinese.
@@ -238,12 +218,7 @@ async fn a_designer_previews_and_imports_an_xlsform_and_a_bad_one_is_explained()
     );
     wait_count(&c, &format!("{} tbody tr", testid("preview-outline")), 5).await;
     screenshot(&c, "import-preview-zh-CN.png").await;
-    c.find(Locator::Css(&testid("import-confirm")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("import-confirm")).await;
     let notice = wait_text(&c, &testid("notice"), |t| !t.is_empty()).await;
     assert_eq!(notice, "已导入“ok_unsupported_media”（未标版本）。");
     let titles = texts(&wait_count(&c, &testid("instrument"), 2).await).await;
@@ -273,12 +248,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     // The laptop exports everything to the "USB stick".
     let c = driver.open(&laptop).await;
     wait_text(&c, &testid("open-exchange"), |t| !t.is_empty()).await;
-    c.find(Locator::Css(&testid("open-exchange")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("open-exchange")).await;
     wait_text(&c, &testid("last-export"), |t| t == "还没有导出过。").await;
     let folder = c
         .find(Locator::Css(&testid("exchange-folder")))
@@ -286,12 +256,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
         .unwrap();
     folder.clear().await.unwrap();
     folder.send_keys(out.to_str().unwrap()).await.unwrap();
-    c.find(Locator::Css(&testid("export-all")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("export-all")).await;
     let msg = wait_text(&c, &testid("exchange-message"), |t| !t.is_empty()).await;
     assert!(msg.starts_with("已导出 423 份问卷到"), "{msg}");
     wait_text(&c, &testid("last-export"), |t| t.contains("423 份问卷")).await;
@@ -308,12 +273,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     // The centre plans, then imports it.
     let c = driver.open(&centre).await;
     wait_text(&c, &testid("open-exchange"), |t| !t.is_empty()).await;
-    c.find(Locator::Css(&testid("open-exchange")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("open-exchange")).await;
     wait_text(&c, &testid("exchange-heading"), |t| t == "数据交换").await;
     c.find(Locator::Css(&testid("bundle-files")))
         .await
@@ -327,12 +287,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
         "{plan}"
     );
     screenshot(&c, "exchange-plan-zh-CN.png").await;
-    c.find(Locator::Css(&testid("bundle-apply")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("bundle-apply")).await;
     let applied = wait_text(&c, &testid("bundle-applied"), |t| !t.is_empty()).await;
     assert!(applied.contains("新增 423"), "{applied}");
     // The same file again changes nothing.
@@ -343,12 +298,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
         .await
         .unwrap();
     wait_text(&c, &testid("bundle-plan"), |t| t.contains("已经导入过")).await;
-    c.find(Locator::Css(&testid("exchange-close")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("exchange-close")).await;
     let progress = texts(&wait_count(&c, &testid("progress"), 12).await).await;
     assert_eq!(progress[0], "42 / 60");
     c.close().await.unwrap();

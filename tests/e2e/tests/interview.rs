@@ -8,11 +8,23 @@ use chrono::Utc;
 use fantoccini::{key::Key, Client, Locator};
 use shequ_e2e::*;
 
-/// Types into whatever has focus, as a person at the keyboard does.
+/// Types into whatever has focus, as a person at the keyboard does, then waits until the
+/// interview has finished what the keys started (saves, moving focus).
 async fn keys(c: &Client, text: &str) {
     let el = c.active_element().await.expect("something has focus");
     el.send_keys(text).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    for _ in 0..200 {
+        let busy = c
+            .execute("const i = document.querySelector('[data-testid=\"interview\"]'); return i ? i.dataset.busy : '0'", vec![])
+            .await
+            .unwrap();
+        if busy.as_str() != Some("1") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the interview stayed busy after {text:?}");
 }
 
 fn enter() -> String {
@@ -126,12 +138,7 @@ async fn a_full_interview_by_keyboard_then_restart_edit_and_audit() {
     answer(&c, "3").await; // c1
 
     // Switch language mid-interview: nothing is lost, the page follows the language.
-    c.find(Locator::Css(&testid("lang-en")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("lang-en")).await;
     assert_eq!(
         wait_text(&c, &testid("page-title"), |t| t.starts_with("C ")
             && t != "C 邻里互动")
@@ -151,12 +158,7 @@ async fn a_full_interview_by_keyboard_then_restart_edit_and_audit() {
         .await
         .contains("I visit neighbours"));
     screenshot(&c, "interview-page-c-en.png").await;
-    c.find(Locator::Css(&testid("lang-zh-CN")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("lang-zh-CN")).await;
     assert_eq!(
         wait_text(&c, &testid("page-title"), |t| t == "C 邻里互动").await,
         "C 邻里互动"
@@ -229,87 +231,33 @@ async fn a_full_interview_by_keyboard_then_restart_edit_and_audit() {
         "{}",
         rows[0]
     );
-    c.find(Locator::Css(&format!("{} button", testid("finalized-row"))))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &format!("{} button", testid("finalized-row"))).await;
     assert_eq!(
         wait_text(&c, &testid("interview-status"), |t| !t.is_empty()).await,
         "已完成（只读）"
     );
-    c.find(Locator::Css(&testid("page-finish")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css(&testid("edit-interview")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("page-finish")).await;
+    click(&c, &testid("edit-interview")).await;
     assert_eq!(
         wait_text(&c, &testid("interview-status"), |t| t != "已完成（只读）").await,
         "修改中的新版本"
     );
-    c.find(Locator::Css(&testid("page-B")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css(&testid("opt-b1-1")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("page-B")).await;
+    click(&c, &testid("opt-b1-1")).await;
     wait_text(&c, &testid("status-b1"), |t| t == "已保存").await;
-    c.find(Locator::Css(&testid("page-finish")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css(&testid("finalize")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &testid("page-finish")).await;
+    click(&c, &testid("finalize")).await;
     wait_text(&c, &testid("notice"), |t| t == "问卷已提交。").await;
 
     // The new version replaces the old in the list, and its history shows the change.
-    let first = c
-        .find(Locator::Css(&testid("finalized-row")))
-        .await
-        .unwrap();
-    assert!(first.text().await.unwrap().contains("已修改"));
-    c.find(Locator::Css(&format!("{} button", testid("finalized-row"))))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css(&testid("page-finish")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let audit = texts(
-        &c.find_all(Locator::Css(&testid("audit-entry")))
-            .await
-            .unwrap(),
-    )
+    wait_any_text(&c, &testid("finalized-row"), |t| t.contains("已修改")).await;
+    click(&c, &format!("{} button", testid("finalized-row"))).await;
+    click(&c, &testid("page-finish")).await;
+    let audit = wait_any_text(&c, &testid("audit-entry"), |a| {
+        a.contains("修改 b1：“4” → “1”")
+    })
     .await;
-    assert!(
-        audit.iter().any(|a| a.contains("修改 b1：“4” → “1”")),
-        "{audit:?}"
-    );
+    assert!(audit.iter().any(|a| a.contains("生成新版本")), "{audit:?}");
     screenshot(&c, "interview-history-zh-CN.png").await;
     c.close().await.unwrap();
 }

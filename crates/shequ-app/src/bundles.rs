@@ -373,9 +373,12 @@ impl App {
             }
         }
         // Communities: matched by code.
-        let mut community_map: HashMap<String, Uuid> = self
-            .store()
-            .communities()?
+        let local_communities = self.store().communities()?;
+        let communities_by_id: HashMap<Uuid, String> = local_communities
+            .iter()
+            .map(|c| (c.id, c.code.clone()))
+            .collect();
+        let mut community_map: HashMap<String, Uuid> = local_communities
             .into_iter()
             .map(|c| (c.code, c.id))
             .collect();
@@ -397,25 +400,18 @@ impl App {
                 });
             }
         }
-        let communities_by_id: HashMap<Uuid, String> = self
+        let installed: std::collections::HashSet<Uuid> = self
             .store()
-            .communities()?
+            .instruments()?
             .into_iter()
-            .map(|c| (c.id, c.code))
+            .map(|r| r.summary.id)
             .collect();
         let mut counts = ImportCounts::default();
         let (mut responses, mut conflicts) = (Vec::new(), Vec::new());
         for br in &opened.content.responses {
             let instrument_id = match instrument_map.get(&br.instrument_id) {
                 Some(id) => *id,
-                None if self
-                    .store()
-                    .instruments()?
-                    .iter()
-                    .any(|r| r.summary.id == br.instrument_id) =>
-                {
-                    br.instrument_id
-                }
+                None if installed.contains(&br.instrument_id) => br.instrument_id,
                 None => {
                     return Err(bad("missing_instrument")
                         .with("instance", br.instance_id)
@@ -440,10 +436,11 @@ impl App {
                         to_bundle_response(&existing, &code, stored.values, stored.repeat_counts);
                     let mut theirs = br.clone();
                     theirs.instrument_id = existing.instrument_id;
+                    let incoming_hash = br.content_hash();
                     if mine.content_hash() == theirs.content_hash()
                         || self
                             .store()
-                            .conflict_known(br.instance_id, &br.content_hash())?
+                            .conflict_known(br.instance_id, &incoming_hash)?
                     {
                         counts.duplicates += 1;
                     } else {
@@ -451,7 +448,7 @@ impl App {
                         conflicts.push((
                             br.instance_id,
                             serde_json::to_string(br).map_err(Error::internal)?,
-                            br.content_hash(),
+                            incoming_hash,
                         ));
                     }
                 }
@@ -475,12 +472,7 @@ impl App {
                 at: a.at,
                 actor: a.actor.clone(),
                 device_id: a.device_id.clone(),
-                action: match a.action.as_str() {
-                    "create" => AuditAction::Create,
-                    "update" => AuditAction::Update,
-                    "delete" => AuditAction::Delete,
-                    _ => AuditAction::Import,
-                },
+                action: AuditAction::from_code(&a.action).unwrap_or(AuditAction::Import),
                 entity: a.entity.clone(),
                 entity_id: a.entity_id.clone(),
                 field: a.field.clone(),
@@ -530,26 +522,15 @@ impl App {
                 encrypted: shequ_bundle::is_encrypted(bytes),
             });
         }
-        let already = false;
         let (opened, batch, unknown_device) = self.plan(bytes, file)?;
         let mut report = ImportReport {
             file: file.to_string(),
             device_id: batch.device_id.clone(),
             unknown_device,
-            already_imported: already,
+            already_imported: false,
             counts: batch.counts,
             encrypted: opened.encrypted,
         };
-        if already {
-            report.counts = ImportCounts {
-                duplicates: batch.counts.new
-                    + batch.counts.versions
-                    + batch.counts.duplicates
-                    + batch.counts.conflicts,
-                ..Default::default()
-            };
-            return Ok(report);
-        }
         if !dry_run {
             let actor = self.actor();
             if self.store_mut().import_batch(&batch, &actor, now)? == ImportOutcome::AlreadyImported

@@ -178,16 +178,11 @@ impl App {
 
     fn compiled(&mut self, instrument_id: Uuid) -> Result<&CompiledForm> {
         if !self.forms.contains_key(&instrument_id) {
-            let rec = self
-                .store()
-                .instruments()?
-                .into_iter()
-                .find(|r| r.summary.id == instrument_id)
-                .ok_or_else(|| {
-                    Error::new(ErrorCode::InstrumentMissing)
-                        .with("form_id", "?")
-                        .with("version", instrument_id)
-                })?;
+            let rec = self.store().instrument(instrument_id)?.ok_or_else(|| {
+                Error::new(ErrorCode::InstrumentMissing)
+                    .with("form_id", "?")
+                    .with("version", instrument_id)
+            })?;
             let form = CompiledForm::compile(&rec.definition).map_err(|cycle| {
                 Error::internal(format!("installed form has a cycle: {}", cycle.join(" → ")))
             })?;

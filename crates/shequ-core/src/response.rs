@@ -95,6 +95,16 @@ impl AuditAction {
             AuditAction::Import => "import",
         }
     }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        match s {
+            "create" => Some(AuditAction::Create),
+            "update" => Some(AuditAction::Update),
+            "delete" => Some(AuditAction::Delete),
+            "import" => Some(AuditAction::Import),
+            _ => None,
+        }
+    }
 }
 
 /// Who changed what, when: every write to communities, instruments and responses.

@@ -20,7 +20,10 @@ pub const DEFAULT_SCALE_XLSX: &[u8] =
     include_bytes!("../../../assets/instruments/community-analysis-scale.xlsx");
 pub const DEFAULT_SCALE_NAME: &str = "community-analysis-scale.xlsx";
 
-/// Reads the default scale.
+/// The default scale, read once per process (it is compiled in, so it never changes).
 pub fn default_scale() -> Result<FormDefinition> {
-    read_xlsform(DEFAULT_SCALE_XLSX, DEFAULT_SCALE_NAME)
+    static SCALE: std::sync::OnceLock<Result<FormDefinition>> = std::sync::OnceLock::new();
+    SCALE
+        .get_or_init(|| read_xlsform(DEFAULT_SCALE_XLSX, DEFAULT_SCALE_NAME))
+        .clone()
 }

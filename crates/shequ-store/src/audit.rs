@@ -68,12 +68,7 @@ impl Store {
                     at: parse_ts(&r.get::<_, String>(1)?)?,
                     actor: r.get(2)?,
                     device_id: r.get(3)?,
-                    action: match action.as_str() {
-                        "create" => AuditAction::Create,
-                        "update" => AuditAction::Update,
-                        "delete" => AuditAction::Delete,
-                        _ => AuditAction::Import,
-                    },
+                    action: AuditAction::from_code(&action).unwrap_or(AuditAction::Import),
                     entity: r.get(5)?,
                     entity_id: r.get(6)?,
                     field: r.get(7)?,

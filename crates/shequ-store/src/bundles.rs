@@ -73,18 +73,6 @@ pub struct ExportRow {
 }
 
 impl Store {
-    pub fn bundle_imported(&self, file_sha256: &str) -> Result<bool> {
-        self.conn
-            .query_row(
-                "SELECT 1 FROM bundle_imports WHERE file_sha256 = ?1",
-                [file_sha256],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|r| r.is_some())
-            .map_err(|e| self.err(e))
-    }
-
     /// A bundle imported before: its device and what its import did.
     pub fn bundle_import(&self, file_sha256: &str) -> Result<Option<(String, ImportCounts)>> {
         self.conn

@@ -150,6 +150,18 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// One installed instrument version by id.
+    pub fn instrument(&self, id: Uuid) -> Result<Option<InstrumentRecord>> {
+        self.conn
+            .query_row(
+                "SELECT id, definition, content_sha256, imported_at FROM instruments WHERE id = ?1",
+                [id.to_string()],
+                from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Every installed instrument version, by form then import time.
     pub fn instruments(&self) -> Result<Vec<InstrumentRecord>> {
         let mut stmt = self

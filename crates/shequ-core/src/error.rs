@@ -48,6 +48,7 @@ pub enum ErrorCode {
     BundleInvalid,
     BundleKeyInvalid,
     UnencryptedExport,
+    FileUnwritable,
     Internal,
 }
 
@@ -99,6 +100,7 @@ impl Error {
             ("expr_problem", "expr_problems"),
             ("hint", "form_hints"),
             ("bundle_problem", "bundle_problems"),
+            ("io_problem", "io_problems"),
         ] {
             if let Some(v) = params.get(key).cloned() {
                 let full = format!("{prefix}.{v}");
@@ -209,6 +211,7 @@ mod tests {
             FormInvalid,
             InstrumentConflict,
             DemoAlreadyLoaded,
+            FileUnwritable,
             Internal,
         ] {
             let e = Error::new(code);

@@ -1,11 +1,13 @@
 //! Shequ's domain model (社区分析): the types every other crate speaks.
 //!
-//! This crate does no I/O and knows nothing about SQLite, Tauri or the UI. Time is always
+//! This crate knows nothing about SQLite, Tauri or the UI, and does no I/O but one: `fs`, the
+//! durable file write every exported file goes through. Time is always
 //! passed in by the caller (`now: DateTime<Utc>`), never read here.
 
 pub mod community;
 pub mod error;
 pub mod form;
+pub mod fs;
 pub mod i18n;
 pub mod response;
 

@@ -1,11 +1,21 @@
 //! Evaluation with ODK's semantics: an empty answer is the empty string (not zero), numbers
 //! are IEEE doubles, comparisons and conversions follow XPath 1.0, dates compare as days.
+//!
+//! Every function of the ODK XForms specification is here except those that need location
+//! paths or secondary instances, which the XLSForm language of this engine does not have
+//! (`instance()`, `current()`, `jr:itext()`). `pulldata()` reads a CSV attached to the form
+//! through [`Env::pulldata`]; Shequ ships no form media, so on a laptop it yields "".
+//! `tests/reference_engine.rs` checks these functions against Enketo's evaluator.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Timelike,
+};
 
+use super::digest;
 use super::parse::{Expr, Op};
 
 /// What an expression sees of the form: answers in the current context, choice labels, time.
@@ -14,17 +24,44 @@ pub trait Env {
     /// a repeat the context is outside of (`Value::Nodes`). A repeat's own name gives one
     /// node per instance.
     fn resolve(&self, name: &str) -> Value;
-    /// `.`: the value being checked (constraints) or computed.
+    /// `.`: the value being checked (constraints) or computed. `once()` reads it too.
     fn current(&self) -> Value;
     /// `position(..)`: 1-based index of the current repeat instance.
     fn position(&self) -> Option<usize>;
     /// The label of choice `value` of the question `question`, in the interview language.
     fn choice_label(&self, question: &str, value: &str) -> Option<String>;
-    /// Now, in the device's time zone (today() and now() read it; time is passed in).
+    /// Now, in the device's time zone (today() and now() read it; time is passed in). Its
+    /// offset is the device's zone for dates without one.
     fn now(&self) -> DateTime<FixedOffset>;
     /// A column of the choice being filtered (`choice_filter` only).
     fn column(&self, _name: &str) -> Value {
         Value::Str(String::new())
+    }
+    /// A uniform number in [0, 1) for `random()`, `uuid()` and unseeded `randomize()`. Tests
+    /// give a seeded sequence; the default draws from the process's hash seed.
+    fn random(&self) -> f64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// `indexed-repeat(${name}, ${repeat1}, i1, …)`: the value of `name` in the given 1-based
+    /// instances of its enclosing repeats, outermost first.
+    fn indexed(&self, _name: &str, _repeats: &[(String, usize)]) -> Value {
+        Value::Str(String::new())
+    }
+    /// `pulldata(file, column, key_column, key)` over a CSV attached to the form. Shequ does
+    /// not carry form media, so the default (and the form state) answers "".
+    fn pulldata(&self, _file: &str, _column: &str, _key_column: &str, _key: &str) -> String {
+        String::new()
+    }
+    /// `version()`: the form's version (settings sheet).
+    fn form_version(&self) -> String {
+        String::new()
     }
 }
 
@@ -36,10 +73,21 @@ pub enum Value {
     Nodes(Vec<String>),
 }
 
-/// XPath's number → string, with NaN as the empty answer ODK users see.
+/// XPath's number → string, with NaN as the empty answer ODK users see: what a calculation
+/// stores. Never an exponent (XPath 1.0 §4.2): 1e21 is written out in full.
 pub fn format_number(n: f64) -> String {
     if n.is_nan() {
         String::new()
+    } else {
+        xpath_number(n)
+    }
+}
+
+/// XPath 1.0's string() of a number: "NaN", "Infinity", integers without a point, -0 as "0",
+/// otherwise the shortest decimal that reads back as the same double, without an exponent.
+fn xpath_number(n: f64) -> String {
+    if n.is_nan() {
+        "NaN".into()
     } else if n.is_infinite() {
         if n > 0.0 {
             "Infinity".into()
@@ -53,55 +101,109 @@ pub fn format_number(n: f64) -> String {
     }
 }
 
-fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if s.len() >= 10 {
-        NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").ok()
-    } else {
-        None
-    }
+/// A date or date-time read from an answer: `YYYY-MM-DD`, optionally `THH:MM[:SS[.fff]]`
+/// and `Z` or `±HH:MM`. Without an offset it is in the device's zone.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    Date(NaiveDate),
+    DateTime(NaiveDateTime, Option<FixedOffset>),
 }
 
-fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.naive_local())
-        .ok()
-        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok())
-        .or_else(|| parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)))
+impl When {
+    fn parse(s: &str) -> Option<When> {
+        let s = s.trim();
+        let b = s.as_bytes();
+        if b.len() < 10 || b[4] != b'-' || b[7] != b'-' || !b[..4].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let date = NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
+        let rest = &s[10..];
+        if rest.is_empty() {
+            return Some(When::Date(date));
+        }
+        let rest = rest.strip_prefix('T')?;
+        let (time, offset) = if let Some(t) = rest.strip_suffix('Z') {
+            (t, Some(FixedOffset::east_opt(0)?))
+        } else if let Some(i) = rest.rfind(['+', '-']) {
+            let o = &rest[i + 1..];
+            let (h, m) = o.split_once(':').unwrap_or((o, "00"));
+            let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+            let secs = (h * 3600 + m * 60) * if &rest[i..=i] == "-" { -1 } else { 1 };
+            (&rest[..i], Some(FixedOffset::east_opt(secs)?))
+        } else {
+            (rest, None)
+        };
+        let t = ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+            .iter()
+            .find_map(|f| NaiveTime::parse_from_str(time, f).ok())?;
+        Some(When::DateTime(date.and_time(t), offset))
+    }
+
+    /// The instant, a date-only value at midnight and a date-time without offset in `zone`.
+    fn instant(self, zone: FixedOffset) -> Option<DateTime<FixedOffset>> {
+        match self {
+            When::Date(d) => zone.from_local_datetime(&d.and_time(NaiveTime::MIN)).single(),
+            When::DateTime(dt, o) => o.unwrap_or(zone).from_local_datetime(&dt).single(),
+        }
+    }
+
+    /// Days since 1970-01-01: whole days for a date, fractional for a date-time.
+    fn days(self, zone: FixedOffset) -> f64 {
+        match self {
+            When::Date(d) => (d - epoch()).num_days() as f64,
+            other => other
+                .instant(zone)
+                .map_or(f64::NAN, |t| t.timestamp_millis() as f64 / 86_400_000.0),
+        }
+    }
 }
 
 fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
 }
 
+fn utc() -> FixedOffset {
+    FixedOffset::east_opt(0).expect("zero offset")
+}
+
+/// A count of days since the epoch as an instant (milliseconds truncated, as JavaRosa does).
+fn instant_of_days(days: f64, zone: FixedOffset) -> Option<DateTime<FixedOffset>> {
+    if !days.is_finite() || days.abs() > 1e8 {
+        return None;
+    }
+    DateTime::from_timestamp_millis((days * 86_400_000.0) as i64).map(|t| t.with_timezone(&zone))
+}
+
 fn str_to_number(s: &str) -> f64 {
-    let t = s.trim();
+    let t = s.trim_matches([' ', '\t', '\n', '\r']);
     if t.is_empty() {
         return f64::NAN;
     }
-    if let Ok(n) = t.parse::<f64>() {
-        // XPath numbers have no exponent or "inf"/"nan" spellings.
-        if t.chars()
-            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-        {
+    // XPath numbers: an optional minus, digits and one point; no exponent, no "Infinity".
+    if t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+        if let Ok(n) = t.parse::<f64>() {
             return n;
         }
-        return f64::NAN;
     }
-    // Dates compare as days since 1970-01-01, as in JavaRosa.
-    if let Some(dt) = parse_datetime(t).filter(|_| t.len() >= 10 && t.as_bytes()[4] == b'-') {
-        let secs = (dt - epoch().and_hms_opt(0, 0, 0).expect("midnight")).num_seconds() as f64;
-        return secs / 86_400.0;
-    }
-    f64::NAN
+    // ODK's extension: dates and date-times are days since 1970-01-01 (UTC when unzoned).
+    When::parse(t).map_or(f64::NAN, |w| w.days(utc()))
 }
 
 impl Value {
+    /// The value as an answer is stored: XPath's string(), except that a NaN number is the
+    /// empty answer (so a sum over a blank answer stays blank instead of reading "NaN").
     pub fn as_string(&self) -> String {
         match self {
-            Value::Str(s) => s.clone(),
             Value::Num(n) => format_number(*n),
+            other => other.to_xpath_string(),
+        }
+    }
+
+    /// XPath 1.0's string(): what functions and concatenation see.
+    pub fn to_xpath_string(&self) -> String {
+        match self {
+            Value::Str(s) => s.clone(),
+            Value::Num(n) => xpath_number(*n),
             Value::Bool(b) => {
                 if *b {
                     "true".into()
@@ -128,6 +230,9 @@ impl Value {
         }
     }
 
+    /// XPath's boolean(), with ODK's reading of one answer as its value: an empty answer is
+    /// false (JavaRosa unpacks a one-node node-set), a list of repeat answers is true when
+    /// there is at least one.
     pub fn as_bool(&self) -> bool {
         match self {
             Value::Str(s) => !s.is_empty(),
@@ -137,10 +242,11 @@ impl Value {
         }
     }
 
+    /// Every string in the value: each node of a node-set, or the one value.
     fn strings(&self) -> Vec<String> {
         match self {
             Value::Nodes(v) => v.clone(),
-            other => vec![other.as_string()],
+            other => vec![other.to_xpath_string()],
         }
     }
 }
@@ -173,8 +279,8 @@ fn compare(op: Op, a: &Value, b: &Value) -> bool {
         (Bool(_), _) | (_, Bool(_)) => num_cmp(a.as_bool() as u8 as f64, b.as_bool() as u8 as f64),
         (Num(_), _) | (_, Num(_)) => num_cmp(a.as_number(), b.as_number()),
         _ => match op {
-            Op::Eq => a.as_string() == b.as_string(),
-            _ => a.as_string() != b.as_string(),
+            Op::Eq => a.to_xpath_string() == b.to_xpath_string(),
+            _ => a.to_xpath_string() != b.to_xpath_string(),
         },
     }
 }
@@ -193,8 +299,9 @@ fn regex_find(pattern: &str, s: &str) -> bool {
     })
 }
 
-/// ODK `format-date` tokens: %Y %y %m %n %b %d %e %H %h %M %S %3 %a.
-fn format_date(dt: NaiveDateTime, fmt: &str) -> String {
+/// ODK `format-date` tokens: %Y %y %m %n %b %d %e %H %h %M %S %3 %a, and %% for a percent
+/// sign. Month and day names are English, as the reference engines give them by default.
+fn format_date(dt: DateTime<FixedOffset>, fmt: &str) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -208,7 +315,7 @@ fn format_date(dt: NaiveDateTime, fmt: &str) -> String {
         }
         match chars.next() {
             Some('Y') => out.push_str(&format!("{:04}", dt.year())),
-            Some('y') => out.push_str(&format!("{:02}", dt.year() % 100)),
+            Some('y') => out.push_str(&format!("{:02}", dt.year().rem_euclid(100))),
             Some('m') => out.push_str(&format!("{:02}", dt.month())),
             Some('n') => out.push_str(&dt.month().to_string()),
             Some('b') => out.push_str(MONTHS[dt.month0() as usize]),
@@ -218,8 +325,9 @@ fn format_date(dt: NaiveDateTime, fmt: &str) -> String {
             Some('h') => out.push_str(&dt.hour().to_string()),
             Some('M') => out.push_str(&format!("{:02}", dt.minute())),
             Some('S') => out.push_str(&format!("{:02}", dt.second())),
-            Some('3') => out.push_str(&format!("{:03}", dt.and_utc().timestamp_subsec_millis())),
+            Some('3') => out.push_str(&format!("{:03}", dt.timestamp_subsec_millis())),
             Some('a') => out.push_str(DAYS[dt.weekday().num_days_from_monday() as usize]),
+            Some('%') => out.push('%'),
             Some(other) => {
                 out.push('%');
                 out.push(other);
@@ -230,9 +338,309 @@ fn format_date(dt: NaiveDateTime, fmt: &str) -> String {
     out
 }
 
-fn round_half_up(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f + 0.5).floor() / f
+/// A date-time as ODK writes it: `2026-03-01T09:30:05.000+08:00`.
+fn write_date_time(t: DateTime<FixedOffset>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+}
+
+/// JavaScript's `Math.round` (halves toward +∞), exact for every double.
+fn js_round(x: f64) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    let f = x.floor();
+    let r = if x - f >= 0.5 { f + 1.0 } else { f };
+    if r == 0.0 && x < 0.0 {
+        -0.0
+    } else {
+        r
+    }
+}
+
+/// `round(x, digits)` as JavaRosa does it: the shortest decimal writing of `x` rounded half
+/// toward +∞ for positive numbers and half toward zero for negative ones (so halves always go
+/// up, XPath 1.0 §4.4), at `digits` decimals; negative `digits` round to tens, hundreds, ….
+fn round_decimal(x: f64, digits: f64) -> f64 {
+    if !x.is_finite() || digits.is_nan() {
+        return if digits.is_nan() { f64::NAN } else { x };
+    }
+    let d = digits.trunc();
+    if !(-30.0..=30.0).contains(&d) {
+        return f64::NAN;
+    }
+    let d = d as i32;
+    if d < 0 {
+        let p = 10f64.powi(-d);
+        return ((x / p) + 0.5).floor() * p;
+    }
+    // Decimal arithmetic on the shortest representation: digits and a decimal exponent.
+    let repr = format!("{:e}", x.abs());
+    let (mantissa, exp) = repr.split_once('e').unwrap_or((&repr, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits_str: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // value = 0.d1d2d3… × 10^(exp+1); keep (exp + 1 + d) digits.
+    let keep = exp + 1 + d;
+    if keep < 0 {
+        return 0.0 * x.signum();
+    }
+    let keep = keep as usize;
+    let mut kept: Vec<u8> = digits_str.bytes().map(|b| b - b'0').collect();
+    let next = kept.get(keep).copied().unwrap_or(0);
+    let rest_nonzero = kept.iter().skip(keep + 1).any(|&b| b != 0);
+    kept.truncate(keep);
+    while kept.len() < keep {
+        kept.push(0);
+    }
+    let up = if x >= 0.0 {
+        next >= 5
+    } else {
+        next > 5 || (next == 5 && rest_nonzero)
+    };
+    let mut n: String = kept.iter().map(|b| (b'0' + b) as char).collect();
+    if n.is_empty() {
+        n.push('0');
+    }
+    let mut v: f64 = format!("{n}e{}", exp + 1 - keep as i32).parse().unwrap_or(f64::NAN);
+    if up {
+        v += 10f64.powi(-d);
+        // Re-read the sum through its decimal form to avoid 0.1 + 0.2 artefacts.
+        v = format!("{:.*}", d as usize, v).parse().unwrap_or(v);
+    }
+    if x < 0.0 {
+        -v
+    } else {
+        v
+    }
+}
+
+/// JavaScript's `Number(string)`, for the geo functions' range checks (as in Enketo).
+fn js_number(s: &str) -> f64 {
+    let t = s.trim();
+    if t.is_empty() {
+        return 0.0;
+    }
+    match t {
+        "Infinity" | "+Infinity" => return f64::INFINITY,
+        "-Infinity" => return f64::NEG_INFINITY,
+        _ => {}
+    }
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u64::from_str_radix(h, 16).map_or(f64::NAN, |v| v as f64);
+    }
+    if t.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
+    {
+        t.parse().unwrap_or(f64::NAN)
+    } else {
+        f64::NAN
+    }
+}
+
+const EARTH_RADIUS_M: f64 = 6_378_100.0;
+
+fn rad(deg: f64) -> f64 {
+    (deg * std::f64::consts::PI) / 180.0
+}
+
+/// Geopoints as (lat, lng), or `None` when one is not a valid point.
+fn geopoints(args: &[Value]) -> Option<Vec<(f64, f64)>> {
+    let points: Vec<String> = if args.len() > 1 {
+        args.iter().map(Value::to_xpath_string).collect()
+    } else {
+        match args.first() {
+            Some(Value::Nodes(v)) if v.len() > 1 => v.clone(),
+            Some(v) => v.to_xpath_string().split(';').map(str::to_string).collect(),
+            None => return None,
+        }
+    };
+    points
+        .iter()
+        .map(|p| {
+            let c: Vec<&str> = p.trim().split(' ').collect();
+            let lat = js_number(c[0]);
+            let lng = c.get(1).map_or(f64::NAN, |x| js_number(x));
+            let ok = !c[0].is_empty()
+                && (-90.0..=90.0).contains(&lat)
+                && c.get(1).is_some_and(|x| !x.is_empty())
+                && (-180.0..=180.0).contains(&lng)
+                && c.get(2).is_none_or(|x| !js_number(x).is_nan())
+                && c.get(3).is_none_or(|x| js_number(x) >= 0.0);
+            ok.then_some((lat, lng))
+        })
+        .collect()
+}
+
+/// Area in m² of a polygon on a sphere of the Earth's equatorial radius, to the centimetre.
+fn area(points: &[(f64, f64)]) -> f64 {
+    let n = points.len();
+    let mut a = 0.0;
+    if n > 2 {
+        for i in 0..n {
+            let (p1, p2) = (points[i], points[(i + 1) % n]);
+            a += rad(p2.1 - p1.1) * (2.0 + rad(p1.0).sin() + rad(p2.0).sin());
+        }
+        a = (a * EARTH_RADIUS_M * EARTH_RADIUS_M) / 2.0;
+    }
+    js_round(a * 100.0).abs() / 100.0
+}
+
+/// Length in metres of a path of geopoints (great circles), to the centimetre.
+fn distance(points: &[(f64, f64)]) -> f64 {
+    let mut d = 0.0;
+    for w in points.windows(2) {
+        let (p1, p2) = (w[0], w[1]);
+        let dl = rad(p1.1 - p2.1);
+        let (f1, f2) = (rad(p1.0), rad(p2.0));
+        d += (f1.sin() * f2.sin() + f1.cos() * f2.cos() * dl.cos()).acos() * EARTH_RADIUS_M;
+    }
+    js_round(d * 100.0).abs() / 100.0
+}
+
+/// The seeded Park–Miller generator ODK specifies for `randomize(nodes, seed)`.
+struct ParkMiller(i64);
+
+impl ParkMiller {
+    const M: i64 = 2_147_483_647;
+    fn new(seed: i64) -> Self {
+        let mut s = seed % Self::M;
+        if s <= 0 {
+            s += Self::M - 1;
+        }
+        ParkMiller(s)
+    }
+    fn next_float(&mut self) -> f64 {
+        self.0 = (self.0 * 16_807) % Self::M;
+        (self.0 - 1) as f64 / (Self::M - 1) as f64
+    }
+}
+
+/// The "inside-out" Fisher–Yates shuffle of the ODK specification.
+fn shuffle(items: Vec<String>, mut rng: impl FnMut() -> f64) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let j = ((rng() * (i as f64 + 1.0)).floor() as usize).min(i);
+        if j == i {
+            out.push(item);
+        } else {
+            let moved = std::mem::replace(&mut out[j], item);
+            out.push(moved);
+        }
+    }
+    out
+}
+
+/// Splits a select_multiple answer on spaces, as JavaRosa does.
+fn tokens(s: &str) -> Vec<&str> {
+    s.split(' ').filter(|t| !t.is_empty()).collect()
+}
+
+/// XPath's normalize-space(): runs of space, tab, CR and LF become one space, trimmed.
+fn normalize_space(s: &str) -> String {
+    s.split([' ', '\t', '\r', '\n'])
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A time of day from a time answer (`HH:MM[:SS[.fff]]`, optionally `Z` or `±HH:MM`) as a
+/// fraction of the device's day; seconds are whole, as in Enketo.
+fn decimal_time(s: &str, zone: FixedOffset) -> f64 {
+    let s = s.trim();
+    let (time, offset) = if let Some(t) = s.strip_suffix('Z') {
+        (t, Some(utc()))
+    } else if let Some(i) = s.rfind(['+', '-']) {
+        let o = &s[i + 1..];
+        let Some((h, m)) = o.split_once(':') else {
+            return f64::NAN;
+        };
+        let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) else {
+            return f64::NAN;
+        };
+        if h >= 24 || m >= 60 {
+            return f64::NAN;
+        }
+        let secs = (h * 3600 + m * 60) * if &s[i..=i] == "-" { -1 } else { 1 };
+        (&s[..i], FixedOffset::east_opt(secs))
+    } else {
+        (s, None)
+    };
+    let Some(t) = ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+        .iter()
+        .find_map(|f| NaiveTime::parse_from_str(time, f).ok())
+    else {
+        return f64::NAN;
+    };
+    let t = match offset {
+        Some(o) => {
+            let secs = t.num_seconds_from_midnight() as i64 - o.local_minus_utc() as i64
+                + zone.local_minus_utc() as i64;
+            NaiveTime::MIN + Duration::seconds(secs.rem_euclid(86_400))
+        }
+        None => t,
+    };
+    (t.second() as f64 / 3600.0 + t.minute() as f64 / 60.0 + t.hour() as f64) / 24.0
+}
+
+/// XPath's substring(s, start, len?) with its rounding rules (positions are 1-based).
+fn xpath_substring(s: &str, start: f64, len: Option<f64>) -> String {
+    let round = |x: f64| js_round(x);
+    let first = round(start);
+    let last = match len {
+        Some(l) => first + round(l),
+        None => f64::INFINITY,
+    };
+    s.chars()
+        .enumerate()
+        .filter(|(i, _)| {
+            let p = (*i + 1) as f64;
+            p >= first && p < last
+        })
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// ODK's substr(s, start, end?): 0-based, negative positions count from the end.
+fn substr(s: &str, start: f64, end: Option<f64>) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let len = chars.len() as i64;
+    let to_int = |x: f64| -> i64 {
+        if x.is_nan() {
+            0
+        } else {
+            x.trunc().clamp(-1e15, 1e15) as i64
+        }
+    };
+    let fix = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
+    let a = fix(to_int(start));
+    let b = end.map_or(len, |e| fix(to_int(e)));
+    if a < b {
+        chars[a as usize..b as usize].iter().collect()
+    } else {
+        String::new()
+    }
+}
+
+fn translate(s: &str, from: &str, to: &str) -> String {
+    let from: Vec<char> = from.chars().collect();
+    let to: Vec<char> = to.chars().collect();
+    s.chars()
+        .filter_map(|c| match from.iter().position(|&f| f == c) {
+            None => Some(c),
+            Some(i) => to.get(i).copied(),
+        })
+        .collect()
+}
+
+fn uuid_v4(env: &dyn Env) -> String {
+    let mut bytes = [0u8; 16];
+    for chunk in bytes.chunks_mut(4) {
+        let r = (env.random() * 4_294_967_296.0) as u32;
+        chunk.copy_from_slice(&r.to_le_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 impl Expr {
@@ -268,21 +676,43 @@ impl Expr {
     }
 }
 
+/// The name a `${name}` argument refers to, or the last step of a path written as a string
+/// (`jr:choice-name(${s}, '${s}')` after pyxform reads `'/data/s'`).
+fn ref_name(e: &Expr, env: &dyn Env) -> String {
+    match e {
+        Expr::Ref(n) => n.clone(),
+        other => other
+            .eval(env)
+            .to_xpath_string()
+            .trim()
+            .trim_start_matches("${")
+            .trim_end_matches('}')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
 fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
     let arg = |i: usize| {
         args.get(i)
             .map_or(Value::Str(String::new()), |a| a.eval(env))
     };
-    let s = |i: usize| arg(i).as_string();
+    let s = |i: usize| arg(i).to_xpath_string();
     let n = |i: usize| arg(i).as_number();
-    let tokens = |v: String| v.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-    let all_numbers = || -> Vec<f64> {
+    let zone = || *env.now().offset();
+    // Every value of every argument, node-sets flattened (concat, join, max, …).
+    let flat = |from: usize| -> Vec<String> {
         args.iter()
+            .skip(from)
             .flat_map(|a| a.eval(env).strings())
-            .map(|x| str_to_number(&x))
             .collect()
     };
+    let num = Value::Num;
+    let math = |f: fn(f64) -> f64| Value::Num(f(n(0)));
     match name {
+        // Conditionals and booleans.
         "if" => {
             if arg(0).as_bool() {
                 arg(1)
@@ -290,133 +720,297 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
                 arg(2)
             }
         }
-        "selected" => Value::Bool(tokens(s(0)).contains(&s(1).trim().to_string())),
-        "count-selected" => Value::Num(tokens(s(0)).len() as f64),
-        "selected-at" => {
-            let i = n(1);
-            let t = tokens(s(0));
-            Value::Str(if i >= 0.0 && (i as usize) < t.len() {
-                t[i as usize].clone()
-            } else {
-                String::new()
-            })
-        }
-        "jr:choice-name" => {
-            let path = s(1);
-            let q = path
-                .trim()
-                .trim_start_matches("${")
-                .trim_end_matches('}')
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            Value::Str(env.choice_label(&q, &s(0)).unwrap_or_default())
-        }
         "coalesce" => {
             let a = s(0);
             Value::Str(if a.is_empty() { s(1) } else { a })
         }
-        "concat" => Value::Str(args.iter().flat_map(|a| a.eval(env).strings()).collect()),
-        "string-length" => {
-            let v = if args.is_empty() {
-                env.current().as_string()
+        "once" => {
+            let current = env.current().to_xpath_string();
+            if current.is_empty() {
+                Value::Str(s(0))
             } else {
-                s(0)
-            };
-            Value::Num(v.chars().count() as f64)
-        }
-        "contains" => Value::Bool(s(0).contains(&s(1))),
-        "starts-with" => Value::Bool(s(0).starts_with(&s(1))),
-        "ends-with" => Value::Bool(s(0).ends_with(&s(1))),
-        "substr" => {
-            let chars: Vec<char> = s(0).chars().collect();
-            let start = (n(1).max(0.0) as usize).min(chars.len());
-            let end = if args.len() > 2 {
-                (n(2).max(0.0) as usize).min(chars.len())
-            } else {
-                chars.len()
-            };
-            Value::Str(if start < end {
-                chars[start..end].iter().collect()
-            } else {
-                String::new()
-            })
-        }
-        "regex" => Value::Bool(regex_find(&s(1), &s(0))),
-        "number" => Value::Num(if args.is_empty() {
-            env.current().as_number()
-        } else {
-            n(0)
-        }),
-        "int" => Value::Num(n(0).trunc()),
-        "round" => {
-            let digits = if args.len() > 1 { n(1) } else { 0.0 };
-            Value::Num(if digits.is_nan() {
-                f64::NAN
-            } else {
-                round_half_up(n(0), digits as i32)
-            })
-        }
-        "floor" => Value::Num(n(0).floor()),
-        "ceiling" => Value::Num(n(0).ceil()),
-        "abs" => Value::Num(n(0).abs()),
-        "max" => Value::Num(all_numbers().into_iter().fold(f64::NAN, |m, x| {
-            if m.is_nan() || x > m {
-                x
-            } else {
-                m
+                Value::Str(current)
             }
-        })),
-        "min" => Value::Num(all_numbers().into_iter().fold(f64::NAN, |m, x| {
-            if m.is_nan() || x < m {
-                x
-            } else {
-                m
-            }
-        })),
-        "sum" => Value::Num(arg(0).strings().iter().map(|x| str_to_number(x)).sum()),
-        "count" => Value::Num(match arg(0) {
-            Value::Nodes(v) => v.len() as f64,
-            Value::Str(s) if s.is_empty() => 0.0,
-            _ => 1.0,
-        }),
-        "position" => Value::Num(env.position().map_or(f64::NAN, |p| p as f64)),
-        "today" => Value::Str(env.now().format("%Y-%m-%d").to_string()),
-        "now" => Value::Str(env.now().format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()),
-        "format-date" | "format-date-time" => {
-            let v = arg(0);
-            let dt = match &v {
-                Value::Num(d) if !d.is_nan() => epoch()
-                    .and_hms_opt(0, 0, 0)
-                    .map(|m| m + Duration::seconds((d * 86_400.0) as i64)),
-                other => parse_datetime(&other.as_string()),
-            };
-            Value::Str(dt.map(|d| format_date(d, &s(1))).unwrap_or_default())
         }
-        "date" => match arg(0) {
-            Value::Num(d) if !d.is_nan() => Value::Str(
-                (epoch() + Duration::days(d.floor() as i64))
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            ),
-            other => Value::Str(
-                parse_date(&other.as_string())
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-            ),
-        },
         "not" => Value::Bool(!arg(0).as_bool()),
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
         "boolean" => Value::Bool(arg(0).as_bool()),
+        "boolean-from-string" => {
+            let v = s(0);
+            Value::Bool(v == "true" || v == "1")
+        }
+        "regex" => Value::Bool(regex_find(&s(1), &s(0))),
+        "checklist" | "weighted-checklist" => {
+            let (min, max) = (n(0), n(1));
+            let total: f64 = if name == "checklist" {
+                args.iter()
+                    .skip(2)
+                    .flat_map(|a| match a.eval(env) {
+                        Value::Nodes(v) => v.iter().map(|x| !x.trim().is_empty()).collect(),
+                        other => vec![other.as_bool()],
+                    })
+                    .filter(|&b| b)
+                    .count() as f64
+            } else {
+                let mut flags = Vec::new();
+                let mut weights = Vec::new();
+                for pair in args[2.min(args.len())..].chunks(2) {
+                    if let [v, w] = pair {
+                        match v.eval(env) {
+                            Value::Nodes(xs) => {
+                                flags.extend(xs.iter().map(|x| !x.trim().is_empty()))
+                            }
+                            other => flags.push(other.as_bool()),
+                        }
+                        weights.extend(w.eval(env).strings().iter().map(|x| str_to_number(x)));
+                    }
+                }
+                flags
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &f)| f)
+                    .map(|(i, _)| weights.get(i).copied().filter(|w| !w.is_nan()).unwrap_or(0.0))
+                    .sum()
+            };
+            Value::Bool((min < 0.0 || total >= min) && (max < 0.0 || total <= max))
+        }
+
+        // Selects.
+        "selected" => Value::Bool(tokens(&s(0)).contains(&s(1).trim())),
+        "count-selected" => num(tokens(&s(0)).len() as f64),
+        "selected-at" => {
+            let i = n(1).trunc();
+            let v = s(0);
+            let t = tokens(&v);
+            Value::Str(if i >= 0.0 && (i as usize) < t.len() {
+                t[i as usize].to_string()
+            } else {
+                String::new()
+            })
+        }
+        "jr:choice-name" | "choice-name" => {
+            let q = args.get(1).map(|e| ref_name(e, env)).unwrap_or_default();
+            Value::Str(env.choice_label(&q, s(0).trim()).unwrap_or_default())
+        }
+
+        // Strings.
         "string" => Value::Str(if args.is_empty() {
-            env.current().as_string()
+            env.current().to_xpath_string()
         } else {
             s(0)
         }),
+        "concat" => Value::Str(flat(0).concat()),
+        "join" => Value::Str(flat(1).join(&s(0))),
+        "string-length" => {
+            let v = if args.is_empty() {
+                env.current().to_xpath_string()
+            } else {
+                s(0)
+            };
+            num(v.chars().count() as f64)
+        }
+        "normalize-space" => Value::Str(normalize_space(&if args.is_empty() {
+            env.current().to_xpath_string()
+        } else {
+            s(0)
+        })),
+        "contains" => Value::Bool(s(0).contains(&s(1))),
+        "starts-with" => Value::Bool(s(0).starts_with(&s(1))),
+        "ends-with" => Value::Bool(s(0).ends_with(&s(1))),
+        "substr" => Value::Str(substr(&s(0), n(1), (args.len() > 2).then(|| n(2)))),
+        "substring" => Value::Str(xpath_substring(&s(0), n(1), (args.len() > 2).then(|| n(2)))),
+        "substring-before" => {
+            let (a, b) = (s(0), s(1));
+            Value::Str(a.find(&b).map_or(String::new(), |i| a[..i].to_string()))
+        }
+        "substring-after" => {
+            let (a, b) = (s(0), s(1));
+            Value::Str(a.find(&b).map_or(String::new(), |i| a[i + b.len()..].to_string()))
+        }
+        "translate" => Value::Str(translate(&s(0), &s(1), &s(2))),
+        "uuid" => Value::Str(if args.is_empty() {
+            uuid_v4(env)
+        } else {
+            let len = n(0);
+            let len = if len.is_finite() && len > 0.0 { len.min(1e4) as usize } else { 0 };
+            const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+            (0..len)
+                .map(|_| ALNUM[((env.random() * 36.0) as usize).min(35)] as char)
+                .collect()
+        }),
+        "digest" => Value::Str(
+            digest::digest(&s(0), &s(1), &if args.len() > 2 { s(2) } else { String::new() })
+                .unwrap_or_default(),
+        ),
+        "base64-decode" => Value::Str(
+            digest::base64_decode(&s(0))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default(),
+        ),
+        "pulldata" => Value::Str(env.pulldata(&s(0), &s(1), &s(2), &s(3))),
+        "version" => Value::Str(env.form_version()),
+        "lang" => Value::Bool(false),
+        "name" | "local-name" => Value::Str(match args.first() {
+            Some(Expr::Ref(r)) => r.clone(),
+            _ => String::new(),
+        }),
+        "namespace-uri" => Value::Str(String::new()),
+
+        // Numbers.
+        "number" => num(if args.is_empty() {
+            env.current().as_number()
+        } else {
+            n(0)
+        }),
+        "int" => num(n(0).trunc()),
+        "round" => num(round_decimal(n(0), if args.len() > 1 { n(1) } else { 0.0 })),
+        "floor" => math(f64::floor),
+        "ceiling" => math(f64::ceil),
+        "abs" => math(f64::abs),
+        "sqrt" => math(f64::sqrt),
+        "exp" => math(f64::exp),
+        "exp10" => num(10f64.powf(n(0))),
+        "log" => math(f64::ln),
+        "log10" => math(f64::log10),
+        "sin" => math(f64::sin),
+        "cos" => math(f64::cos),
+        "tan" => math(f64::tan),
+        "asin" => math(f64::asin),
+        "acos" => math(f64::acos),
+        "atan" => math(f64::atan),
+        "atan2" => num(n(0).atan2(n(1))),
+        "pow" => num(n(0).powf(n(1))),
+        "pi" => num(std::f64::consts::PI),
+        "random" => num(env.random()),
+        "max" | "min" => {
+            let xs: Vec<f64> = flat(0).iter().map(|x| str_to_number(x)).collect();
+            num(if xs.is_empty() || xs.iter().any(|x| x.is_nan()) {
+                f64::NAN
+            } else if name == "max" {
+                xs.into_iter().fold(f64::NEG_INFINITY, f64::max)
+            } else {
+                xs.into_iter().fold(f64::INFINITY, f64::min)
+            })
+        }
+        "sum" => num(arg(0).strings().iter().map(|x| str_to_number(x)).sum()),
+
+        // Node-sets and repeats.
+        "count" => num(match arg(0) {
+            Value::Nodes(v) => v.len() as f64,
+            _ => 1.0,
+        }),
+        "count-non-empty" => num(arg(0).strings().iter().filter(|x| !x.is_empty()).count() as f64),
+        "position" => match args.first() {
+            Some(Expr::Parent) => num(env.position().map_or(f64::NAN, |p| p as f64)),
+            // Outside a predicate the context position is 1, as in XPath.
+            _ => num(1.0),
+        },
+        "last" => num(1.0),
+        "randomize" => {
+            let items = arg(0).strings();
+            Value::Nodes(if args.len() > 1 {
+                let mut rng = ParkMiller::new(n(1).trunc() as i64);
+                shuffle(items, || rng.next_float())
+            } else {
+                shuffle(items, || env.random())
+            })
+        }
+        "indexed-repeat" => {
+            let target = args.first().map(|e| ref_name(e, env)).unwrap_or_default();
+            let repeats: Vec<(String, usize)> = args[1.min(args.len())..]
+                .chunks(2)
+                .filter_map(|p| match p {
+                    [r, i] => {
+                        let i = i.eval(env).as_number().trunc();
+                        Some((ref_name(r, env), if i >= 1.0 { i as usize } else { 1 }))
+                    }
+                    _ => None,
+                })
+                .collect();
+            env.indexed(&target, &repeats)
+        }
+
+        // Dates and times.
+        "today" => Value::Str(env.now().format("%Y-%m-%d").to_string()),
+        "now" => Value::Str(write_date_time(env.now())),
+        "date" | "date-time" => {
+            let keep_time = name == "date-time";
+            let t = match arg(0) {
+                Value::Num(d) => instant_of_days(if keep_time { d } else { d.trunc() }, utc()),
+                Value::Bool(_) => None,
+                other => {
+                    let v = other.to_xpath_string();
+                    let v = v.trim();
+                    if v.is_empty() {
+                        return Value::Str(String::new());
+                    }
+                    match str_to_number_plain(v) {
+                        Some(d) => instant_of_days(d.trunc(), utc()),
+                        None => When::parse(v).and_then(|w| match w {
+                            When::Date(d) if !keep_time => {
+                                return Some(d.and_time(NaiveTime::MIN).and_utc().fixed_offset())
+                            }
+                            w => w.instant(zone()).map(|t| t.with_timezone(&zone())),
+                        }),
+                    }
+                }
+            };
+            Value::Str(t.map_or(String::new(), |t| {
+                if keep_time {
+                    write_date_time(t.with_timezone(&zone()))
+                } else {
+                    t.format("%Y-%m-%d").to_string()
+                }
+            }))
+        }
+        "decimal-date-time" => num(match arg(0) {
+            Value::Num(d) => d,
+            other => When::parse(&other.to_xpath_string()).map_or(f64::NAN, |w| w.days(zone())),
+        }),
+        "decimal-time" => num(match arg(0) {
+            Value::Num(_) => f64::NAN,
+            other => decimal_time(&other.to_xpath_string(), zone()),
+        }),
+        "format-date" | "format-date-time" => {
+            let t = match arg(0) {
+                Value::Num(d) => instant_of_days(d, zone()),
+                Value::Bool(_) => None,
+                other => {
+                    let v = other.to_xpath_string();
+                    match str_to_number_plain(v.trim()) {
+                        Some(d) => instant_of_days(d.trunc(), zone()),
+                        None => When::parse(&v)
+                            .and_then(|w| w.instant(zone()))
+                            .map(|t| t.with_timezone(&zone())),
+                    }
+                }
+            };
+            Value::Str(t.map(|t| format_date(t, &s(1))).unwrap_or_default())
+        }
+        // Geography.
+        "area" | "distance" => {
+            let vals: Vec<Value> = args.iter().map(|a| a.eval(env)).collect();
+            num(match geopoints(&vals) {
+                Some(p) if name == "area" => area(&p),
+                Some(p) => distance(&p),
+                None => f64::NAN,
+            })
+        }
         _ => Value::Str(String::new()),
     }
+}
+
+/// A plain decimal written as text (`-12.5`), as Enketo reads a number of days in date().
+fn str_to_number_plain(s: &str) -> Option<f64> {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+    (!int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && !frac.is_empty()
+        && frac.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| s.parse().ok())
+    .flatten()
 }
 
 #[cfg(test)]
@@ -554,7 +1148,7 @@ mod tests {
             ("sum(${ages})", "100"),
             ("sum(${reps})", ""),
             ("count(${reps})", "3"),
-            ("count(${empty})", "0"),
+            ("count(${empty})", "1"),
             ("max(${ages}, 50)", "70"),
             ("min(${ages})", "30"),
             ("${ages} > 60", "true"),

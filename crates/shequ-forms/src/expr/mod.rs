@@ -2,6 +2,7 @@
 //! `constraint`, `calculation`, `required`, `choice_filter` and `repeat_count`, with
 //! `${name}` references. Parsed once into an [`Expr`], then evaluated many times.
 
+mod digest;
 mod eval;
 mod parse;
 

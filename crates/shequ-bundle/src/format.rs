@@ -30,12 +30,39 @@ pub struct Manifest {
     /// Ed25519 public key of the device, hex.
     pub device_public_key: String,
     pub exported_at: DateTime<Utc>,
-    /// Only responses changed after this time (an incremental export), or everything.
+    /// When the export this one follows was made (an incremental export), or `None`: the
+    /// bundle carries everything. Informational: what is new is decided by `since_seq`.
     pub since: Option<DateTime<Utc>>,
+    /// This device's bundle number: 1, 2, … in the order the laptop wrote them, so the
+    /// centre can tell which it has not received. Absent in bundles written before numbering
+    /// (readers of format version 1 without it ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_seq: Option<u32>,
+    /// The laptop's change sequence this bundle continues after (an incremental export);
+    /// absent: the bundle carries all of the laptop's finalized work, so its earlier bundles
+    /// are not needed any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_seq: Option<i64>,
     pub instruments: Vec<InstrumentRef>,
     pub counts: Counts,
     /// SHA-256 (hex) of every content entry.
     pub entries: BTreeMap<String, String>,
+}
+
+/// A bundle's place in its device's sequence (see `Manifest::bundle_seq`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Numbering {
+    pub bundle_seq: u32,
+    /// `None`: the bundle carries everything.
+    pub since_seq: Option<i64>,
+}
+
+impl Manifest {
+    /// The bundle carries all of its device's finalized work (a full export, or one from
+    /// before numbering, which cannot say otherwise).
+    pub fn is_full(&self) -> bool {
+        self.since_seq.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

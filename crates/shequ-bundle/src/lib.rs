@@ -14,7 +14,7 @@ mod write;
 pub use format::*;
 pub use keys::{is_encrypted, parse_recipient as keys_parse_recipient, CentreIdentity, DeviceKey};
 pub use read::{open_bundle, OpenedBundle, ReadLimits};
-pub use write::write_bundle;
+pub use write::{write_bundle, write_numbered_bundle};
 
 #[cfg(test)]
 mod tests {
@@ -65,6 +65,42 @@ mod tests {
         );
         let again = CentreIdentity::parse(&centre.secret()).unwrap();
         assert_eq!(again.recipient(), centre.recipient());
+    }
+
+    #[test]
+    fn the_bundle_number_travels_signed_and_older_manifests_without_it_still_read() {
+        let key = DeviceKey::generate().unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let numbering = Numbering {
+            bundle_seq: 7,
+            since_seq: Some(41),
+        };
+        let bytes = write_numbered_bundle(
+            &content(),
+            &key,
+            "dev",
+            "0.1.0",
+            t,
+            Some(t),
+            Some(numbering),
+            None,
+        )
+        .unwrap();
+        let m = open_bundle(&bytes, None, ReadLimits::default())
+            .unwrap()
+            .manifest;
+        assert_eq!((m.bundle_seq, m.since_seq, m.is_full()), (Some(7), Some(41), false));
+
+        // A manifest as version 1 wrote it before numbering: no bundle_seq, no since_seq.
+        let unnumbered = write_bundle(&content(), &key, "dev", "0.1.0", t, None, None).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&unnumbered)).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(MANIFEST).unwrap(), &mut text).unwrap();
+        assert!(!text.contains("bundle_seq") && !text.contains("since_seq"), "{text}");
+        let m = open_bundle(&unnumbered, None, ReadLimits::default())
+            .unwrap()
+            .manifest;
+        assert_eq!((m.bundle_seq, m.is_full()), (None, true));
     }
 
     #[test]

@@ -20,8 +20,7 @@ fn jsonl<T: serde::Serialize>(items: &[T]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Writes a bundle and returns its bytes.
-#[allow(clippy::too_many_arguments)]
+/// Writes a bundle without a number (fixtures, tools) and returns its bytes.
 pub fn write_bundle(
     content: &BundleContent,
     key: &DeviceKey,
@@ -29,6 +28,30 @@ pub fn write_bundle(
     app_version: &str,
     exported_at: DateTime<Utc>,
     since: Option<DateTime<Utc>>,
+    centre_recipient: Option<&str>,
+) -> Result<Vec<u8>> {
+    write_numbered_bundle(
+        content,
+        key,
+        device_id,
+        app_version,
+        exported_at,
+        since,
+        None,
+        centre_recipient,
+    )
+}
+
+/// Writes a bundle with its place in the device's sequence and returns its bytes.
+#[allow(clippy::too_many_arguments)]
+pub fn write_numbered_bundle(
+    content: &BundleContent,
+    key: &DeviceKey,
+    device_id: &str,
+    app_version: &str,
+    exported_at: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+    numbering: Option<Numbering>,
     centre_recipient: Option<&str>,
 ) -> Result<Vec<u8>> {
     let bodies: Vec<(&str, Vec<u8>)> = vec![
@@ -51,6 +74,8 @@ pub fn write_bundle(
         device_public_key: key.public_hex(),
         exported_at,
         since,
+        bundle_seq: numbering.map(|n| n.bundle_seq),
+        since_seq: numbering.and_then(|n| n.since_seq),
         instruments: content
             .instruments
             .iter()

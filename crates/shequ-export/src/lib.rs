@@ -3,7 +3,9 @@
 //! named `group/question` (as KoboToolbox), select_multiple as one column plus one 0/1 column
 //! per choice, values or labels in a chosen language. CSV is UTF-8 with a BOM so Excel shows
 //! Chinese; XLSX has one sheet per table and a data dictionary; JSON Lines has one object per
-//! response. This crate owns these formats and knows nothing about the store.
+//! response. This crate owns these formats and knows nothing about the store. Every file is
+//! written through `shequ_core::fs::AtomicFile`: complete and synced under its final name, or
+//! a `FileUnwritable` error and the previous file (if any) untouched.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use shequ_core::fs::{unwritable, write_atomic, AtomicFile};
 use shequ_core::{Error, FormDefinition, FormItem, Lang, Question, Result};
 use uuid::Uuid;
 
@@ -281,10 +284,14 @@ fn file_stem(def: &FormDefinition) -> String {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| {
-        Error::new(shequ_core::ErrorCode::FileUnreadable)
-            .with("file", path.display())
-            .with("detail", e)
+    move |e| unwritable(path, &e)
+}
+
+/// A csv error while writing: the file's error when it is an I/O failure.
+fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
+    move |e| match e.into_kind() {
+        csv::ErrorKind::Io(e) => unwritable(path, &e),
+        other => Error::internal(format!("{other:?}")),
     }
 }
 
@@ -306,30 +313,31 @@ pub fn write_csv(
             format!("{stem}-{}.csv", t.repeat_name)
         };
         let path = dir.join(name);
-        let mut f = std::io::BufWriter::with_capacity(
-            1 << 20,
-            std::fs::File::create(&path).map_err(io(&path))?,
-        );
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, AtomicFile::create(&path)?);
         f.write_all(b"\xEF\xBB\xBF").map_err(io(&path))?;
         let mut w = csv::Writer::from_writer(f);
         w.write_record(t.columns.iter().map(|c| c.header.as_str()))
-            .map_err(Error::internal)?;
+            .map_err(csv_err(&path))?;
         writers.push(w);
         paths.push(path);
     }
     for r in responses {
         for (ti, table_rows) in rows(def, &tables, r, values).into_iter().enumerate() {
             for row in table_rows {
-                writers[ti].write_record(&row).map_err(Error::internal)?;
+                writers[ti]
+                    .write_record(&row)
+                    .map_err(csv_err(&paths[ti]))?;
             }
         }
     }
+    // Every table is written and flushed before any is committed.
+    let mut files = Vec::with_capacity(writers.len());
     for (w, p) in writers.into_iter().zip(&paths) {
-        let f = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
-        f.into_inner()
-            .map_err(|e| io(p)(e.into_error()))?
-            .sync_all()
-            .map_err(io(p))?;
+        let f = w.into_inner().map_err(|e| io(p)(e.into_error().into()))?;
+        files.push(f.into_inner().map_err(|e| io(p)(e.into_error()))?);
+    }
+    for f in files {
+        f.commit()?;
     }
     Ok(paths)
 }
@@ -415,20 +423,23 @@ pub fn write_xlsx(
             row += 1;
         }
     }
-    wb.save(path).map_err(x)
+    let bytes = wb.save_to_buffer().map_err(x)?;
+    write_atomic(path, &bytes)
 }
 
 /// Writes JSON Lines: one object per response with its metadata and answers.
 pub fn write_jsonl(responses: &[ExportResponse], path: &Path) -> Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(io(path))?);
+    let mut f = std::io::BufWriter::new(AtomicFile::create(path)?);
     for r in responses {
-        serde_json::to_writer(&mut f, r).map_err(Error::internal)?;
+        serde_json::to_writer(&mut f, r).map_err(|e| match e.io_error_kind() {
+            Some(_) => unwritable(path, &std::io::Error::from(e)),
+            None => Error::internal(e),
+        })?;
         f.write_all(b"\n").map_err(io(path))?;
     }
     f.into_inner()
         .map_err(|e| io(path)(e.into_error()))?
-        .sync_all()
-        .map_err(io(path))
+        .commit()
 }
 
 #[cfg(test)]
@@ -596,5 +607,38 @@ mod tests {
         assert_eq!(text.lines().count(), 2);
         let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(v["answers"]["member[1]/mage"], "70");
+    }
+
+    #[test]
+    fn an_unwritable_destination_is_an_error_naming_it_and_leaves_no_partial_files() {
+        let def = fixture("ok_repeat_simple.xlsx");
+        let dir = tempfile::tempdir().unwrap();
+        let r = response(&[("member[1]/mname", "李")], &[("member", 1)]);
+        let gone = dir.path().join("stick");
+        let e = write_csv(&def, &[r.clone()], Values::Names, &gone).unwrap_err();
+        assert_eq!(
+            (e.code, e.params["io_problem"].as_str()),
+            (shequ_core::ErrorCode::FileUnwritable, "not_found")
+        );
+        assert!(e.params["path"].starts_with(&gone.display().to_string()));
+        for p in [gone.join("x.xlsx"), gone.join("x.jsonl")] {
+            let e = if p.extension().unwrap() == "xlsx" {
+                write_xlsx(&def, &[r.clone()], Values::Names, Lang::En, &p).unwrap_err()
+            } else {
+                write_jsonl(&[r.clone()], &p).unwrap_err()
+            };
+            assert_eq!(e.params["path"], p.display().to_string());
+            assert!(e.message(Lang::ZhCn).contains("无法写入文件"));
+        }
+        // A folder in the way of one table's file: nothing of the export is committed.
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(out.join(format!("{}-member.csv", file_stem(&def)))).unwrap();
+        let e = write_csv(&def, &[r], Values::Names, &out).unwrap_err();
+        assert_eq!(e.params["io_problem"], "is_directory");
+        let names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec![format!("{}-member.csv", file_stem(&def))]);
     }
 }

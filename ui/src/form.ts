@@ -84,3 +84,16 @@ export function pageOf(all: Page[], key: string, state: FormState): number {
   const i = all.findIndex((p) => entries(p.items, state).some((e) => e.key === key))
   return i < 0 ? 0 : i
 }
+
+/** The question of that name anywhere in the form. */
+export function findQuestion(items: FormItem[], name: string): Question | undefined {
+  for (const item of items) {
+    if (item.kind === 'question') {
+      if (item.name === name) return item
+    } else {
+      const q = findQuestion(item.children, name)
+      if (q) return q
+    }
+  }
+  return undefined
+}

@@ -5,7 +5,7 @@
 //! a user's file. The answers are generated from a fixed seed, with community profiles chosen
 //! so the six "三一六" social types, the tags and a low-reliability community all appear.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -13,7 +13,11 @@ use shequ_core::{
     Answer, Community, Error, ErrorCode, FormDefinition, HousingForm, Response, ResponseStatus,
     Result,
 };
+use shequ_forms::state::EvalEnv;
+use shequ_forms::{Answers, CompiledForm};
 use shequ_store::NewResponse;
+
+use crate::fieldwork::odk_timestamp;
 use ts_rs::TS;
 
 use crate::App;
@@ -311,7 +315,6 @@ fn answer_all(
             rng.random_range(1..=3).to_string(),
         );
     }
-    put("h_count", problems.len().to_string());
     let hours = if rng.random_bool(0.4) {
         rng.random_range(1..=12)
     } else {
@@ -365,99 +368,128 @@ impl App {
             .store()
             .instrument_version(&scale.form_id, &scale.version)?
             .ok_or_else(|| Error::internal("default scale not installed"))?;
-        let communities =
-            self.import_communities_bytes(DEMO_CSV, "assets/demo/communities.csv", now, true)?;
-        let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-        let mut items = Vec::new();
+        // Communities and interviews in one transaction: the demo is all there or not at all.
+        let parsed = crate::parse_communities_csv(DEMO_CSV, "assets/demo/communities.csv")?;
+        let form = CompiledForm::compile(&instrument.definition).map_err(|c| {
+            Error::internal(format!("default scale has a cycle: {}", c.join(" → ")))
+        })?;
         let (mut finalized, mut drafts) = (0, 0);
-        for c in &communities {
-            let Some(p) = PROFILES.iter().find(|p| p.code == c.code) else {
-                continue;
-            };
-            for i in 0..p.finalized + p.drafts {
-                let full = i < p.finalized;
-                items.push(self.demo_response(
-                    &mut rng,
-                    &instrument.definition,
-                    instrument.summary.id,
-                    c,
-                    p,
-                    full,
-                    now,
-                ));
-                if full {
-                    finalized += 1
-                } else {
-                    drafts += 1
-                }
-            }
-        }
         let actor = self.actor();
-        self.store_mut().insert_responses(&items, &actor, now)?;
+        let (device, offset) = (self.device_id().to_string(), self.utc_offset);
+        let communities = self.store_mut().insert_communities_with_responses(
+            &parsed.items,
+            true,
+            |communities| {
+                let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+                let mut items = Vec::new();
+                for c in communities {
+                    let Some(p) = PROFILES.iter().find(|p| p.code == c.code) else {
+                        continue;
+                    };
+                    for i in 0..p.finalized + p.drafts {
+                        let full = i < p.finalized;
+                        items.push(demo_response(
+                            &mut rng,
+                            &form,
+                            instrument.summary.id,
+                            c,
+                            p,
+                            full,
+                            (&device, offset),
+                            now,
+                        ));
+                        if full {
+                            finalized += 1
+                        } else {
+                            drafts += 1
+                        }
+                    }
+                }
+                Ok(items)
+            },
+            &actor,
+            now,
+        )?;
         Ok(DemoReport {
             communities: communities.len() as u32,
             responses: finalized,
             drafts,
         })
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn demo_response(
-        &self,
-        rng: &mut ChaCha8Rng,
-        def: &FormDefinition,
-        instrument_id: uuid::Uuid,
-        c: &Community,
-        p: &Profile,
-        full: bool,
-        now: DateTime<Utc>,
-    ) -> NewResponse {
-        let started = now
-            - Duration::days(rng.random_range(1..=40))
-            - Duration::minutes(rng.random_range(0..600));
-        let updated =
-            started + Duration::minutes(rng.random_range(if full { 18..45 } else { 2..8 }));
-        let id = shequ_core::new_id();
-        let mut answers = answer_all(rng, def, p, c.housing_form, full);
-        answers.push(Answer {
-            question: "start".into(),
-            value: started.to_rfc3339(),
-        });
-        answers.push(Answer {
-            question: "today".into(),
-            value: started.format("%Y-%m-%d").to_string(),
-        });
-        if full {
-            answers.push(Answer {
-                question: "end".into(),
-                value: updated.to_rfc3339(),
-            });
+/// One synthetic interview. Its answers go through the form state exactly as typed ones
+/// do: a finalized one is stored as `CompiledForm::record` makes it (calculations filled,
+/// nothing that is not relevant), a draft with its calculations beside its answers.
+#[allow(clippy::too_many_arguments)]
+fn demo_response(
+    rng: &mut ChaCha8Rng,
+    form: &CompiledForm,
+    instrument_id: uuid::Uuid,
+    c: &Community,
+    p: &Profile,
+    full: bool,
+    (device, offset): (&str, FixedOffset),
+    now: DateTime<Utc>,
+) -> NewResponse {
+    let def = form.definition();
+    let started = now
+        - Duration::days(rng.random_range(1..=40))
+        - Duration::minutes(rng.random_range(0..600));
+    let updated = started + Duration::minutes(rng.random_range(if full { 18..45 } else { 2..8 }));
+    let id = shequ_core::new_id();
+    let mut answers = Answers::default();
+    for a in answer_all(rng, def, p, c.housing_form, full) {
+        answers.set(&a.question, &a.value);
+    }
+    let local = |t: DateTime<Utc>| t.with_timezone(&offset);
+    answers.set("start", &odk_timestamp(local(started)));
+    answers.set("today", &local(started).format("%Y-%m-%d").to_string());
+    if full {
+        answers.set("end", &odk_timestamp(local(updated)));
+    }
+    let env = EvalEnv {
+        lang: shequ_core::Lang::ZhCn,
+        now: local(updated),
+    };
+    let state = form.evaluate(&answers, &env);
+    // The default scale has no repeats, so the repeat counts are not stored.
+    let (values, _repeat_counts) = if full {
+        let r = form.record(&state);
+        (r.values, r.repeat_counts)
+    } else {
+        for (k, v) in form.all_calculated(&state) {
+            answers.set(&k, &v);
         }
-        let building = rng.random_range(1..=30);
-        let flat = rng.random_range(1..=6) * 100 + rng.random_range(1..=4);
-        NewResponse {
-            response: Response {
-                instance_id: id,
-                root_id: id,
-                deprecated_id: None,
-                instrument_id,
-                community_id: c.id,
-                status: if full {
-                    ResponseStatus::Finalized
-                } else {
-                    ResponseStatus::Draft
-                },
-                interviewer: pick(rng, INTERVIEWERS).to_string(),
-                device_id: self.device_id().to_string(),
-                respondent: format!("{building}号楼{flat}室"),
-                started_at: started,
-                updated_at: updated,
-                finalized_at: full.then_some(updated),
-                position: String::new(),
-                discarded_at: None,
+        (answers.values, answers.repeat_counts)
+    };
+    let building = rng.random_range(1..=30);
+    let flat = rng.random_range(1..=6) * 100 + rng.random_range(1..=4);
+    NewResponse {
+        response: Response {
+            instance_id: id,
+            root_id: id,
+            deprecated_id: None,
+            instrument_id,
+            community_id: c.id,
+            status: if full {
+                ResponseStatus::Finalized
+            } else {
+                ResponseStatus::Draft
             },
-            answers,
-        }
+            interviewer: pick(rng, INTERVIEWERS).to_string(),
+            device_id: device.to_string(),
+            respondent: format!("{building}号楼{flat}室"),
+            started_at: started,
+            updated_at: updated,
+            finalized_at: full.then_some(updated),
+            position: String::new(),
+            discarded_at: None,
+        },
+        answers: values
+            .into_iter()
+            .map(|(question, value)| Answer { question, value })
+            .collect(),
     }
 }
 

@@ -10,7 +10,7 @@ use shequ_core::{
     Community, Error, ErrorCode, FormDefinition, Lang, Response, ResponseStatus, Result,
 };
 use shequ_forms::state::EvalEnv;
-use shequ_forms::{Answers, CompiledForm, FormState, ItemState};
+use shequ_forms::{Answers, CompiledForm, FormState, ItemState, Refusal};
 use shequ_store::{ResponseList, ResponseRow, StoredAnswers};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -251,7 +251,8 @@ impl App {
                     .id
             }
         };
-        self.compiled(instrument_id)?;
+        let form = self.compiled(instrument_id)?;
+        let def = form.definition().clone();
         let id = shequ_core::new_id();
         let r = Response {
             instance_id: id,
@@ -269,17 +270,13 @@ impl App {
             position: String::new(),
             discarded_at: None,
         };
-        let actor = self.actor();
-        self.store_mut().create_response(&r, &actor, now)?;
-        self.store_mut()
-            .set_setting(SETTING_LAST_INTERVIEWER, &interviewer)?;
         // ODK's metadata questions, filled as ODK Collect fills them.
-        let def = self.compiled(instrument_id)?.definition().clone();
         let local = now.with_timezone(&self.utc_offset);
         let in_repeat = repeat_members(&def.items);
+        let mut answers = Answers::default();
         for q in def.questions() {
             let value = match q.qtype.as_str() {
-                "start" => local.to_rfc3339(),
+                "start" => odk_timestamp(local),
                 "today" => local.format("%Y-%m-%d").to_string(),
                 "deviceid" => self.device_id().to_string(),
                 "username" => interviewer.clone(),
@@ -293,9 +290,28 @@ impl App {
                     _ => continue,
                 },
             };
-            self.store_mut()
-                .save_answer(id, &q.name, &value, "", &actor, now)?;
+            answers.set(&q.name, &value);
         }
+        // The calculations that hold from the start (constants, today()…) are stored too.
+        let env = self.env(Lang::ZhCn, now);
+        let form = self.compiled(instrument_id)?;
+        let state = form.evaluate(&answers, &env);
+        for (k, v) in form.all_calculated(&state) {
+            answers.set(&k, &v);
+        }
+        let initial = answers
+            .values
+            .into_iter()
+            .map(|(question, value)| shequ_core::Answer { question, value })
+            .collect();
+        let actor = self.actor();
+        self.store_mut().create_response(
+            &r,
+            initial,
+            &[(SETTING_LAST_INTERVIEWER, &interviewer)],
+            &actor,
+            now,
+        )?;
         self.store().response(id)
     }
 
@@ -343,8 +359,30 @@ impl App {
         })
     }
 
+    /// The form state of an open interview: cached from the last call, else evaluated.
+    fn open_state(
+        &mut self,
+        id: Uuid,
+        instrument_id: Uuid,
+        env: &EvalEnv,
+    ) -> Result<(Answers, FormState)> {
+        match self.open.remove(&id) {
+            Some(x) => Ok(x),
+            None => {
+                let a = self.answers_of(id)?;
+                let st = self.compiled(instrument_id)?.evaluate(&a, env);
+                Ok((a, st))
+            }
+        }
+    }
+
     /// The durable save of one answer, then the form state that changed. `key` is an
-    /// instance key (`a_age`, `member[2]/age`).
+    /// instance key (`a_age`, `member[2]/age`). The value is checked against the form first
+    /// (`CompiledForm::check_answer`): a key the form does not have, a note, calculation,
+    /// metadata or read-only question, a repeat instance that does not exist, a value of the
+    /// wrong type or outside the choice list is refused, naming the question, and nothing is
+    /// written. The calculations that change with the answer are stored in the same
+    /// transaction.
     pub fn answer(
         &mut self,
         id: Uuid,
@@ -354,35 +392,22 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<SaveOutcome> {
         let response = self.store().response(id)?;
-        let name = key.rsplit('/').next().unwrap_or(key).to_string();
-        let qtype = {
-            let form = self.compiled(response.instrument_id)?;
-            form.definition()
-                .question(&name)
-                .map(|q| q.qtype.clone())
-                .ok_or_else(|| {
-                    Error::new(ErrorCode::NotFound)
-                        .with("what", "question")
-                        .with("id", key)
-                })?
-        };
-        let value = clean_value(&qtype, raw);
-        let actor = self.actor();
-        // Durable first: nothing is reported saved before SQLite's commit returns.
-        self.store_mut()
-            .save_answer(id, key, &value, key, &actor, now)?;
         let env = self.env(lang, now);
-        let (mut answers, mut state) = match self.open.remove(&id) {
-            Some(x) => x,
-            None => {
-                let a = self.answers_of(id)?;
-                let st = self.compiled(response.instrument_id)?.evaluate(&a, &env);
-                (a, st)
-            }
-        };
-        answers.set(key, &value);
+        let (mut answers, mut state) = self.open_state(id, response.instrument_id, &env)?;
         let form = self.compiled(response.instrument_id)?;
+        let qtype = form
+            .question_of_key(key)
+            .map(|q| q.qtype.clone())
+            .unwrap_or_default();
+        let value = clean_value(&qtype, raw);
+        if let Err(refusal) = form.check_answer(&state, &answers, key, &value, &env) {
+            let e = refused(form, key, &value, refusal, lang);
+            self.open.insert(id, (answers, state));
+            return Err(e);
+        }
+        answers.set(key, &value);
         let keys = form.update(&mut state, &answers, key, &env);
+        let calculated = form.calculated(&state, keys.iter());
         let mut changed: BTreeMap<String, ItemState> = keys
             .into_iter()
             .filter_map(|k| state.items.get(&k).map(|s| (k, s.clone())))
@@ -392,6 +417,15 @@ impl App {
         }
         let repeat_counts = state.repeat_counts.clone();
         let filtered_choices = filtered_choices(form, &state, &answers, &env);
+        let actor = self.actor();
+        // Durable first: nothing is reported saved before SQLite's commit returns. On a
+        // failure the cached state is dropped (it holds the unsaved answer) and rebuilt
+        // from the store next time.
+        self.store_mut()
+            .save_answer(id, key, &value, key, &calculated, &actor, now)?;
+        for (k, v) in &calculated {
+            answers.set(k, v);
+        }
         self.open.insert(id, (answers, state));
         Ok(SaveOutcome {
             value,
@@ -402,7 +436,9 @@ impl App {
         })
     }
 
-    /// Sets how many instances a user-sized repeat has (add or remove one).
+    /// Sets how many instances a user-sized repeat has (add or remove one). The repeat must
+    /// be one the worker sizes (no `repeat_count`), inside instances that exist; the
+    /// calculations that change with it are stored in the same transaction.
     pub fn set_repeat_count(
         &mut self,
         id: Uuid,
@@ -411,10 +447,36 @@ impl App {
         lang: Lang,
         now: DateTime<Utc>,
     ) -> Result<FormState> {
+        let response = self.store().response(id)?;
+        let env = self.env(lang, now);
+        let (mut answers, state) = self.open_state(id, response.instrument_id, &env)?;
+        let form = self.compiled(response.instrument_id)?;
+        if let Err(refusal) = form.check_repeat_count(&state, repeat_key, count) {
+            let e = refused(form, repeat_key, &count.to_string(), refusal, lang);
+            self.open.insert(id, (answers, state));
+            return Err(e);
+        }
+        answers.repeat_counts.insert(repeat_key.to_string(), count);
+        let new_state = form.evaluate(&answers, &env);
+        let calculated: BTreeMap<String, String> = form
+            .all_calculated(&new_state)
+            .into_iter()
+            .chain(
+                // Calculations of instances that no longer exist are cleared.
+                form.calculated(&state, state.items.keys())
+                    .into_keys()
+                    .filter(|k| !new_state.items.contains_key(k))
+                    .map(|k| (k, String::new())),
+            )
+            .filter(|(k, v)| answers.values.get(k).map_or("", String::as_str) != v)
+            .collect();
         self.store_mut()
-            .set_repeat_count(id, repeat_key, count, now)?;
-        self.open.remove(&id);
-        Ok(self.interview(id, lang, now)?.state)
+            .set_repeat_count(id, repeat_key, count, &calculated, now)?;
+        for (k, v) in &calculated {
+            answers.set(k, v);
+        }
+        self.open.insert(id, (answers, new_state.clone()));
+        Ok(new_state)
     }
 
     /// Finalizes when every relevant question is answered and valid; otherwise says which
@@ -465,19 +527,33 @@ impl App {
                 blockers,
             });
         }
-        let actor = self.actor();
-        let local = now.with_timezone(&self.utc_offset).to_rfc3339();
+        // The submission ODK Collect would make: `end` stamped, every calculation current,
+        // nothing of what is not relevant, repeat counts as evaluated. Written, with the
+        // status, in one transaction.
+        let local = odk_timestamp(now.with_timezone(&self.utc_offset));
+        let mut answers = self.answers_of(id)?;
         for q in data
             .definition
             .questions()
             .iter()
             .filter(|q| q.qtype == "end")
         {
-            self.store_mut()
-                .save_answer(id, &q.name, &local, "", &actor, now)?;
+            answers.set(&q.name, &local);
         }
-        self.store_mut().finalize_response(id, &actor, now)?;
+        let env = self.env(lang, now);
+        let form = self.compiled(data.response.instrument_id)?;
+        let record = form.record(&form.evaluate(&answers, &env));
+        let actor = self.actor();
         self.open.remove(&id);
+        self.store_mut().finalize_response(
+            id,
+            &StoredAnswers {
+                values: record.values,
+                repeat_counts: record.repeat_counts,
+            },
+            &actor,
+            now,
+        )?;
         Ok(FinalizeOutcome {
             finalized: true,
             blockers,
@@ -535,6 +611,25 @@ impl App {
 pub struct ResponseHistory {
     pub versions: Vec<Response>,
     pub audit: Vec<shequ_core::AuditEntry>,
+}
+
+/// A timestamp as ODK Collect writes `start` and `end`: RFC 3339 with milliseconds and the
+/// device's UTC offset (`2026-03-01T10:00:00.000+08:00`).
+pub fn odk_timestamp(t: DateTime<FixedOffset>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+}
+
+/// The error for a value the form cannot hold at `key`, naming the question.
+fn refused(form: &CompiledForm, key: &str, value: &str, r: Refusal, lang: Lang) -> Error {
+    let question = form
+        .question_of_key(key)
+        .and_then(|q| q.label.pick(lang).map(str::to_string))
+        .unwrap_or_else(|| key.to_string());
+    Error::new(ErrorCode::AnswerRefused)
+        .with("question", question)
+        .with("key", key)
+        .with("value", value)
+        .with("refusal", r.code())
 }
 
 /// The device's UTC offset, for `today()` and the metadata an interview records.
@@ -675,7 +770,7 @@ mod tests {
             app.answer(id, "no_such_question", "1", Lang::ZhCn, now())
                 .unwrap_err()
                 .code,
-            ErrorCode::NotFound
+            ErrorCode::AnswerRefused
         );
     }
 
@@ -806,5 +901,314 @@ mod tests {
         app.restore_interview(r.instance_id, now()).unwrap();
         app.answer(r.instance_id, "a_age", "30", Lang::ZhCn, now())
             .unwrap();
+    }
+
+    /// Answers every required question of the default scale but blocks F and H.
+    const REQUIRED_ANSWERS: &[(&str, &str)] = &[
+        ("a_age", "45"),
+        ("a_sex", "female"),
+        ("a_tenure", "owner"),
+        ("a_years", "10"),
+        ("a_hukou", "local_city"),
+        ("a_household", "none"),
+        ("a_party", "no"),
+        ("b1", "4"),
+        ("b2", "4"),
+        ("b3", "2"),
+        ("b4", "4"),
+        ("b5", "5"),
+        ("b6", "4"),
+        ("c1", "3"),
+        ("c2", "2"),
+        ("c3", "3"),
+        ("c4", "3"),
+        ("c5", "4"),
+        ("d1", "4"),
+        ("d2", "3"),
+        ("d3", "4"),
+        ("d4", "3"),
+        ("d5", "2"),
+        ("e1", "4"),
+        ("e2", "4"),
+        ("e3", "4"),
+        ("e4", "3"),
+        ("e5", "2"),
+        ("e6", "1"),
+        ("e7", "2"),
+        ("i_volunteer_hours", "0"),
+        ("i_venue", "no"),
+        ("i_contacts", "no"),
+    ];
+
+    fn stored(app: &App, id: Uuid) -> BTreeMap<String, String> {
+        app.store().stored_answers(id).unwrap().values
+    }
+
+    #[test]
+    fn calculations_are_stored_with_every_save_and_the_record_is_what_odk_submits() {
+        let (_d, mut app, c) = app_with_demo();
+        let id = start(&mut app, c).instance_id;
+        assert_eq!(
+            stored(&app, id).get("h_count").map(String::as_str),
+            Some("0"),
+            "a calculation that holds from the start is stored at the start"
+        );
+        for (k, v) in REQUIRED_ANSWERS {
+            app.answer(id, k, v, Lang::ZhCn, now()).unwrap();
+        }
+        app.answer(id, "f_needs", "lift parking", Lang::ZhCn, now())
+            .unwrap();
+        app.answer(id, "f_top", "parking", Lang::ZhCn, now())
+            .unwrap();
+        app.answer(id, "h_problems", "pets theft", Lang::ZhCn, now())
+            .unwrap();
+        app.answer(id, "h_sev_pets", "3", Lang::ZhCn, now())
+            .unwrap();
+        app.answer(id, "h_sev_theft", "2", Lang::ZhCn, now())
+            .unwrap();
+        assert_eq!(stored(&app, id)["h_count"], "2", "stored in the same save");
+        // Untick a problem and a need: the answers behind them stop being relevant.
+        let out = app
+            .answer(id, "h_problems", "theft", Lang::ZhCn, now())
+            .unwrap();
+        assert!(!out.changed["h_sev_pets"].relevant);
+        assert_eq!(out.changed["h_sev_pets"].value, "", "gone from the screen");
+        assert_eq!(stored(&app, id)["h_count"], "1");
+        // Ticked again before finalize, the earlier severity comes back, as in Collect.
+        let out = app
+            .answer(id, "h_problems", "theft pets", Lang::ZhCn, now())
+            .unwrap();
+        assert_eq!(out.changed["h_sev_pets"].value, "3");
+        app.answer(id, "h_problems", "theft", Lang::ZhCn, now())
+            .unwrap();
+        app.answer(id, "f_needs", "lift", Lang::ZhCn, now())
+            .unwrap();
+        let f = app.finalize(id, Lang::ZhCn, now()).unwrap();
+        assert!(f.finalized, "{:?}", f.blockers);
+        let rec = stored(&app, id);
+        assert_eq!(rec["h_count"], "1");
+        assert_eq!(rec["h_sev_theft"], "2");
+        assert!(!rec.contains_key("h_sev_pets"), "not relevant: dropped");
+        assert!(!rec.contains_key("f_top"), "one need: no 'most urgent'");
+        assert_eq!(rec["f_needs"], "lift");
+        let ts = regex_lite_timestamp;
+        assert!(
+            ts(&rec["start"]) && ts(&rec["end"]),
+            "{} {}",
+            rec["start"],
+            rec["end"]
+        );
+        let drops: Vec<(String, String)> = app
+            .history(id)
+            .unwrap()
+            .audit
+            .into_iter()
+            .filter(|a| a.action == shequ_core::AuditAction::Drop)
+            .map(|a| (a.field.unwrap(), a.old_value.unwrap()))
+            .collect();
+        assert_eq!(
+            drops,
+            vec![
+                ("f_top".to_string(), "parking".to_string()),
+                ("h_sev_pets".to_string(), "3".to_string())
+            ],
+            "every removal audited with the value it had"
+        );
+    }
+
+    /// `2026-03-01T10:00:00.000+08:00`: RFC 3339 with milliseconds and an offset.
+    fn regex_lite_timestamp(s: &str) -> bool {
+        chrono::DateTime::parse_from_rfc3339(s).is_ok()
+            && s.len() == 29
+            && s.as_bytes()[19] == b'.'
+            && matches!(s.as_bytes()[23], b'+' | b'-')
+    }
+
+    fn app_with_form(fixture: &str) -> (tempfile::TempDir, App, Uuid) {
+        let (d, mut app, c) = app_with_demo();
+        let bytes = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/xlsform")
+                .join(fixture),
+        )
+        .unwrap();
+        let (summary, _) = app.import_instrument(&bytes, fixture, now()).unwrap();
+        let r = app
+            .start_interview(
+                StartInterview {
+                    community_id: c,
+                    instrument_id: Some(summary.id),
+                    interviewer: "张敏".into(),
+                    respondent: "1-1".into(),
+                    consent: true,
+                },
+                now(),
+            )
+            .unwrap();
+        (d, app, r.instance_id)
+    }
+
+    #[test]
+    fn repeats_sized_by_an_expression_are_recorded_with_their_calculations() {
+        let (_d, mut app, id) = app_with_form("ok_repeat_count.xlsx");
+        app.answer(id, "n", "3", Lang::ZhCn, now()).unwrap();
+        assert_eq!(stored(&app, id)["kids"], "3");
+        assert_eq!(stored(&app, id)["child[3]/pos"], "3");
+        app.answer(id, "child[2]/cage", "7", Lang::ZhCn, now())
+            .unwrap();
+        app.answer(id, "child[3]/cage", "4", Lang::ZhCn, now())
+            .unwrap();
+        app.answer(id, "n", "2", Lang::ZhCn, now()).unwrap();
+        app.answer(id, "child[1]/cage", "9", Lang::ZhCn, now())
+            .unwrap();
+        assert!(app.finalize(id, Lang::ZhCn, now()).unwrap().finalized);
+        let rec = app.store().stored_answers(id).unwrap();
+        assert_eq!(
+            rec.repeat_counts,
+            BTreeMap::from([("child".to_string(), 2)])
+        );
+        assert_eq!(rec.values["kids"], "2");
+        assert_eq!(
+            (
+                rec.values["child[1]/pos"].as_str(),
+                rec.values["child[2]/pos"].as_str()
+            ),
+            ("1", "2")
+        );
+        assert!(
+            !rec.values.keys().any(|k| k.starts_with("child[3]")),
+            "the third child no longer exists: {rec:?}"
+        );
+    }
+
+    #[test]
+    fn answers_the_form_cannot_hold_are_refused_naming_the_question_and_nothing_is_written() {
+        let (_d, mut app, c) = app_with_demo();
+        let id = start(&mut app, c).instance_id;
+        app.answer(id, "a_age", "45", Lang::ZhCn, now()).unwrap();
+        let before = app.store().stored_answers(id).unwrap();
+        let updated = app.store().response(id).unwrap().updated_at;
+        let later = now() + chrono::Duration::minutes(5);
+        for (key, value, refusal) in [
+            ("no_such_question", "1", "unknown_key"),
+            ("group/a_age", "1", "unknown_key"),
+            ("a_age[1]", "1", "unknown_key"),
+            ("h_count", "3", "not_answerable"),
+            ("a_intro", "hello", "not_answerable"),
+            ("start", "2026-01-01T00:00:00.000+08:00", "not_answerable"),
+            ("a_age", "forty", "not_an_integer"),
+            ("a_age", "4.5", "not_an_integer"),
+            ("a_sex", "alien", "unknown_choice"),
+            ("a_household", "none spaceship", "unknown_choice"),
+        ] {
+            let e = app.answer(id, key, value, Lang::ZhCn, later).unwrap_err();
+            assert_eq!(e.code, ErrorCode::AnswerRefused, "{key}");
+            assert_eq!(e.params["refusal"], refusal, "{key}");
+            assert!(
+                e.message(Lang::En).contains("Nothing was saved"),
+                "{}",
+                e.message(Lang::En)
+            );
+        }
+        let e = app
+            .answer(id, "a_age", "forty", Lang::ZhCn, later)
+            .unwrap_err();
+        assert_eq!(
+            e.message(Lang::ZhCn),
+            "题目“您的年龄（周岁）”：“forty”不是整数。没有保存。"
+        );
+        assert_eq!(
+            app.store().stored_answers(id).unwrap(),
+            before,
+            "nothing written"
+        );
+        assert_eq!(app.store().response(id).unwrap().updated_at, updated);
+        // The next good answer still saves (the cached state was not disturbed).
+        app.answer(id, "a_age", "46", Lang::ZhCn, later).unwrap();
+        assert_eq!(stored(&app, id)["a_age"], "46");
+    }
+
+    #[test]
+    fn repeat_instances_must_exist_and_have_the_forms_nesting() {
+        let (_d, mut app, id) = app_with_form("ok_nested_repeats.xlsx");
+        let refusal = |app: &mut App, k: &str, v: &str| {
+            app.answer(id, k, v, Lang::En, now()).unwrap_err().params["refusal"].clone()
+        };
+        assert_eq!(
+            refusal(&mut app, "building[1]/bname", "A"),
+            "no_such_instance"
+        );
+        app.set_repeat_count(id, "building", 2, Lang::En, now())
+            .unwrap();
+        app.answer(id, "building[2]/bname", "B", Lang::En, now())
+            .unwrap();
+        assert_eq!(
+            refusal(&mut app, "building[3]/bname", "C"),
+            "no_such_instance"
+        );
+        assert_eq!(refusal(&mut app, "building[0]/bname", "C"), "unknown_key");
+        assert_eq!(refusal(&mut app, "bname", "C"), "unknown_key");
+        assert_eq!(refusal(&mut app, "flat[1]/residents", "2"), "unknown_key");
+        assert_eq!(
+            refusal(&mut app, "building[2]/flat[1]/residents", "2"),
+            "no_such_instance"
+        );
+        app.set_repeat_count(id, "building[2]/flat", 3, Lang::En, now())
+            .unwrap();
+        app.answer(id, "building[2]/flat[3]/residents", "4", Lang::En, now())
+            .unwrap();
+        assert_eq!(
+            refusal(&mut app, "building[2]/flat[3]/residents", "four"),
+            "not_an_integer"
+        );
+        assert_eq!(
+            app.set_repeat_count(id, "building[5]/flat", 1, Lang::En, now())
+                .unwrap_err()
+                .params["refusal"],
+            "no_such_instance"
+        );
+        assert_eq!(
+            app.set_repeat_count(id, "nothing", 1, Lang::En, now())
+                .unwrap_err()
+                .params["refusal"],
+            "unknown_key"
+        );
+        assert!(app.finalize(id, Lang::En, now()).unwrap().finalized);
+        let rec = app.store().stored_answers(id).unwrap();
+        assert_eq!(rec.values["building[2]/flat[3]/residents"], "4");
+        assert_eq!(rec.repeat_counts["building[2]/flat"], 3);
+    }
+
+    #[test]
+    fn versions_never_fork() {
+        let (_d, mut app, c) = app_with_demo();
+        let id = start(&mut app, c).instance_id;
+        for (k, v) in REQUIRED_ANSWERS {
+            app.answer(id, k, v, Lang::ZhCn, now()).unwrap();
+        }
+        assert!(app.finalize(id, Lang::ZhCn, now()).unwrap().finalized);
+        let v2 = app.edit_interview(id, now()).unwrap();
+        assert_eq!(
+            app.edit_interview(id, now()).unwrap().instance_id,
+            v2.instance_id,
+            "an edit in progress is resumed"
+        );
+        app.answer(v2.instance_id, "b1", "1", Lang::ZhCn, now())
+            .unwrap();
+        assert!(
+            app.finalize(v2.instance_id, Lang::ZhCn, now())
+                .unwrap()
+                .finalized
+        );
+        let e = app.edit_interview(id, now()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ResponseSuperseded);
+        assert_eq!(e.params["id"], v2.instance_id.to_string());
+        assert_eq!(
+            app.history(id).unwrap().versions.len(),
+            2,
+            "no third version"
+        );
+        let v3 = app.edit_interview(v2.instance_id, now()).unwrap();
+        assert_eq!(v3.deprecated_id, Some(v2.instance_id));
     }
 }

@@ -39,6 +39,10 @@ pub enum ErrorCode {
     DemoAlreadyLoaded,
     ResponseReadOnly,
     ResponseDiscarded,
+    /// A finalized version that already has a newer finalized version: editing it would fork.
+    ResponseSuperseded,
+    /// A value the form cannot hold at that key (unknown key, calculation, wrong type…).
+    AnswerRefused,
     DbReadOnly,
     DbFull,
     ConsentRequired,
@@ -101,6 +105,7 @@ impl Error {
             ("hint", "form_hints"),
             ("bundle_problem", "bundle_problems"),
             ("io_problem", "io_problems"),
+            ("refusal", "answer_refusals"),
         ] {
             if let Some(v) = params.get(key).cloned() {
                 let full = format!("{prefix}.{v}");
@@ -212,6 +217,8 @@ mod tests {
             InstrumentConflict,
             DemoAlreadyLoaded,
             FileUnwritable,
+            ResponseSuperseded,
+            AnswerRefused,
             Internal,
         ] {
             let e = Error::new(code);

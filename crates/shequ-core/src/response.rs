@@ -84,6 +84,9 @@ pub enum AuditAction {
     Update,
     Delete,
     Import,
+    /// An answer removed at finalize because its question was not relevant (ODK Collect
+    /// leaves such answers out of the submission).
+    Drop,
 }
 
 impl AuditAction {
@@ -93,6 +96,7 @@ impl AuditAction {
             AuditAction::Update => "update",
             AuditAction::Delete => "delete",
             AuditAction::Import => "import",
+            AuditAction::Drop => "drop",
         }
     }
 
@@ -102,6 +106,7 @@ impl AuditAction {
             "update" => Some(AuditAction::Update),
             "delete" => Some(AuditAction::Delete),
             "import" => Some(AuditAction::Import),
+            "drop" => Some(AuditAction::Drop),
             _ => None,
         }
     }

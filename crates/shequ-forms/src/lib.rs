@@ -10,7 +10,7 @@ mod xlsform;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub use state::{Answers, CompiledForm, FormState, ItemState};
+pub use state::{Answers, CompiledForm, FormState, ItemState, Record, Refusal};
 pub use xlsform::{import_xlsform, read_xlsform, Imported, Warning};
 
 use shequ_core::{FormDefinition, Result};

@@ -35,6 +35,49 @@ impl Answers {
     }
 }
 
+/// A finalized response's content, exactly what ODK Collect would submit: see
+/// [`CompiledForm::record`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    pub values: BTreeMap<String, String>,
+    pub repeat_counts: BTreeMap<String, u32>,
+}
+
+/// Why a value cannot be written at an instance key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The form has no question at that key (or the key's repeat path is not the question's).
+    UnknownKey,
+    /// The repeat instance in the key does not exist.
+    NoSuchInstance,
+    /// A note, calculation, metadata or unsupported question: the form fills it, nobody types it.
+    NotAnswerable,
+    ReadOnly,
+    /// The value has the wrong type or is not in the choice list.
+    Value(Problem),
+}
+
+impl Refusal {
+    /// The catalogue key under `answer_refusals.` that explains it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::UnknownKey => "unknown_key",
+            Refusal::NoSuchInstance => "no_such_instance",
+            Refusal::NotAnswerable => "not_answerable",
+            Refusal::ReadOnly => "read_only",
+            Refusal::Value(Problem::NotANumber) => "not_a_number",
+            Refusal::Value(Problem::NotAnInteger) => "not_an_integer",
+            Refusal::Value(Problem::BadDate) => "bad_date",
+            Refusal::Value(Problem::BadTime) => "bad_time",
+            Refusal::Value(Problem::UnknownChoice) => "unknown_choice",
+            Refusal::Value(_) => "bad_value",
+        }
+    }
+}
+
+/// The most instances any repeat may have, sized by the worker or by `repeat_count`.
+pub const MAX_REPEAT_INSTANCES: u32 = 1000;
+
 /// Why an answer is not acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -369,6 +412,202 @@ impl CompiledForm {
             .collect()
     }
 
+    /// The values of every calculated instance (a `calculate`, or any question with a
+    /// `calculation`) in `keys`: the state's current result, `""` when not relevant. These are
+    /// stored beside the answers at every save, so the record never depends on re-evaluation.
+    pub fn calculated<'k>(
+        &self,
+        st: &FormState,
+        keys: impl IntoIterator<Item = &'k String>,
+    ) -> BTreeMap<String, String> {
+        keys.into_iter()
+            .filter(|k| {
+                self.node_of_key(k).is_some_and(|n| {
+                    self.nodes[n].calculation.is_some() && self.nodes[n].question.is_some()
+                })
+            })
+            .map(|k| {
+                let v = st.items.get(k).map(|s| s.value.clone()).unwrap_or_default();
+                (k.clone(), v)
+            })
+            .collect()
+    }
+
+    /// Every calculated instance of the form in this state (see [`CompiledForm::calculated`]).
+    pub fn all_calculated(&self, st: &FormState) -> BTreeMap<String, String> {
+        self.calculated(st, st.items.keys())
+    }
+
+    /// The submission ODK Collect would make from this state: the value of every relevant
+    /// question instance that has one (answers and calculation results alike), nothing of a
+    /// non-relevant question, group or repeat instance, nothing for keys the form does not
+    /// have, and the instance count of every repeat that has a relevant instance (repeats
+    /// sized by `repeat_count` included).
+    pub fn record(&self, st: &FormState) -> Record {
+        let values = st
+            .items
+            .iter()
+            .filter(|(k, s)| {
+                s.relevant
+                    && !s.value.is_empty()
+                    && self
+                        .node_of_key(k)
+                        .is_some_and(|n| self.nodes[n].question.is_some())
+            })
+            .map(|(k, s)| (k.clone(), s.value.clone()))
+            .collect();
+        let repeat_counts = st
+            .repeat_counts
+            .iter()
+            .filter(|(rk, &count)| {
+                count > 0
+                    && (1..=count).any(|i| {
+                        st.items
+                            .get(&format!("{rk}[{i}]"))
+                            .is_some_and(|s| s.relevant)
+                    })
+            })
+            .map(|(k, &c)| (k.clone(), c))
+            .collect();
+        Record {
+            values,
+            repeat_counts,
+        }
+    }
+
+    /// The node an instance key names, when the key has exactly the shape the form gives
+    /// that node (`q`, `rep[2]/q`, `outer[1]/inner[3]/q`; a repeat's own key is `rep[2]`).
+    fn node_of_key(&self, key: &str) -> Option<usize> {
+        self.parse_key(key).map(|(n, _)| n)
+    }
+
+    /// The node and repeat context of an instance key, checked against the form's nesting.
+    fn parse_key(&self, key: &str) -> Option<(usize, Vec<usize>)> {
+        let parts: Vec<&str> = key.split('/').collect();
+        let (last, outer) = parts.split_last()?;
+        let mut ctx = Vec::new();
+        let mut names = Vec::new();
+        for part in outer {
+            let (name, rest) = part.split_once('[')?;
+            let i: usize = rest.strip_suffix(']')?.parse().ok()?;
+            if i == 0 {
+                return None;
+            }
+            names.push(name);
+            ctx.push(i);
+        }
+        let (last_name, own_index) = match last.split_once('[') {
+            Some((name, rest)) => (name, Some(rest.strip_suffix(']')?.parse::<usize>().ok()?)),
+            None => (*last, None),
+        };
+        let &n = self.index.get(last_name)?;
+        let node = &self.nodes[n];
+        if let Some(i) = own_index {
+            if !node.is_repeat || i == 0 {
+                return None;
+            }
+            ctx.push(i);
+        } else if node.is_repeat {
+            return None;
+        }
+        let expected: Vec<&str> = node
+            .repeats
+            .iter()
+            .filter(|&&r| !(node.is_repeat && r == n))
+            .map(|&r| self.nodes[r].name.as_str())
+            .collect();
+        (expected == names).then_some((n, ctx))
+    }
+
+    /// Whether `value` may be written at instance key `key` in this state: the key names an
+    /// existing instance of a question that takes input (not a note, calculation, metadata,
+    /// read-only or unsupported question), and the value has the question's type and is in
+    /// its choice list (after `choice_filter`). An empty value (clearing) is always allowed
+    /// where writing is. The UI, the CLI and bundle import all use this one check.
+    pub fn check_answer(
+        &self,
+        st: &FormState,
+        answers: &Answers,
+        key: &str,
+        value: &str,
+        env: &EvalEnv,
+    ) -> Result<(), Refusal> {
+        let (n, ctx) = self.parse_key(key).ok_or(Refusal::UnknownKey)?;
+        let node = &self.nodes[n];
+        let q = node.question.as_ref().ok_or(Refusal::UnknownKey)?;
+        if !self.instances(n, st).contains(&ctx) {
+            return Err(Refusal::NoSuchInstance);
+        }
+        if !q.takes_input() || node.calculation.is_some() {
+            return Err(Refusal::NotAnswerable);
+        }
+        if st.items.get(key).is_some_and(|s| s.read_only) {
+            return Err(Refusal::ReadOnly);
+        }
+        if value.is_empty() {
+            return Ok(());
+        }
+        if let Some(p) = type_problem(q, value, &self.def) {
+            return Err(Refusal::Value(p));
+        }
+        if node.choice_filter.is_some() && q.list_name.is_some() {
+            let allowed: Vec<String> = self
+                .choices(st, answers, key, env)
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            let tokens: Vec<&str> = if q.qtype == "select_one" {
+                vec![value.trim()]
+            } else {
+                value.split_whitespace().collect()
+            };
+            if !tokens.iter().all(|t| allowed.iter().any(|a| a == t)) {
+                return Err(Refusal::Value(Problem::UnknownChoice));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the worker may give the repeat at `repeat_key` (`rep`, `outer[2]/inner`)
+    /// `count` instances: it is a repeat the worker sizes (no `repeat_count`), its outer
+    /// instances exist, and the count stays within the limit every repeat has (1000).
+    pub fn check_repeat_count(
+        &self,
+        st: &FormState,
+        repeat_key: &str,
+        count: u32,
+    ) -> Result<(), Refusal> {
+        let (n, outer) = self
+            .parse_key(&format!("{repeat_key}[1]"))
+            .ok_or(Refusal::UnknownKey)?;
+        let node = &self.nodes[n];
+        if !node.is_repeat {
+            return Err(Refusal::UnknownKey);
+        }
+        if node.repeat_count.is_some() {
+            return Err(Refusal::NotAnswerable);
+        }
+        let outer = &outer[..outer.len() - 1];
+        let outer_repeats = &node.repeats[..node.repeats.len() - 1];
+        if !self
+            .expand(outer_repeats, vec![Vec::new()], st)
+            .iter()
+            .any(|c| c == outer)
+        {
+            return Err(Refusal::NoSuchInstance);
+        }
+        if count > MAX_REPEAT_INSTANCES {
+            return Err(Refusal::Value(Problem::Constraint));
+        }
+        Ok(())
+    }
+
+    /// The question an instance key names, when it names one.
+    pub fn question_of_key(&self, key: &str) -> Option<&Question> {
+        self.node_of_key(key)
+            .and_then(|n| self.nodes[n].question.as_ref())
+    }
+
     /// Instance key of node `n` in repeat context `ctx` (indices of `n.repeats`).
     fn key(&self, n: usize, ctx: &[usize]) -> String {
         let mut k = String::new();
@@ -448,7 +687,7 @@ impl CompiledForm {
                             if v.is_nan() || v < 0.0 {
                                 0
                             } else {
-                                v.min(1000.0) as u32
+                                v.min(MAX_REPEAT_INSTANCES as f64) as u32
                             }
                         }
                         None => answers.repeat_counts.get(&rk).copied().unwrap_or(0),
@@ -579,6 +818,10 @@ fn type_problem(q: &Question, value: &str, def: &FormDefinition) -> Option<Probl
         "date" => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .is_err()
             .then_some(Problem::BadDate),
+        "dateTime" => (chrono::DateTime::parse_from_rfc3339(v).is_err()
+            && chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f").is_err()
+            && chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M").is_err())
+        .then_some(Problem::BadDate),
         "time" => (chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err()
             && chrono::NaiveTime::parse_from_str(v, "%H:%M:%S").is_err()
             && chrono::NaiveTime::parse_from_str(v, "%H:%M:%S%.f%:z").is_err())

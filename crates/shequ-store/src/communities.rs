@@ -49,39 +49,78 @@ impl Store {
         is_demo: bool,
     ) -> Result<Vec<Community>> {
         let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| crate::db_error(&path, e))?;
+        let out = insert_communities_in(&tx, &path, items, actor, now, is_demo)?;
+        tx.commit().map_err(|e| crate::db_error(&path, e))?;
+        Ok(out)
+    }
+
+    /// Inserts communities, then the responses `make` builds for them, in one transaction
+    /// (the demo district: all of it or nothing).
+    pub fn insert_communities_with_responses(
+        &mut self,
+        items: &[NewCommunity],
+        is_demo: bool,
+        make: impl FnOnce(&[Community]) -> Result<Vec<crate::NewResponse>>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Community>> {
+        let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let mut out = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            let item = item.clone().normalized();
-            item.validate().map_err(|e| e.with("index", index))?;
-            let existing: Option<String> = tx
-                .query_row(
-                    "SELECT name FROM communities WHERE code = ?1",
-                    [&item.code],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(err)?;
-            if let Some(name) = existing {
-                return Err(Error::new(ErrorCode::CommunityCodeExists)
-                    .with("code", &item.code)
-                    .with("name", name)
-                    .with("index", index));
-            }
-            let c = Community {
-                id: shequ_core::new_id(),
-                code: item.code,
-                name: item.name,
-                street: item.street,
-                district: item.district,
-                housing_form: item.housing_form,
-                households: item.households,
-                target_sample: item.target_sample,
-                created_at: now,
-                updated_at: now,
-            };
-            tx.execute(
+        let out = insert_communities_in(&tx, &path, items, actor, now, is_demo)?;
+        let responses = make(&out)?;
+        crate::responses::insert_responses_in(&tx, &responses, actor, now).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(out)
+    }
+}
+
+/// Validates and inserts communities inside a transaction; a code already in the store is
+/// refused with `CommunityCodeExists` (its `index` parameter says which input).
+fn insert_communities_in(
+    tx: &rusqlite::Transaction,
+    path: &std::path::Path,
+    items: &[NewCommunity],
+    actor: &Actor,
+    now: DateTime<Utc>,
+    is_demo: bool,
+) -> Result<Vec<Community>> {
+    let err = |e| crate::db_error(path, e);
+    let mut out = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let item = item.clone().normalized();
+        item.validate().map_err(|e| e.with("index", index))?;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT name FROM communities WHERE code = ?1",
+                [&item.code],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        if let Some(name) = existing {
+            return Err(Error::new(ErrorCode::CommunityCodeExists)
+                .with("code", &item.code)
+                .with("name", name)
+                .with("index", index));
+        }
+        let c = Community {
+            id: shequ_core::new_id(),
+            code: item.code,
+            name: item.name,
+            street: item.street,
+            district: item.district,
+            housing_form: item.housing_form,
+            households: item.households,
+            target_sample: item.target_sample,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.execute(
                 &format!("INSERT INTO communities ({COLUMNS}, is_demo) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
                 params![
                     c.id.to_string(),
@@ -98,28 +137,28 @@ impl Store {
                 ],
             )
             .map_err(err)?;
-            let id = c.id.to_string();
-            let summary = format!("{} {}", c.code, c.name);
-            audit::record(
-                &tx,
-                actor,
-                now,
-                Change {
-                    action: AuditAction::Create,
-                    entity: "community",
-                    entity_id: &id,
-                    field: None,
-                    old_value: None,
-                    new_value: Some(&summary),
-                },
-            )
-            .map_err(err)?;
-            out.push(c);
-        }
-        tx.commit().map_err(err)?;
-        Ok(out)
+        let id = c.id.to_string();
+        let summary = format!("{} {}", c.code, c.name);
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Create,
+                entity: "community",
+                entity_id: &id,
+                field: None,
+                old_value: None,
+                new_value: Some(&summary),
+            },
+        )
+        .map_err(err)?;
+        out.push(c);
     }
+    Ok(out)
+}
 
+impl Store {
     /// All communities, by street then code.
     pub fn communities(&self) -> Result<Vec<Community>> {
         let mut stmt = self

@@ -81,6 +81,11 @@ impl Store {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| self.err(e))?;
+        // Every write transaction takes the write lock when it begins: a deferred one that
+        // reads first and then writes fails with SQLITE_BUSY (no busy wait) when another
+        // process (the CLI beside the window) wrote in between.
+        self.conn
+            .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
@@ -119,14 +124,7 @@ impl Store {
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        put_setting(&self.conn, key, value).map_err(|e| self.err(e))
     }
 
     /// `PRAGMA integrity_check`: `true` when SQLite reports "ok".
@@ -187,4 +185,14 @@ pub(crate) mod test_support {
             device_id: "dev-1".into(),
         }
     }
+}
+
+/// Writes a setting, alone or inside a caller's transaction.
+pub(crate) fn put_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .map(|_| ())
 }

@@ -101,6 +101,80 @@ fn insert_response(tx: &Transaction, r: &Response) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Inserts responses with their answers inside a transaction, each audited.
+pub(crate) fn insert_responses_in(
+    tx: &Transaction,
+    items: &[NewResponse],
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let mut ins_ans = tx.prepare_cached(
+        "INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for NewResponse {
+        response: r,
+        answers,
+    } in items
+    {
+        insert_response(tx, r)?;
+        let id = r.instance_id.to_string();
+        for a in answers {
+            ins_ans.execute(params![id, a.question, a.value, ts(r.updated_at)])?;
+        }
+        audit::record(
+            tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Create,
+                entity: "response",
+                entity_id: &id,
+                field: None,
+                old_value: None,
+                new_value: Some(r.status.code()),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes one answer (`""` deletes it) inside a transaction.
+fn put_answer(
+    tx: &Transaction,
+    id: &str,
+    question: &str,
+    value: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    if value.is_empty() {
+        tx.prepare_cached("DELETE FROM answers WHERE instance_id = ?1 AND question = ?2")?
+            .execute(params![id, question])?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (instance_id, question) DO UPDATE SET value = excluded.value, saved_at = excluded.saved_at
+             WHERE value IS NOT excluded.value",
+        )?
+        .execute(params![id, question, value, ts(now)])?;
+    }
+    Ok(())
+}
+
+/// The finalized version that already replaces `instance_id`, if any: a version chain may
+/// not fork, so such a response can no longer be edited.
+fn successor(
+    tx: &Transaction,
+    instance_id: &str,
+    except: &str,
+) -> rusqlite::Result<Option<String>> {
+    tx.query_row(
+        "SELECT instance_id FROM responses WHERE deprecated_id = ?1 AND status = 'finalized' AND instance_id <> ?2",
+        [instance_id, except],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 impl Store {
     /// Inserts responses with their answers, all or nothing (demo data, bundle import).
     pub fn insert_responses(
@@ -112,57 +186,38 @@ impl Store {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        {
-            let mut ins_ans = tx
-                .prepare("INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)")
-                .map_err(err)?;
-            for NewResponse {
-                response: r,
-                answers,
-            } in items
-            {
-                insert_response(&tx, r).map_err(err)?;
-                let id = r.instance_id.to_string();
-                for a in answers {
-                    ins_ans
-                        .execute(params![id, a.question, a.value, ts(r.updated_at)])
-                        .map_err(err)?;
-                }
-                audit::record(
-                    &tx,
-                    actor,
-                    now,
-                    Change {
-                        action: AuditAction::Create,
-                        entity: "response",
-                        entity_id: &id,
-                        field: None,
-                        old_value: None,
-                        new_value: Some(r.status.code()),
-                    },
-                )
-                .map_err(err)?;
-            }
-        }
+        insert_responses_in(&tx, items, actor, now).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(())
     }
 
-    /// Starts a draft.
+    /// Starts a draft with its starting answers (metadata, defaults, calculations) and the
+    /// settings it changes (the remembered interviewer), all in one transaction.
     pub fn create_response(
         &mut self,
         r: &Response,
+        answers: Vec<Answer>,
+        settings: &[(&str, &str)],
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.insert_responses(
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        insert_responses_in(
+            &tx,
             &[NewResponse {
                 response: r.clone(),
-                answers: vec![],
+                answers,
             }],
             actor,
             now,
         )
+        .map_err(err)?;
+        for (k, v) in settings {
+            crate::put_setting(&tx, k, v).map_err(err)?;
+        }
+        tx.commit().map_err(err)
     }
 
     pub fn response(&self, instance_id: Uuid) -> Result<Response> {
@@ -238,12 +293,18 @@ impl Store {
 
     /// The durable save of one answer (an empty value clears it). `position` is where the
     /// worker is, for resuming. Edits of a new version of finalized work are audited.
+    ///
+    /// `calculated` holds the form's calculation results that changed with this answer
+    /// (instance key → value, `""` to clear); they are written in the same transaction, so
+    /// the stored record never lags the answers it was computed from.
+    #[allow(clippy::too_many_arguments)]
     pub fn save_answer(
         &mut self,
         instance_id: Uuid,
         question: &str,
         value: &str,
         position: &str,
+        calculated: &BTreeMap<String, String>,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -276,17 +337,10 @@ impl Store {
         } else {
             None
         };
-        if value.is_empty() {
-            tx.prepare_cached("DELETE FROM answers WHERE instance_id = ?1 AND question = ?2")
-                .and_then(|mut s| s.execute(params![id, question]))
-                .map_err(err)?;
-        } else {
-            tx.prepare_cached(
-                "INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (instance_id, question) DO UPDATE SET value = excluded.value, saved_at = excluded.saved_at",
-            )
-            .and_then(|mut s| s.execute(params![id, question, value, ts(now)]))
-            .map_err(err)?;
+        for (q, v) in std::iter::once((question, value))
+            .chain(calculated.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            put_answer(&tx, &id, q, v, now).map_err(err)?;
         }
         tx.prepare_cached(
             "UPDATE responses SET updated_at = ?2, position = ?3 WHERE instance_id = ?1",
@@ -318,6 +372,7 @@ impl Store {
         instance_id: Uuid,
         repeat_key: &str,
         count: u32,
+        calculated: &BTreeMap<String, String>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let path = self.path.clone();
@@ -349,6 +404,9 @@ impl Store {
             params![id, json, ts(now)],
         )
         .map_err(err)?;
+        for (k, v) in calculated {
+            put_answer(&tx, &id, k, v, now).map_err(err)?;
+        }
         tx.commit().map_err(err)
     }
 
@@ -369,19 +427,16 @@ impl Store {
                 .with("id", &id));
         };
         let (sql, action, label) = match change {
-            StatusChange::Finalize if status == "draft" && !discarded => (
-                "UPDATE responses SET status = 'finalized', finalized_at = ?2, updated_at = ?2 WHERE instance_id = ?1",
-                AuditAction::Update,
-                "finalized",
-            ),
             StatusChange::Discard if status == "draft" && !discarded => (
                 "UPDATE responses SET discarded_at = ?2 WHERE instance_id = ?1",
                 AuditAction::Delete,
                 "discarded",
             ),
-            StatusChange::Restore if discarded => {
-                ("UPDATE responses SET discarded_at = NULL, updated_at = ?2 WHERE instance_id = ?1", AuditAction::Update, "restored")
-            }
+            StatusChange::Restore if discarded => (
+                "UPDATE responses SET discarded_at = NULL, updated_at = ?2 WHERE instance_id = ?1",
+                AuditAction::Update,
+                "restored",
+            ),
             _ if discarded => return Err(Error::new(ErrorCode::ResponseDiscarded)),
             _ => return Err(Error::new(ErrorCode::ResponseReadOnly)),
         };
@@ -403,13 +458,118 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// Finalizes a draft with `record` as its content: exactly what ODK Collect would submit
+    /// (see `shequ_forms::CompiledForm::record`). In one transaction: stored answers the record
+    /// does not hold (not relevant, or of a repeat instance that no longer exists) are removed
+    /// and each removal audited; values that differ (calculations, `end`) are written; the
+    /// repeat counts become the record's; the status becomes finalized. A draft that would
+    /// fork a version chain (its predecessor already has another finalized successor) is
+    /// refused.
     pub fn finalize_response(
         &mut self,
         instance_id: Uuid,
+        record: &StoredAnswers,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.set_status(instance_id, StatusChange::Finalize, actor, now)
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let id = instance_id.to_string();
+        let tx = self.conn.transaction().map_err(err)?;
+        match Self::writable(&tx, &id).map_err(err)? {
+            None => {
+                return Err(Error::new(ErrorCode::NotFound)
+                    .with("what", "response")
+                    .with("id", &id))
+            }
+            Some((_, true, _)) => return Err(Error::new(ErrorCode::ResponseDiscarded)),
+            Some((s, _, _)) if s != "draft" => return Err(Error::new(ErrorCode::ResponseReadOnly)),
+            _ => {}
+        }
+        let deprecated: Option<String> = tx
+            .query_row(
+                "SELECT deprecated_id FROM responses WHERE instance_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if let Some(prev) = &deprecated {
+            if let Some(newer) = successor(&tx, prev, &id).map_err(err)? {
+                return Err(Error::new(ErrorCode::ResponseSuperseded).with("id", newer));
+            }
+        }
+        let stored: Vec<(String, String)> = tx
+            .prepare_cached("SELECT question, value FROM answers WHERE instance_id = ?1")
+            .and_then(|mut st| {
+                st.query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(err)?;
+        for (q, old) in &stored {
+            if !record.values.contains_key(q) {
+                put_answer(&tx, &id, q, "", now).map_err(err)?;
+                audit::record(
+                    &tx,
+                    actor,
+                    now,
+                    Change {
+                        action: AuditAction::Drop,
+                        entity: "response",
+                        entity_id: &id,
+                        field: Some(q),
+                        old_value: Some(old),
+                        new_value: None,
+                    },
+                )
+                .map_err(err)?;
+            }
+        }
+        let is_edit = deprecated.is_some();
+        for (q, v) in &record.values {
+            let old = stored.iter().find(|(k, _)| k == q).map(|(_, v)| v.as_str());
+            if old == Some(v.as_str()) {
+                continue;
+            }
+            put_answer(&tx, &id, q, v, now).map_err(err)?;
+            if is_edit {
+                audit::record(
+                    &tx,
+                    actor,
+                    now,
+                    Change {
+                        action: AuditAction::Update,
+                        entity: "response",
+                        entity_id: &id,
+                        field: Some(q),
+                        old_value: old,
+                        new_value: Some(v),
+                    },
+                )
+                .map_err(err)?;
+            }
+        }
+        let counts = serde_json::to_string(&record.repeat_counts).map_err(Error::internal)?;
+        tx.execute(
+            "UPDATE responses SET status = 'finalized', finalized_at = ?2, updated_at = ?2, repeat_counts = ?3
+             WHERE instance_id = ?1",
+            params![id, ts(now), counts],
+        )
+        .map_err(err)?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Update,
+                entity: "response",
+                entity_id: &id,
+                field: Some("status"),
+                old_value: Some("draft"),
+                new_value: Some("finalized"),
+            },
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
     }
 
     /// Discards a draft; it stays restorable for `DISCARD_RECOVERY_DAYS`.
@@ -439,15 +599,32 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Response> {
-        let old = self.response(instance_id)?;
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        // Checks and insert in one (IMMEDIATE) transaction: the window and the CLI on the same
+        // store cannot both start a version of the same response.
+        let tx = self.conn.transaction().map_err(err)?;
+        let old = tx
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM responses r WHERE instance_id = ?1"),
+                [instance_id.to_string()],
+                from_row,
+            )
+            .optional()
+            .map_err(err)?
+            .ok_or_else(|| {
+                Error::new(ErrorCode::NotFound)
+                    .with("what", "response")
+                    .with("id", instance_id)
+            })?;
         if old.status != ResponseStatus::Finalized {
             return Err(Error::new(ErrorCode::ResponseReadOnly));
         }
-        let path = self.path.clone();
-        let err = |e| crate::db_error(&path, e);
+        if let Some(newer) = successor(&tx, &instance_id.to_string(), "").map_err(err)? {
+            return Err(Error::new(ErrorCode::ResponseSuperseded).with("id", newer));
+        }
         // An edit already in progress is resumed rather than forked.
-        let open: Option<Response> = self
-            .conn
+        let open: Option<Response> = tx
             .query_row(
                 &format!("SELECT {COLUMNS} FROM responses r WHERE deprecated_id = ?1 AND status = 'draft' AND discarded_at IS NULL"),
                 [instance_id.to_string()],
@@ -468,7 +645,6 @@ impl Store {
             device_id: actor.device_id.clone(),
             ..old.clone()
         };
-        let tx = self.conn.transaction().map_err(err)?;
         insert_response(&tx, &new).map_err(err)?;
         tx.execute(
             "INSERT INTO answers (instance_id, question, value, saved_at)
@@ -567,7 +743,6 @@ impl Store {
 }
 
 enum StatusChange {
-    Finalize,
     Discard,
     Restore,
 }
@@ -650,23 +825,48 @@ mod tests {
     fn answers_save_clear_and_resume_where_the_worker_stopped() {
         let (mut s, inst, c) = setup();
         let r = draft(inst, c);
-        s.create_response(&r, &actor(), t0()).unwrap();
-        s.save_answer(r.instance_id, "a_age", "34", "a_age", &actor(), later(1))
-            .unwrap();
+        s.create_response(&r, vec![], &[], &actor(), t0()).unwrap();
+        s.save_answer(
+            r.instance_id,
+            "a_age",
+            "34",
+            "a_age",
+            &BTreeMap::new(),
+            &actor(),
+            later(1),
+        )
+        .unwrap();
         s.save_answer(
             r.instance_id,
             "a_sex",
             "female",
             "a_sex",
+            &BTreeMap::new(),
             &actor(),
             later(2),
         )
         .unwrap();
-        s.save_answer(r.instance_id, "a_age", "43", "a_age", &actor(), later(3))
-            .unwrap();
-        s.save_answer(r.instance_id, "a_sex", "", "b1", &actor(), later(4))
-            .unwrap();
-        s.set_repeat_count(r.instance_id, "member", 2, later(5))
+        s.save_answer(
+            r.instance_id,
+            "a_age",
+            "43",
+            "a_age",
+            &BTreeMap::new(),
+            &actor(),
+            later(3),
+        )
+        .unwrap();
+        s.save_answer(
+            r.instance_id,
+            "a_sex",
+            "",
+            "b1",
+            &BTreeMap::new(),
+            &actor(),
+            later(4),
+        )
+        .unwrap();
+        s.set_repeat_count(r.instance_id, "member", 2, &BTreeMap::new(), later(5))
             .unwrap();
         let stored = s.stored_answers(r.instance_id).unwrap();
         assert_eq!(
@@ -691,13 +891,34 @@ mod tests {
     fn finalized_is_read_only_and_edits_make_audited_versions() {
         let (mut s, inst, c) = setup();
         let r = draft(inst, c);
-        s.create_response(&r, &actor(), t0()).unwrap();
-        s.save_answer(r.instance_id, "b1", "4", "b1", &actor(), later(1))
-            .unwrap();
-        s.finalize_response(r.instance_id, &actor(), later(2))
-            .unwrap();
+        s.create_response(&r, vec![], &[], &actor(), t0()).unwrap();
+        s.save_answer(
+            r.instance_id,
+            "b1",
+            "4",
+            "b1",
+            &BTreeMap::new(),
+            &actor(),
+            later(1),
+        )
+        .unwrap();
+        s.finalize_response(
+            r.instance_id,
+            &s.stored_answers(r.instance_id).unwrap(),
+            &actor(),
+            later(2),
+        )
+        .unwrap();
         let err = s
-            .save_answer(r.instance_id, "b1", "5", "b1", &actor(), later(3))
+            .save_answer(
+                r.instance_id,
+                "b1",
+                "5",
+                "b1",
+                &BTreeMap::new(),
+                &actor(),
+                later(3),
+            )
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::ResponseReadOnly);
         assert_eq!(s.community_summaries().unwrap()[0].finalized, 1);
@@ -720,12 +941,33 @@ mod tests {
             (1, 0),
             "an edit in progress keeps the count"
         );
-        s.save_answer(v2.instance_id, "b1", "2", "b1", &actor(), later(5))
-            .unwrap();
-        s.save_answer(v2.instance_id, "b1", "2", "b1", &actor(), later(6))
-            .unwrap();
-        s.finalize_response(v2.instance_id, &actor(), later(7))
-            .unwrap();
+        s.save_answer(
+            v2.instance_id,
+            "b1",
+            "2",
+            "b1",
+            &BTreeMap::new(),
+            &actor(),
+            later(5),
+        )
+        .unwrap();
+        s.save_answer(
+            v2.instance_id,
+            "b1",
+            "2",
+            "b1",
+            &BTreeMap::new(),
+            &actor(),
+            later(6),
+        )
+        .unwrap();
+        s.finalize_response(
+            v2.instance_id,
+            &s.stored_answers(v2.instance_id).unwrap(),
+            &actor(),
+            later(7),
+        )
+        .unwrap();
         assert_eq!(
             s.community_summaries().unwrap()[0].finalized,
             1,
@@ -760,13 +1002,21 @@ mod tests {
     fn discarded_drafts_take_no_answers_and_are_restorable_for_30_days() {
         let (mut s, inst, c) = setup();
         let r = draft(inst, c);
-        s.create_response(&r, &actor(), t0()).unwrap();
+        s.create_response(&r, vec![], &[], &actor(), t0()).unwrap();
         s.discard_response(r.instance_id, &actor(), later(1))
             .unwrap();
         assert_eq!(
-            s.save_answer(r.instance_id, "x", "1", "x", &actor(), later(2))
-                .unwrap_err()
-                .code,
+            s.save_answer(
+                r.instance_id,
+                "x",
+                "1",
+                "x",
+                &BTreeMap::new(),
+                &actor(),
+                later(2)
+            )
+            .unwrap_err()
+            .code,
             ErrorCode::ResponseDiscarded
         );
         assert!(s
@@ -787,8 +1037,16 @@ mod tests {
         );
         s.restore_response(r.instance_id, &actor(), later(3))
             .unwrap();
-        s.save_answer(r.instance_id, "x", "1", "x", &actor(), later(4))
-            .unwrap();
+        s.save_answer(
+            r.instance_id,
+            "x",
+            "1",
+            "x",
+            &BTreeMap::new(),
+            &actor(),
+            later(4),
+        )
+        .unwrap();
         assert_eq!(
             s.response_rows(ResponseList::Drafts, later(5))
                 .unwrap()
@@ -796,9 +1054,14 @@ mod tests {
             1
         );
         assert_eq!(
-            s.finalize_response(shequ_core::new_id(), &actor(), later(6))
-                .unwrap_err()
-                .code,
+            s.finalize_response(
+                shequ_core::new_id(),
+                &StoredAnswers::default(),
+                &actor(),
+                later(6)
+            )
+            .unwrap_err()
+            .code,
             ErrorCode::NotFound
         );
     }
@@ -807,13 +1070,29 @@ mod tests {
     fn a_store_that_turned_read_only_reports_it_and_keeps_what_was_saved() {
         let (mut s, inst, c) = setup();
         let r = draft(inst, c);
-        s.create_response(&r, &actor(), t0()).unwrap();
-        s.save_answer(r.instance_id, "a_age", "34", "a_age", &actor(), later(1))
-            .unwrap();
+        s.create_response(&r, vec![], &[], &actor(), t0()).unwrap();
+        s.save_answer(
+            r.instance_id,
+            "a_age",
+            "34",
+            "a_age",
+            &BTreeMap::new(),
+            &actor(),
+            later(1),
+        )
+        .unwrap();
         // As when the folder or USB stick becomes read-only under the app.
         s.conn.pragma_update(None, "query_only", true).unwrap();
         let err = s
-            .save_answer(r.instance_id, "a_age", "43", "a_age", &actor(), later(2))
+            .save_answer(
+                r.instance_id,
+                "a_age",
+                "43",
+                "a_age",
+                &BTreeMap::new(),
+                &actor(),
+                later(2),
+            )
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::DbReadOnly, "{err:?}");
         assert!(err
@@ -831,7 +1110,7 @@ mod tests {
     fn a_response_for_an_unknown_community_is_refused_whole() {
         let (mut s, inst, _) = setup();
         let r = draft(inst, shequ_core::new_id());
-        assert!(s.create_response(&r, &actor(), t0()).is_err());
+        assert!(s.create_response(&r, vec![], &[], &actor(), t0()).is_err());
         assert!(s
             .response_rows(ResponseList::Drafts, t0())
             .unwrap()

@@ -40,3 +40,9 @@ if [[ ! -d ui/node_modules ]] || [[ ui/package-lock.json -nt ui/node_modules/.pa
   log "installing npm packages"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+if [[ ! -d tests/reference-engine/node_modules ]] \
+  || [[ tests/reference-engine/package-lock.json -nt tests/reference-engine/node_modules/.package-lock.json ]]; then
+  log "installing the reference expression engine (openrosa-xpath-evaluator)"
+  (cd tests/reference-engine && npm ci --no-audit --no-fund --loglevel=error)
+fi

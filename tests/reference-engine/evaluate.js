@@ -14,6 +14,15 @@ for (const name of ['Node', 'XPathResult', 'XPathEvaluator', 'Element', 'Attr', 
     global[name] = window[name];
 }
 global.window = window;
+// Browsers default XPathExpression#evaluate's result type to ANY_TYPE; jsdom requires it, and
+// the evaluator leaves it out when it continues a path after a predicate (item[…]/label).
+const createExpression = window.XPathEvaluator.prototype.createExpression;
+window.XPathEvaluator.prototype.createExpression = function (...args) {
+    const expr = createExpression.apply(this, args);
+    const evaluate = expr.evaluate;
+    expr.evaluate = (node, type = 0, result = null) => evaluate.call(expr, node, type, result);
+    return expr;
+};
 window.enketoFormLocale = 'en-US';
 
 const orxe = require('openrosa-xpath-evaluator');

@@ -2,17 +2,25 @@
 //! since the last export, signed, encrypted to the centre when its key is known), and import
 //! (plan first — new, duplicate, new version, conflict — then apply, all or nothing per bundle).
 //! The bundle format is `shequ-bundle`'s; this module translates between it and the store.
+//!
+//! Hand-over rules: an export is recorded only after its file is durably written
+//! (`shequ_core::fs`), so a failed write leaves the next `--since-last` complete; "since the
+//! last export" follows the store's change sequence, never the clock; every bundle carries its
+//! number on the device, and the centre reports the numbers it has not received.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shequ_bundle::{
-    open_bundle, write_bundle, BundleAudit, BundleCommunity, BundleContent, BundleInstrument,
-    BundleResponse, CentreIdentity, DeviceKey, OpenedBundle, ReadLimits,
+    open_bundle, write_numbered_bundle, BundleAudit, BundleCommunity, BundleContent,
+    BundleInstrument, BundleResponse, CentreIdentity, DeviceKey, Numbering, OpenedBundle,
+    ReadLimits,
 };
 use shequ_core::{
-    AuditAction, AuditEntry, Community, Error, ErrorCode, Response, ResponseStatus, Result,
+    i18n, AuditAction, AuditEntry, Community, Error, ErrorCode, Lang, Response, ResponseStatus,
+    Result,
 };
 use shequ_store::{ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseWithAnswers};
 use ts_rs::TS;
@@ -46,6 +54,94 @@ pub struct ImportReport {
     pub already_imported: bool,
     pub counts: ImportCounts,
     pub encrypted: bool,
+    /// The bundle's number on its device (`None`: from before numbering).
+    pub bundle_seq: Option<u32>,
+}
+
+/// What the centre has received from one device: which numbered bundles, which are missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct DeviceBundles {
+    /// 1, 2, … in the order this centre first saw the devices ("laptop 3").
+    pub number: u32,
+    pub device_id: String,
+    /// The bundle numbers received, ascending.
+    pub received: Vec<u32>,
+    /// Numbers below the highest received that never arrived, ascending. A bundle that
+    /// carried everything (a full export) makes the device's earlier numbers unnecessary, so
+    /// they are not reported.
+    pub missing: Vec<u32>,
+    /// The highest number received (0: none numbered).
+    pub total: u32,
+    /// Bundles from before numbering, which cannot be checked.
+    pub unnumbered: u32,
+}
+
+impl DeviceBundles {
+    /// From the bundles received: (number on the device, carried everything).
+    fn of(number: u32, device_id: String, bundles: &[(Option<u32>, bool)]) -> Self {
+        let mut received: Vec<u32> = bundles.iter().filter_map(|b| b.0).collect();
+        received.sort_unstable();
+        received.dedup();
+        let total = received.last().copied().unwrap_or(0);
+        let last_full = bundles
+            .iter()
+            .filter(|b| b.1)
+            .filter_map(|b| b.0)
+            .max()
+            .unwrap_or(0);
+        let missing = (last_full + 1..total)
+            .filter(|n| received.binary_search(n).is_err())
+            .collect();
+        DeviceBundles {
+            number,
+            device_id,
+            received,
+            missing,
+            total,
+            unnumbered: bundles.iter().filter(|b| b.0.is_none()).count() as u32,
+        }
+    }
+
+    /// One line for a person: "笔记本 3（0192ab34）：缺第 7 包（共 9 包）".
+    pub fn message(&self, lang: Lang) -> String {
+        let sep = if lang == Lang::ZhCn { "、" } else { ", " };
+        let missing = self
+            .missing
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(sep);
+        let params: BTreeMap<String, String> = [
+            ("n", self.number.to_string()),
+            ("device", short_device(&self.device_id).to_string()),
+            ("total", self.total.to_string()),
+            ("missing", missing),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let key = match (self.total, self.missing.len()) {
+            (0, _) => "exchange.status_unnumbered",
+            (_, 0) => "exchange.status_complete",
+            (_, 1) => "exchange.status_missing",
+            _ => "exchange.status_missing_many",
+        };
+        i18n::message(lang, key, &params)
+    }
+}
+
+/// The first 8 characters of a device id, as in bundle file names.
+fn short_device(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// A bundle built and not yet written. Nothing is recorded until its file is durably
+/// written (`App::export_bundle` does both, in that order).
+pub struct PreparedBundle {
+    pub bytes: Vec<u8>,
+    pub row: ExportRow,
+    covered_seq: i64,
 }
 
 fn bad(problem: &str) -> Error {
@@ -240,48 +336,95 @@ impl App {
         })
     }
 
-    /// Exports finalized work (all of it, or what changed since the last export) to a bundle.
+    /// Builds a bundle of finalized work: all of it, or (`since_last`) every version whose
+    /// change sequence is above what the last written bundle covered. Writes nothing.
     /// Without the centre's key the bundle is refused unless `allow_unencrypted`.
-    pub fn export_bundle(
+    pub fn prepare_bundle(
         &mut self,
-        file: &str,
         since_last: bool,
         allow_unencrypted: bool,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<u8>, ExportRow)> {
+    ) -> Result<PreparedBundle> {
         let recipient = self.centre_recipient()?;
         if recipient.is_none() && !allow_unencrypted {
             return Err(Error::new(ErrorCode::UnencryptedExport));
         }
-        let since = if since_last {
-            self.store().last_export_at()?
-        } else {
-            None
+        let (covered, bundle_seq) = self.store().export_position()?;
+        let after = if since_last { covered } else { 0 };
+        let found = self.store().exportable_responses(after)?;
+        let covered_seq = found.iter().map(|(_, s)| *s).max().unwrap_or(0).max(after);
+        let ids: Vec<Uuid> = found.into_iter().map(|(id, _)| id).collect();
+        // Informational: when the export this one continues was made.
+        let since = match after {
+            0 => None,
+            _ => self
+                .store()
+                .last_export()?
+                .and_then(|e| DateTime::parse_from_rfc3339(&e.at).ok())
+                .map(|t| t.with_timezone(&Utc)),
         };
-        let ids = self.store().exportable_responses(since)?;
         let content = self.bundle_content(&ids)?;
         let key = self.device_key()?;
-        let bytes = write_bundle(
+        let bytes = write_numbered_bundle(
             &content,
             &key,
             self.device_id(),
             env!("CARGO_PKG_VERSION"),
             now,
             since,
+            Some(Numbering {
+                bundle_seq,
+                since_seq: (after > 0).then_some(after),
+            }),
             recipient.as_deref(),
         )?;
         let row = ExportRow {
+            bundle_seq: Some(bundle_seq),
             at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             since: since.map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-            file: file.to_string(),
+            file: String::new(),
             responses: ids.len() as u32,
             encrypted: recipient.is_some(),
         };
+        Ok(PreparedBundle {
+            bytes,
+            row,
+            covered_seq,
+        })
+    }
+
+    /// Exports finalized work to `file`: the bundle is written to a temporary file beside
+    /// it, synced and renamed (`shequ_core::fs`), and only then recorded. A file that cannot
+    /// be written is a `FileUnwritable` error naming it, and nothing is recorded, so the next
+    /// `since_last` export still holds everything.
+    pub fn export_bundle(
+        &mut self,
+        file: impl AsRef<Path>,
+        since_last: bool,
+        allow_unencrypted: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<u8>, ExportRow)> {
+        let prepared = self.prepare_bundle(since_last, allow_unencrypted, now)?;
+        self.write_prepared(prepared, file.as_ref())
+    }
+
+    fn write_prepared(
+        &mut self,
+        prepared: PreparedBundle,
+        path: &Path,
+    ) -> Result<(Vec<u8>, ExportRow)> {
+        let PreparedBundle {
+            bytes,
+            mut row,
+            covered_seq,
+        } = prepared;
+        shequ_core::fs::write_atomic(path, &bytes)?;
+        row.file = path.display().to_string();
         let sha = {
             use sha2::Digest;
             format!("{:x}", sha2::Sha256::digest(&bytes))
         };
-        self.store_mut().record_export(&row, &sha)?;
+        self.store_mut().record_export(&row, &sha, covered_seq)?;
         Ok((bytes, row))
     }
 
@@ -289,42 +432,45 @@ impl App {
         self.store().last_export()
     }
 
-    /// Exports to a file in `dir` (named after the device and the time), written to a
-    /// temporary name, synced, then renamed; returns the path and what it holds.
+    /// Exports to a file in `dir` named after the device, the bundle number and the time
+    /// (`shequ-0192ab34-b7-20260301-093000.shequ`); see `export_bundle`. The folder must
+    /// exist: a pulled USB stick is an error, not a new folder on the laptop's disk.
     pub fn export_bundle_to(
         &mut self,
-        dir: &std::path::Path,
+        dir: &Path,
         since_last: bool,
         allow_unencrypted: bool,
         now: DateTime<Utc>,
-    ) -> Result<(std::path::PathBuf, ExportRow)> {
+    ) -> Result<(PathBuf, ExportRow)> {
+        let prepared = self.prepare_bundle(since_last, allow_unencrypted, now)?;
         let name = format!(
-            "shequ-{}-{}.shequ",
-            &self.device_id()[..8.min(self.device_id().len())],
+            "shequ-{}-b{}-{}.shequ",
+            short_device(self.device_id()),
+            prepared.row.bundle_seq.unwrap_or(0),
             now.format("%Y%m%d-%H%M%S")
         );
-        let path = dir.join(&name);
-        let (bytes, row) = self.export_bundle(
-            &path.display().to_string(),
-            since_last,
-            allow_unencrypted,
-            now,
-        )?;
-        let fail = |e: std::io::Error| {
-            Error::new(ErrorCode::FileUnreadable)
-                .with("file", path.display())
-                .with("detail", e)
-        };
-        let tmp = path.with_extension("shequ.partial");
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-            f.write_all(&bytes).map_err(fail)?;
-            f.sync_all().map_err(fail)?;
-        }
-        std::fs::rename(&tmp, &path).map_err(fail)?;
+        let path = dir.join(name);
+        let (_, row) = self.write_prepared(prepared, &path)?;
         Ok((path, row))
+    }
+
+    /// The folder the exchange screen offers for bundles: `exports` in the data folder,
+    /// made on first use (a folder the worker picks must exist already).
+    pub fn default_export_dir(&self) -> Result<PathBuf> {
+        let dir = self.data_dir().join("exports");
+        std::fs::create_dir_all(&dir).map_err(|e| shequ_core::fs::unwritable(&dir, &e))?;
+        Ok(dir)
+    }
+
+    /// At the centre: for every device seen, the bundles received and the numbers missing.
+    pub fn bundle_status(&self) -> Result<Vec<DeviceBundles>> {
+        Ok(self
+            .store()
+            .received_bundles()?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (device, bundles))| DeviceBundles::of(i as u32 + 1, device, &bundles))
+            .collect())
     }
 
     /// Key status for the exchange screen.
@@ -491,6 +637,8 @@ impl App {
             conflicts,
             audit,
             counts,
+            bundle_seq: m.bundle_seq,
+            bundle_full: m.is_full(),
         };
         Ok((opened, batch, known_key.is_none()))
     }
@@ -520,6 +668,7 @@ impl App {
                     ..Default::default()
                 },
                 encrypted: shequ_bundle::is_encrypted(bytes),
+                bundle_seq: None,
             });
         }
         let (opened, batch, unknown_device) = self.plan(bytes, file)?;
@@ -530,6 +679,7 @@ impl App {
             already_imported: false,
             counts: batch.counts,
             encrypted: opened.encrypted,
+            bundle_seq: batch.bundle_seq,
         };
         if !dry_run {
             let actor = self.actor();
@@ -577,5 +727,22 @@ impl App {
         let actor = self.actor();
         self.store_mut()
             .resolve_conflict(conflict_id, replacement.as_ref(), &actor, now)
+    }
+
+    /// Conflicts where the incoming version was taken and the replaced one can be restored.
+    pub fn replaced_versions(&self) -> Result<Vec<shequ_store::ConflictRow>> {
+        Ok(self
+            .store()
+            .conflicts(false)?
+            .into_iter()
+            .filter(|c| c.restorable)
+            .collect())
+    }
+
+    /// Puts back the version that taking the incoming one replaced (audited); returns the
+    /// interview's instance id.
+    pub fn restore_replaced(&mut self, conflict_id: &str, now: DateTime<Utc>) -> Result<String> {
+        let actor = self.actor();
+        self.store_mut().restore_replaced(conflict_id, &actor, now)
     }
 }

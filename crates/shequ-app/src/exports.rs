@@ -1,5 +1,7 @@
 //! Data exports for Excel and analysts: the latest finalized version of every response, per
 //! form version, as CSV files, one XLSX workbook, or JSON Lines (formats: `shequ-export`).
+//! Every file goes through `shequ_core::fs` (temporary file, fsync, rename, fsync folder):
+//! a destination that cannot be written is a `FileUnwritable` error naming it.
 
 use std::path::{Path, PathBuf};
 
@@ -27,11 +29,11 @@ impl App {
         labels: Option<Lang>,
         dir: &Path,
     ) -> Result<(Vec<PathBuf>, u32)> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
-                .with("file", dir.display())
-                .with("detail", e)
-        })?;
+        // The folder is made when only its last part is missing (`--out exports`); a missing
+        // parent (a pulled USB stick) is an error, never a new folder on the laptop's disk.
+        if !dir.is_dir() {
+            std::fs::create_dir(dir).map_err(|e| shequ_core::fs::unwritable(dir, &e))?;
+        }
         let values = labels.map_or(Values::Names, Values::Labels);
         let (mut files, mut count) = (Vec::new(), 0u32);
         for rec in self.store().instruments()? {

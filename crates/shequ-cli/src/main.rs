@@ -79,11 +79,12 @@ enum KeysCmd {
 
 #[derive(Subcommand)]
 enum BundleCmd {
-    /// Export finalized interviews to a bundle file.
+    /// Export finalized interviews to a bundle file (written in full, then recorded).
     Export {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Only what changed since the last export.
+        /// Only what was finalized since the last export (by the store's own sequence, not
+        /// the clock).
         #[arg(long)]
         since_last: bool,
         /// Export without the centre key (the bundle is then not encrypted).
@@ -100,12 +101,22 @@ enum BundleCmd {
     },
     /// List unresolved conflicts.
     Conflicts,
-    /// Resolve a conflict: keep the stored version or take the incoming one.
+    /// Resolve a conflict: keep the stored version or take the incoming one (the replaced
+    /// version is kept and can be restored).
     Resolve {
         id: String,
         #[arg(long, value_parser = ["existing", "incoming"])]
         take: String,
     },
+    /// At the centre: the bundles received from each laptop, and the numbers missing.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the versions replaced by taking an incoming one, which can be restored.
+    Replaced,
+    /// Put back the version that taking the incoming one replaced (by conflict id).
+    Restore { id: String },
 }
 
 #[derive(Subcommand)]
@@ -809,19 +820,10 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
             since_last,
             unencrypted,
         } => {
+            // Written beside the target, synced, renamed, and only then recorded: a pulled USB
+            // stick leaves no half bundle and no record, so the next --since-last is complete.
             let name = file.display().to_string();
-            let (bytes, row) = app.export_bundle(&name, since_last, unencrypted, Utc::now())?;
-            // Written next to the target, synced, then renamed: a pulled USB stick never
-            // leaves half a bundle under the final name.
-            let tmp = file.with_extension("shequ.partial");
-            let write = || -> std::io::Result<()> {
-                use std::io::Write as _;
-                let mut f = std::fs::File::create(&tmp)?;
-                f.write_all(&bytes)?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, &file)
-            };
-            write().map_err(|e| unreadable(&file, e))?;
+            let (_, row) = app.export_bundle(&file, since_last, unencrypted, Utc::now())?;
             let mark = if row.encrypted {
                 "cli.encrypted_mark"
             } else {
@@ -840,6 +842,13 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                     ]
                 )
             );
+            if let Some(seq) = row.bundle_seq {
+                say!(
+                    out,
+                    "{}",
+                    msg(lang, "cli.bundle_number", &[("seq", seq.to_string())])
+                );
+            }
         }
         BundleCmd::Import { files, dry_run } => {
             let bar = indicatif::ProgressBar::new(files.len() as u64);
@@ -849,6 +858,7 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
             );
             bar.set_message(i18n::text(lang, "cli.importing"));
             let mut failed = None;
+            let mut devices = std::collections::BTreeSet::new();
             for f in &files {
                 let name = f.display().to_string();
                 let result = std::fs::read(f)
@@ -862,6 +872,7 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                         msg(lang, "cli.bundle_already", &[("file", name)])
                     ),
                     Ok(r) => {
+                        devices.insert(r.device_id.clone());
                         let device = if r.unknown_device {
                             msg(
                                 lang,
@@ -899,6 +910,14 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                 }
             }
             bar.finish_and_clear();
+            // The devices just heard from with bundles still missing: say which.
+            if !dry_run {
+                for d in app.bundle_status()? {
+                    if !d.missing.is_empty() && devices.contains(&d.device_id) {
+                        say!(out, "{}", d.message(lang));
+                    }
+                }
+            }
             if let Some(e) = failed {
                 return Err(e);
             }
@@ -928,6 +947,46 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
         BundleCmd::Resolve { id, take } => {
             app.resolve_conflict(&id, take == "incoming", Utc::now())?;
             say!(out, "{}", i18n::text(lang, "cli.conflict_resolved"));
+        }
+        BundleCmd::Status { json } => {
+            let devices = app.bundle_status()?;
+            if json {
+                say!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&devices).map_err(shequ_core::Error::internal)?
+                );
+            } else if devices.is_empty() {
+                say!(out, "{}", i18n::text(lang, "exchange.status_none"));
+            }
+            for d in devices.iter().filter(|_| !json) {
+                say!(out, "{}", d.message(lang));
+            }
+        }
+        BundleCmd::Replaced => {
+            let rows = app.replaced_versions()?;
+            if rows.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.no_replaced"));
+            }
+            for c in rows {
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        "cli.replaced_line",
+                        &[("id", c.id), ("instance", c.instance_id)]
+                    )
+                );
+            }
+        }
+        BundleCmd::Restore { id } => {
+            let instance = app.restore_replaced(&id, Utc::now())?;
+            say!(
+                out,
+                "{}",
+                msg(lang, "cli.conflict_restored", &[("instance", instance)])
+            );
         }
     }
     Ok(())

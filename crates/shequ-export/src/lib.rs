@@ -333,7 +333,7 @@ pub fn write_csv(
     // Every table is written and flushed before any is committed.
     let mut files = Vec::with_capacity(writers.len());
     for (w, p) in writers.into_iter().zip(&paths) {
-        let f = w.into_inner().map_err(|e| io(p)(e.into_error().into()))?;
+        let f = w.into_inner().map_err(|e| io(p)(e.into_error()))?;
         files.push(f.into_inner().map_err(|e| io(p)(e.into_error()))?);
     }
     for f in files {
@@ -614,8 +614,9 @@ mod tests {
         let def = fixture("ok_repeat_simple.xlsx");
         let dir = tempfile::tempdir().unwrap();
         let r = response(&[("member[1]/mname", "李")], &[("member", 1)]);
+        let one = std::slice::from_ref(&r);
         let gone = dir.path().join("stick");
-        let e = write_csv(&def, &[r.clone()], Values::Names, &gone).unwrap_err();
+        let e = write_csv(&def, one, Values::Names, &gone).unwrap_err();
         assert_eq!(
             (e.code, e.params["io_problem"].as_str()),
             (shequ_core::ErrorCode::FileUnwritable, "not_found")
@@ -623,9 +624,9 @@ mod tests {
         assert!(e.params["path"].starts_with(&gone.display().to_string()));
         for p in [gone.join("x.xlsx"), gone.join("x.jsonl")] {
             let e = if p.extension().unwrap() == "xlsx" {
-                write_xlsx(&def, &[r.clone()], Values::Names, Lang::En, &p).unwrap_err()
+                write_xlsx(&def, one, Values::Names, Lang::En, &p).unwrap_err()
             } else {
-                write_jsonl(&[r.clone()], &p).unwrap_err()
+                write_jsonl(one, &p).unwrap_err()
             };
             assert_eq!(e.params["path"], p.display().to_string());
             assert!(e.message(Lang::ZhCn).contains("无法写入文件"));
@@ -633,7 +634,7 @@ mod tests {
         // A folder in the way of one table's file: nothing of the export is committed.
         let out = dir.path().join("out");
         std::fs::create_dir_all(out.join(format!("{}-member.csv", file_stem(&def)))).unwrap();
-        let e = write_csv(&def, &[r], Values::Names, &out).unwrap_err();
+        let e = write_csv(&def, one, Values::Names, &out).unwrap_err();
         assert_eq!(e.params["io_problem"], "is_directory");
         let names: Vec<String> = std::fs::read_dir(&out)
             .unwrap()

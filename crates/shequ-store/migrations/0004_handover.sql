@@ -63,7 +63,8 @@ ALTER TABLE bundle_imports ADD COLUMN bundle_seq INTEGER;
 ALTER TABLE bundle_imports ADD COLUMN bundle_full INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX bundle_imports_by_device ON bundle_imports (device_id, bundle_seq);
 
--- Conflicts: the stored version that taking the incoming one replaced (bundle-format JSON, as
--- `incoming`), and when it was put back.
+-- Conflicts: what taking the incoming version overwrote of the stored one (JSON: status,
+-- interviewer, respondent, times, repeat counts, answers with their save times), and when it
+-- was put back.
 ALTER TABLE conflicts ADD COLUMN replaced TEXT;
 ALTER TABLE conflicts ADD COLUMN restored_at TEXT;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shequ_core::{
     AuditAction, AuditEntry, Community, Error, ErrorCode, FormDefinition, Response, Result,
 };
@@ -41,6 +41,10 @@ pub struct ImportBatch {
     pub conflicts: Vec<(Uuid, String, String)>,
     pub audit: Vec<AuditEntry>,
     pub counts: ImportCounts,
+    /// The bundle's number on its device (`None`: a bundle from before numbering).
+    pub bundle_seq: Option<u32>,
+    /// The bundle carries all of the device's finalized work, not only what is new.
+    pub bundle_full: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,12 +63,30 @@ pub struct ConflictRow {
     pub device_id: String,
     pub received_at: String,
     pub resolution: Option<String>,
+    /// Taking the incoming version kept the one it replaced, and it has not been restored:
+    /// `restore_replaced` puts it back.
+    pub restorable: bool,
+}
+
+/// What taking the incoming version overwrites, kept in `conflicts.replaced` (JSON) so it can
+/// be put back exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ReplacedVersion {
+    status: String,
+    interviewer: String,
+    respondent: String,
+    updated_at: String,
+    finalized_at: Option<String>,
+    repeat_counts: String,
+    answers: BTreeMap<String, (String, String)>,
 }
 
 /// The last export, as the app shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ExportRow {
+    /// This device's bundle number (1, 2, …); `None` for exports from before numbering.
+    pub bundle_seq: Option<u32>,
     pub at: String,
     pub since: Option<String>,
     pub file: String,
@@ -298,7 +320,8 @@ impl Store {
         .map_err(err)?;
         tx.execute(
             "INSERT INTO bundle_imports (file_sha256, device_id, exported_at, imported_at, new_count, duplicate_count,
-                 version_count, conflict_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 version_count, conflict_count, bundle_seq, bundle_full)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 b.file_sha256,
                 b.device_id,
@@ -307,7 +330,9 @@ impl Store {
                 b.counts.new,
                 b.counts.duplicates,
                 b.counts.versions,
-                b.counts.conflicts
+                b.counts.conflicts,
+                b.bundle_seq,
+                b.bundle_full
             ],
         )
         .map_err(err)?;
@@ -315,47 +340,112 @@ impl Store {
         Ok(ImportOutcome::Applied(b.counts))
     }
 
-    /// Finalized responses (every version, not discarded) changed after `since`.
-    pub fn exportable_responses(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Uuid>> {
-        let since = since.map(ts).unwrap_or_default();
+    /// Finalized responses (every version, not discarded) whose change sequence is above
+    /// `after`, with it, in sequence order. The sequence is the store's own (numbered by
+    /// triggers as versions are finalized, imported or rewritten), never the clock.
+    pub fn exportable_responses(&self, after: i64) -> Result<Vec<(Uuid, i64)>> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT instance_id FROM responses WHERE status = 'finalized' AND discarded_at IS NULL
-                 AND updated_at > ?1 ORDER BY updated_at, instance_id",
+                "SELECT instance_id, change_seq FROM responses WHERE status = 'finalized' AND discarded_at IS NULL
+                 AND change_seq > ?1 ORDER BY change_seq",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([since], |r| crate::parse_uuid(&r.get::<_, String>(0)?))
+            .query_map([after], |r| {
+                Ok((crate::parse_uuid(&r.get::<_, String>(0)?)?, r.get(1)?))
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))
     }
 
-    pub fn record_export(&mut self, row: &ExportRow, sha256: &str) -> Result<()> {
+    /// The highest change sequence a recorded export covered (0: none), and the number the
+    /// next bundle gets.
+    pub fn export_position(&self) -> Result<(i64, u32)> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(max(covered_seq), 0), coalesce(max(bundle_seq), 0) + 1 FROM exports",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records an export whose file is already written and synced. `covered_seq` is the
+    /// highest change sequence it holds (or the previous one when it holds nothing new).
+    /// A bundle number taken meanwhile (another process exported) is refused by the unique
+    /// index rather than given twice.
+    pub fn record_export(&mut self, row: &ExportRow, sha256: &str, covered_seq: i64) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO exports (id, at, since, file, responses, encrypted, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![shequ_core::new_id().to_string(), row.at, row.since, row.file, row.responses, row.encrypted, sha256],
+                "INSERT INTO exports (id, at, since, file, responses, encrypted, sha256, bundle_seq, covered_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    shequ_core::new_id().to_string(),
+                    row.at,
+                    row.since,
+                    row.file,
+                    row.responses,
+                    row.encrypted,
+                    sha256,
+                    row.bundle_seq,
+                    covered_seq
+                ],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
 
+    /// The most recent export by bundle number (then by when it was recorded), not by its
+    /// timestamp: a clock set back does not reorder them.
     pub fn last_export(&self) -> Result<Option<ExportRow>> {
         self.conn
-            .query_row("SELECT at, since, file, responses, encrypted FROM exports ORDER BY at DESC LIMIT 1", [], |r| {
-                Ok(ExportRow { at: r.get(0)?, since: r.get(1)?, file: r.get(2)?, responses: r.get(3)?, encrypted: r.get(4)? })
-            })
+            .query_row(
+                "SELECT bundle_seq, at, since, file, responses, encrypted FROM exports
+                 ORDER BY bundle_seq IS NULL, bundle_seq DESC, rowid DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(ExportRow {
+                        bundle_seq: r.get(0)?,
+                        at: r.get(1)?,
+                        since: r.get(2)?,
+                        file: r.get(3)?,
+                        responses: r.get(4)?,
+                        encrypted: r.get(5)?,
+                    })
+                },
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
 
-    pub fn last_export_at(&self) -> Result<Option<DateTime<Utc>>> {
-        Ok(match self.last_export()? {
-            Some(e) => Some(parse_ts(&e.at).map_err(|e| self.err(e))?),
-            None => None,
-        })
+    /// Every bundle imported here, by device (devices in the order they were first seen): its
+    /// number on the device (`None`: from before numbering) and whether it carried everything.
+    #[allow(clippy::type_complexity)]
+    pub fn received_bundles(&self) -> Result<Vec<(String, Vec<(Option<u32>, bool)>)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT d.device_id, b.bundle_seq, b.bundle_full FROM devices d
+                 LEFT JOIN bundle_imports b ON b.device_id = d.device_id
+                 ORDER BY d.first_seen, d.rowid, b.bundle_seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out: Vec<(String, Vec<(Option<u32>, bool)>)> = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let device: String = r.get(0).map_err(|e| self.err(e))?;
+            let seq: Option<u32> = r.get(1).map_err(|e| self.err(e))?;
+            let full: Option<bool> = r.get(2).map_err(|e| self.err(e))?;
+            if out.last().map(|(d, _)| d != &device).unwrap_or(true) {
+                out.push((device, Vec::new()));
+            }
+            if let (Some(full), Some(last)) = (full, out.last_mut()) {
+                last.1.push((seq, full));
+            }
+        }
+        Ok(out)
     }
 
     pub fn conflicts(&self, unresolved_only: bool) -> Result<Vec<ConflictRow>> {
@@ -367,7 +457,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT id, instance_id, incoming, device_id, received_at, resolution FROM conflicts {filter}
+                "SELECT id, instance_id, incoming, device_id, received_at, resolution,
+                        replaced IS NOT NULL AND restored_at IS NULL FROM conflicts {filter}
                  ORDER BY received_at, id"
             ))
             .map_err(|e| self.err(e))?;
@@ -380,6 +471,7 @@ impl Store {
                     device_id: r.get(3)?,
                     received_at: r.get(4)?,
                     resolution: r.get(5)?,
+                    restorable: r.get(6)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -388,7 +480,8 @@ impl Store {
     }
 
     /// Resolves a conflict, keeping the stored version or replacing it with the incoming one
-    /// (`replacement`), in one audited transaction.
+    /// (`replacement`), in one audited transaction. Taking the incoming version keeps the
+    /// replaced one in the conflict row, for `restore_replaced`.
     pub fn resolve_conflict(
         &mut self,
         conflict_id: &str,
@@ -412,37 +505,31 @@ impl Store {
                 .with("what", "conflict")
                 .with("id", conflict_id));
         };
-        let resolution = if let Some((r, answers, counts)) = replacement {
-            tx.execute(
-                "UPDATE responses SET status = ?2, interviewer = ?3, respondent = ?4, updated_at = ?5, finalized_at = ?6,
-                     repeat_counts = ?7 WHERE instance_id = ?1",
-                params![
-                    instance,
-                    r.status.code(),
-                    r.interviewer,
-                    r.respondent,
-                    ts(r.updated_at),
-                    r.finalized_at.map(ts),
-                    serde_json::to_string(counts).map_err(Error::internal)?
-                ],
+        let (resolution, replaced) = if let Some((r, answers, counts)) = replacement {
+            let replaced = read_version(&tx, &instance).map_err(err)?;
+            let incoming = ReplacedVersion {
+                status: r.status.code().to_string(),
+                interviewer: r.interviewer.clone(),
+                respondent: r.respondent.clone(),
+                updated_at: ts(r.updated_at),
+                finalized_at: r.finalized_at.map(ts),
+                repeat_counts: serde_json::to_string(counts).map_err(Error::internal)?,
+                answers: answers
+                    .iter()
+                    .map(|(q, v)| (q.clone(), (v.clone(), ts(r.updated_at))))
+                    .collect(),
+            };
+            write_version(&tx, &instance, &incoming).map_err(err)?;
+            (
+                "took_incoming",
+                Some(serde_json::to_string(&replaced).map_err(Error::internal)?),
             )
-            .map_err(err)?;
-            tx.execute("DELETE FROM answers WHERE instance_id = ?1", [&instance])
-                .map_err(err)?;
-            for (q, v) in answers {
-                tx.execute(
-                    "INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![instance, q, v, ts(r.updated_at)],
-                )
-                .map_err(err)?;
-            }
-            "took_incoming"
         } else {
-            "kept_existing"
+            ("kept_existing", None)
         };
         tx.execute(
-            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, resolved_by = ?4 WHERE id = ?1",
-            params![conflict_id, ts(now), resolution, actor.name],
+            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, resolved_by = ?4, replaced = ?5 WHERE id = ?1",
+            params![conflict_id, ts(now), resolution, actor.name, replaced],
         )
         .map_err(err)?;
         audit::record(
@@ -461,6 +548,111 @@ impl Store {
         .map_err(err)?;
         tx.commit().map_err(err)
     }
+
+    /// Puts back the version that taking the incoming one replaced, exactly (answers with
+    /// their save times), and records the conflict as resolved by keeping it; audited, in one
+    /// transaction. The incoming version stays in the conflict row.
+    pub fn restore_replaced(
+        &mut self,
+        conflict_id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let found: Option<(String, String)> = tx
+            .query_row(
+                "SELECT instance_id, replaced FROM conflicts
+                 WHERE id = ?1 AND resolution = 'took_incoming' AND replaced IS NOT NULL AND restored_at IS NULL",
+                [conflict_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(err)?;
+        let Some((instance, json)) = found else {
+            return Err(Error::new(ErrorCode::NotFound)
+                .with("what", "replaced version")
+                .with("id", conflict_id));
+        };
+        let version: ReplacedVersion = serde_json::from_str(&json).map_err(Error::internal)?;
+        write_version(&tx, &instance, &version).map_err(err)?;
+        tx.execute(
+            "UPDATE conflicts SET resolution = 'kept_existing', restored_at = ?2, resolved_at = ?2, resolved_by = ?3
+             WHERE id = ?1",
+            params![conflict_id, ts(now), actor.name],
+        )
+        .map_err(err)?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Update,
+                entity: "response",
+                entity_id: &instance,
+                field: Some("conflict"),
+                old_value: Some("took_incoming"),
+                new_value: Some("restored_replaced"),
+            },
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(instance)
+    }
+}
+
+/// What a conflict resolution may overwrite of a stored version.
+fn read_version(tx: &rusqlite::Transaction, instance: &str) -> rusqlite::Result<ReplacedVersion> {
+    let mut v = tx.query_row(
+        "SELECT status, interviewer, respondent, updated_at, finalized_at, repeat_counts
+         FROM responses WHERE instance_id = ?1",
+        [instance],
+        |r| {
+            Ok(ReplacedVersion {
+                status: r.get(0)?,
+                interviewer: r.get(1)?,
+                respondent: r.get(2)?,
+                updated_at: r.get(3)?,
+                finalized_at: r.get(4)?,
+                repeat_counts: r.get(5)?,
+                answers: BTreeMap::new(),
+            })
+        },
+    )?;
+    let mut stmt =
+        tx.prepare("SELECT question, value, saved_at FROM answers WHERE instance_id = ?1")?;
+    let rows = stmt.query_map([instance], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+    v.answers = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
+
+fn write_version(
+    tx: &rusqlite::Transaction,
+    instance: &str,
+    v: &ReplacedVersion,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE responses SET status = ?2, interviewer = ?3, respondent = ?4, updated_at = ?5, finalized_at = ?6,
+             repeat_counts = ?7 WHERE instance_id = ?1",
+        params![
+            instance,
+            v.status,
+            v.interviewer,
+            v.respondent,
+            v.updated_at,
+            v.finalized_at,
+            v.repeat_counts
+        ],
+    )?;
+    tx.execute("DELETE FROM answers WHERE instance_id = ?1", [instance])?;
+    let mut ins = tx.prepare(
+        "INSERT INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (q, (value, saved_at)) in &v.answers {
+        ins.execute(params![instance, q, value, saved_at])?;
+    }
+    Ok(())
 }
 
 /// A finalized response with its answers, for data exports.

@@ -3,4 +3,9 @@
 /**
  * A recorded conflict, for the analyst.
  */
-export type ConflictRow = { id: string, instance_id: string, incoming: string, device_id: string, received_at: string, resolution: string | null, };
+export type ConflictRow = { id: string, instance_id: string, incoming: string, device_id: string, received_at: string, resolution: string | null, 
+/**
+ * Taking the incoming version kept the one it replaced, and it has not been restored:
+ * `restore_replaced` puts it back.
+ */
+restorable: boolean, };

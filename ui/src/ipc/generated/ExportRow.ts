@@ -3,4 +3,8 @@
 /**
  * The last export, as the app shows it.
  */
-export type ExportRow = { at: string, since: string | null, file: string, responses: number, encrypted: boolean, };
+export type ExportRow = { 
+/**
+ * This device's bundle number (1, 2, …); `None` for exports from before numbering.
+ */
+bundle_seq: number | null, at: string, since: string | null, file: string, responses: number, encrypted: boolean, };

@@ -8,4 +8,8 @@ export type ImportReport = { file: string, device_id: string,
 /**
  * The device was never seen before at this centre.
  */
-unknown_device: boolean, already_imported: boolean, counts: ImportCounts, encrypted: boolean, };
+unknown_device: boolean, already_imported: boolean, counts: ImportCounts, encrypted: boolean, 
+/**
+ * The bundle's number on its device (`None`: from before numbering).
+ */
+bundle_seq: number | null, };

@@ -132,6 +132,9 @@ pub enum FormItem {
     Group {
         name: String,
         label: LocalizedText,
+        /// The group's hint (absent from definitions stored before it was read).
+        #[serde(default, skip_serializing_if = "LocalizedText::is_empty")]
+        hint: LocalizedText,
         relevant: Option<String>,
         appearance: Option<String>,
         repeat: bool,

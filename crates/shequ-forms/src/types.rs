@@ -9,141 +9,256 @@ pub(crate) enum RowType {
     EndGroup {
         repeat: bool,
     },
-    /// A question: canonical type, choice list, `or_other`, whether a laptop can capture it.
+    /// A question: canonical type, choice list, `or_other`, whether a laptop can capture it,
+    /// and the constraint its type implies (`phone number`: digits only) when none is given.
     Question {
         qtype: String,
         list: Option<String>,
         or_other: bool,
         supported: bool,
+        implied_constraint: Option<String>,
     },
 }
 
-/// Types answered or computed on the laptop.
-const SUPPORTED: &[&str] = &[
-    "text",
-    "integer",
-    "decimal",
-    "range",
-    "note",
-    "acknowledge",
-    "calculate",
-    "hidden",
-    "date",
-    "time",
-    "dateTime",
-    "start",
-    "end",
-    "today",
-    "deviceid",
-    "username",
+/// Every single-word or fixed-phrase type pyxform knows (its question type dictionary and
+/// type aliases), lowercased with single spaces → (Shequ's canonical type, whether a laptop
+/// can answer or compute it, the constraint pyxform's builder implies when the row has none).
+const TYPES: &[(&str, &str, bool, Option<&str>)] = &[
+    // Answered or computed on the laptop.
+    ("text", "text", true, None),
+    ("string", "text", true, None),
+    ("q string", "text", true, None),
+    ("add text prompt", "text", true, None),
+    ("phone number", "text", true, Some(r"regex(., '^\d*$')")),
+    ("integer", "integer", true, None),
+    ("int", "integer", true, None),
+    ("q int", "integer", true, None),
+    ("add integer prompt", "integer", true, None),
+    ("percentage", "integer", true, Some("0 <= . and . <= 100")),
+    (
+        "number of days in last month",
+        "integer",
+        true,
+        Some("0 <= . and . <= 31"),
+    ),
+    (
+        "number of days in last six months",
+        "integer",
+        true,
+        Some("0 <= . and . <= 183"),
+    ),
+    (
+        "number of days in last year",
+        "integer",
+        true,
+        Some("0 <= . and . <= 365"),
+    ),
+    ("decimal", "decimal", true, None),
+    ("q decimal", "decimal", true, None),
+    ("add decimal prompt", "decimal", true, None),
+    ("range", "range", true, None),
+    ("note", "note", true, None),
+    ("q note", "note", true, None),
+    ("add note prompt", "note", true, None),
+    ("acknowledge", "acknowledge", true, None),
+    ("q acknowledge", "acknowledge", true, None),
+    ("add acknowledge prompt", "acknowledge", true, None),
+    ("trigger", "acknowledge", true, None),
+    ("calculate", "calculate", true, None),
+    ("q calculate", "calculate", true, None),
+    ("add calculate prompt", "calculate", true, None),
+    ("hidden", "hidden", true, None),
+    ("date", "date", true, None),
+    ("q date", "date", true, None),
+    ("add date prompt", "date", true, None),
+    ("time", "time", true, None),
+    ("datetime", "dateTime", true, None),
+    ("date time", "dateTime", true, None),
+    ("q date time", "dateTime", true, None),
+    ("q datetime", "dateTime", true, None),
+    ("add date time prompt", "dateTime", true, None),
+    ("add datetime prompt", "dateTime", true, None),
+    ("start", "start", true, None),
+    ("start time", "start", true, None),
+    ("get start time", "start", true, None),
+    ("end", "end", true, None),
+    ("end time", "end", true, None),
+    ("get end time", "end", true, None),
+    ("today", "today", true, None),
+    ("get today", "today", true, None),
+    ("deviceid", "deviceid", true, None),
+    ("device id", "deviceid", true, None),
+    ("get device id", "deviceid", true, None),
+    ("uri:deviceid", "deviceid", true, None),
+    ("imei", "deviceid", true, None),
+    ("username", "username", true, None),
+    ("uri:username", "username", true, None),
+    // Known to ODK, not capturable on a laptop: imported, marked unsupported, warned about.
+    ("photo", "photo", false, None),
+    ("image", "photo", false, None),
+    ("q picture", "photo", false, None),
+    ("q image", "photo", false, None),
+    ("add image prompt", "photo", false, None),
+    ("add photo prompt", "photo", false, None),
+    ("audio", "audio", false, None),
+    ("q audio", "audio", false, None),
+    ("add audio prompt", "audio", false, None),
+    ("video", "video", false, None),
+    ("q video", "video", false, None),
+    ("add video prompt", "video", false, None),
+    ("file", "file", false, None),
+    ("add file prompt", "file", false, None),
+    ("geopoint", "geopoint", false, None),
+    ("q geopoint", "geopoint", false, None),
+    ("gps", "geopoint", false, None),
+    ("location", "geopoint", false, None),
+    ("q location", "geopoint", false, None),
+    ("add location prompt", "geopoint", false, None),
+    ("geotrace", "geotrace", false, None),
+    ("q geotrace", "geotrace", false, None),
+    ("geoshape", "geoshape", false, None),
+    ("q geoshape", "geoshape", false, None),
+    ("barcode", "barcode", false, None),
+    ("q barcode", "barcode", false, None),
+    ("add barcode prompt", "barcode", false, None),
+    ("osm", "osm", false, None),
+    ("background-audio", "background-audio", false, None),
+    ("background-geopoint", "background-geopoint", false, None),
+    ("start-geopoint", "start-geopoint", false, None),
+    ("audit", "audit", false, None),
+    ("email", "email", false, None),
+    ("uri:email", "email", false, None),
+    ("simserial", "simserial", false, None),
+    ("sim id", "simserial", false, None),
+    ("get sim id", "simserial", false, None),
+    ("uri:simserial", "simserial", false, None),
+    ("subscriberid", "subscriberid", false, None),
+    ("subscriber id", "subscriberid", false, None),
+    ("get subscriber id", "subscriberid", false, None),
+    ("uri:subscriberid", "subscriberid", false, None),
+    ("phonenumber", "phonenumber", false, None),
+    ("get phone number", "phonenumber", false, None),
+    ("uri:phonenumber", "phonenumber", false, None),
+    ("xml-external", "xml-external", false, None),
+    ("csv-external", "csv-external", false, None),
+    ("signature", "signature", false, None),
 ];
 
-/// Types ODK knows that a laptop cannot capture: imported, marked unsupported, warned about.
-const UNSUPPORTED: &[&str] = &[
-    "photo",
-    "image",
-    "audio",
-    "video",
-    "file",
-    "geopoint",
-    "geotrace",
-    "geoshape",
-    "barcode",
-    "background-audio",
-    "start-geopoint",
-    "audit",
-    "email",
-    "simserial",
-    "subscriberid",
-    "phonenumber",
-    "xml-external",
-    "csv-external",
-    "signature",
+/// Select spellings pyxform reads (`aliases.select`), as words: (words, type, supported).
+const SELECTS: &[(&[&str], &str, bool)] = &[
+    (&["select_one"], "select_one", true),
+    (&["select", "one"], "select_one", true),
+    (&["select1"], "select_one", true),
+    (&["select", "one", "from"], "select_one", true),
+    (
+        &["add", "select", "one", "prompt", "using"],
+        "select_one",
+        true,
+    ),
+    (&["select_multiple"], "select_multiple", true),
+    (&["select", "all", "that", "apply"], "select_multiple", true),
+    (
+        &["select", "all", "that", "apply", "from"],
+        "select_multiple",
+        true,
+    ),
+    (
+        &["add", "select", "multiple", "prompt", "using"],
+        "select_multiple",
+        true,
+    ),
+    (&["rank"], "rank", true),
+    (&["select_one_from_file"], "select_one_from_file", false),
+    (
+        &["select", "one", "from", "file"],
+        "select_one_from_file",
+        false,
+    ),
+    (
+        &["select_multiple_from_file"],
+        "select_multiple_from_file",
+        false,
+    ),
+    (
+        &["select", "multiple", "from", "file"],
+        "select_multiple_from_file",
+        false,
+    ),
+    (&["select_one_external"], "select_one_external", false),
 ];
+
+/// The `or_other` suffixes pyxform reads after a select's list name.
+const OR_OTHER: &[&[&str]] = &[&["or_other"], &["or", "other"], &["or", "specify", "other"]];
+
+fn question(qtype: &str, list: Option<String>, or_other: bool, supported: bool) -> RowType {
+    RowType::Question {
+        qtype: qtype.to_string(),
+        list,
+        or_other,
+        supported,
+        implied_constraint: None,
+    }
+}
 
 /// Parses a `type` cell (case and spacing as pyxform tolerates them). `None`: unknown type.
 pub(crate) fn parse_type(raw: &str) -> Option<RowType> {
     let words: Vec<&str> = raw.split_whitespace().collect();
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
     let joined = lower.join(" ");
-    match joined.as_str() {
-        "begin group" | "begin_group" => return Some(RowType::BeginGroup { repeat: false }),
-        "begin repeat" | "begin_repeat" => return Some(RowType::BeginGroup { repeat: true }),
-        "end group" | "end_group" => return Some(RowType::EndGroup { repeat: false }),
-        "end repeat" | "end_repeat" => return Some(RowType::EndGroup { repeat: true }),
-        _ => {}
-    }
-    // Selects: "select_one L", "select one L", "select1 L", "select_multiple L",
-    // "select all that apply L", "rank L", each optionally followed by "or_other".
-    let (or_other, core): (bool, &[String]) = match lower.last().map(String::as_str) {
-        Some("or_other") if lower.len() > 2 => (true, &lower[..lower.len() - 1]),
-        _ => (false, &lower[..]),
-    };
-    let select_prefixes: &[(&[&str], &str, bool)] = &[
-        (&["select_one"], "select_one", true),
-        (&["select", "one"], "select_one", true),
-        (&["select1"], "select_one", true),
-        (&["select_multiple"], "select_multiple", true),
-        (&["select", "all", "that", "apply"], "select_multiple", true),
-        (&["rank"], "rank", true),
-        (&["select_one_from_file"], "select_one_from_file", false),
-        (
-            &["select_multiple_from_file"],
-            "select_multiple_from_file",
-            false,
-        ),
-        (&["select_one_external"], "select_one_external", false),
-    ];
-    for (prefix, qtype, supported) in select_prefixes {
-        if core.len() == prefix.len() + 1 && core.iter().zip(prefix.iter()).all(|(a, b)| a == b) {
-            // The list name keeps its original case.
-            let list = words[prefix.len()].to_string();
-            return Some(RowType::Question {
-                qtype: qtype.to_string(),
-                list: Some(list),
-                or_other: or_other && *supported,
-                supported: *supported,
-            });
+    // begin/end group, repeat and their old spellings (lgroup, looped group).
+    for (verb, begin) in [("begin", true), ("end", false)] {
+        for (kind, repeat) in [
+            ("group", false),
+            ("repeat", true),
+            ("lgroup", true),
+            ("looped group", true),
+        ] {
+            if joined == format!("{verb} {kind}") || joined == format!("{verb}_{kind}") {
+                return Some(if begin {
+                    RowType::BeginGroup { repeat }
+                } else {
+                    RowType::EndGroup { repeat }
+                });
+            }
         }
     }
-    if words.len() != 1 {
-        return None;
+    // Selects: a spelling, the list name, optionally an or_other spelling.
+    for (prefix, qtype, supported) in SELECTS {
+        for suffix in std::iter::once(&[][..]).chain(OR_OTHER.iter().copied()) {
+            let n = prefix.len() + 1 + suffix.len();
+            if lower.len() == n
+                && lower[..prefix.len()]
+                    .iter()
+                    .zip(prefix.iter())
+                    .all(|(a, b)| a == b)
+                && lower[prefix.len() + 1..]
+                    .iter()
+                    .zip(suffix.iter())
+                    .all(|(a, b)| a == b)
+            {
+                // The list name keeps its original case.
+                let list = words[prefix.len()].to_string();
+                return Some(question(
+                    qtype,
+                    Some(list),
+                    !suffix.is_empty() && *supported,
+                    *supported,
+                ));
+            }
+        }
     }
-    let t = lower[0].as_str();
-    if let Some(s) = SUPPORTED.iter().find(|s| s.to_lowercase() == t) {
-        return Some(RowType::Question {
-            qtype: s.to_string(),
-            list: None,
-            or_other: false,
-            supported: true,
-        });
+    // OpenStreetMap questions name their tag list on the osm sheet.
+    if lower.len() == 2 && lower[0] == "osm" {
+        return Some(question("osm", None, false, false));
     }
-    if t == "trigger" {
-        return Some(RowType::Question {
-            qtype: "acknowledge".into(),
-            list: None,
-            or_other: false,
-            supported: true,
-        });
-    }
-    if t == "imei" {
-        return Some(RowType::Question {
-            qtype: "deviceid".into(),
-            list: None,
-            or_other: false,
-            supported: true,
-        });
-    }
-    if let Some(u) = UNSUPPORTED.iter().find(|u| **u == t) {
-        let qtype = if *u == "image" { "photo" } else { u };
-        return Some(RowType::Question {
-            qtype: qtype.to_string(),
-            list: None,
-            or_other: false,
-            supported: false,
-        });
-    }
-    None
+    let (_, qtype, supported, implied) = TYPES.iter().find(|t| t.0 == joined)?;
+    Some(RowType::Question {
+        qtype: qtype.to_string(),
+        list: None,
+        or_other: false,
+        supported: *supported,
+        implied_constraint: implied.map(str::to_string),
+    })
 }
 
 /// Whether a question of this type must have a label (or hint), as pyxform requires.
@@ -165,6 +280,8 @@ pub(crate) fn needs_label(qtype: &str) -> bool {
             | "background-audio"
             | "xml-external"
             | "csv-external"
+            | "email"
+            | "background-geopoint"
     )
 }
 
@@ -173,12 +290,7 @@ mod tests {
     use super::*;
 
     fn q(qtype: &str, list: Option<&str>, or_other: bool, supported: bool) -> Option<RowType> {
-        Some(RowType::Question {
-            qtype: qtype.into(),
-            list: list.map(Into::into),
-            or_other,
-            supported,
-        })
+        Some(question(qtype, list.map(Into::into), or_other, supported))
     }
 
     #[test]
@@ -206,6 +318,33 @@ mod tests {
                 q("select_one_from_file", Some("a.csv"), false, false),
             ),
             ("trigger", q("acknowledge", None, false, true)),
+            ("string", q("text", None, false, true)),
+            ("gps", q("geopoint", None, false, false)),
+            ("uri:deviceid", q("deviceid", None, false, true)),
+            ("osm", q("osm", None, false, false)),
+            ("osm building_tags", q("osm", None, false, false)),
+            (
+                "select one from sexes or specify other",
+                q("select_one", Some("sexes"), true, true),
+            ),
+            (
+                "select all that apply from toilet_type or specify other",
+                q("select_multiple", Some("toilet_type"), true, true),
+            ),
+            (
+                "select one from yes_or_no",
+                q("select_one", Some("yes_or_no"), false, true),
+            ),
+            (
+                "select_one yn or other",
+                q("select_one", Some("yn"), true, true),
+            ),
+            (
+                "select one from file a.csv",
+                q("select_one_from_file", Some("a.csv"), false, false),
+            ),
+            ("begin lgroup", Some(RowType::BeginGroup { repeat: true })),
+            ("end looped group", Some(RowType::EndGroup { repeat: true })),
             ("begin group", Some(RowType::BeginGroup { repeat: false })),
             ("begin_repeat", Some(RowType::BeginGroup { repeat: true })),
             ("End Repeat", Some(RowType::EndGroup { repeat: true })),
@@ -217,5 +356,10 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(parse_type(raw), want, "{raw:?}");
         }
+        assert!(matches!(
+            parse_type("phone number"),
+            Some(RowType::Question { qtype, supported: true, implied_constraint: Some(c), .. })
+                if qtype == "text" && c.starts_with("regex(")
+        ));
     }
 }

@@ -70,6 +70,9 @@ fn file_invalid(source: &str, problem: &str) -> Error {
 /// lowercased, de-aliased; the language after it trimmed and kept as written.
 fn normalize_header(h: &str) -> String {
     let h = h.trim();
+    if let Some(h) = namespaced_header(h) {
+        return normalize_header(&h);
+    }
     let (base, lang) = match h.split_once("::") {
         Some((b, l)) => (b, Some(l.trim())),
         None => match h.split_once(':') {
@@ -104,6 +107,42 @@ fn normalize_header(h: &str) -> String {
     }
 }
 
+/// pyxform's `bind:…` and `control:…` headers (`bind:relevant`, `bind:jr:constraintMsg:English`,
+/// `control:appearance`) set the same properties as the plain columns: their plain spelling.
+fn namespaced_header(h: &str) -> Option<String> {
+    let lower = h.to_lowercase();
+    let rest = ["bind::", "control::", "bind:", "control:"]
+        .iter()
+        .find_map(|p| lower.starts_with(p).then(|| &h[p.len()..]))?;
+    let tokens: Vec<&str> = rest
+        .split(':')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let (key, lang) = match tokens.as_slice() {
+        ["jr", k, lang @ ..] | ["JR", k, lang @ ..] => (format!("jr:{k}"), lang),
+        [k, lang @ ..] => (k.to_string(), lang),
+        [] => return None,
+    };
+    let plain = match key.to_lowercase().as_str() {
+        "relevant" => "relevant",
+        "constraint" => "constraint",
+        "required" => "required",
+        "readonly" => "read_only",
+        "calculate" => "calculation",
+        "jr:constraintmsg" => "constraint_message",
+        "jr:requiredmsg" => "required_message",
+        "appearance" => "appearance",
+        "jr:count" => "repeat_count",
+        _ => return None,
+    };
+    Some(if lang.is_empty() {
+        plain.to_string()
+    } else {
+        format!("{plain}::{}", lang.join(":"))
+    })
+}
+
 /// pyxform replaces curly quotes in expressions; Shequ does so in expression columns only
 /// (labels keep them: they are correct punctuation in Chinese text).
 fn straighten_quotes(s: &str) -> String {
@@ -113,6 +152,8 @@ fn straighten_quotes(s: &str) -> String {
 struct Sheet {
     name: &'static str,
     headers: Vec<String>,
+    /// The headers as written (trimmed), beside `headers`.
+    raw_headers: Vec<String>,
     /// Header → column, for the plain (language-less) headers.
     columns: HashMap<String, usize>,
     /// Base column (`label`) → its (column, language) pairs, computed once per sheet.
@@ -134,7 +175,24 @@ fn cell(d: &Data) -> String {
                 "FALSE".into()
             }
         }
+        Data::DateTime(dt) if dt.is_datetime() => excel_datetime(dt),
         other => other.to_string().trim().to_string(),
+    }
+}
+
+/// A date or time cell as pyxform writes it (Python's `str` of a datetime, or of a time when
+/// the serial number has no day part): `2024-03-01 00:00:00`, `09:30:00`.
+fn excel_datetime(dt: &calamine::ExcelDateTime) -> String {
+    let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
+    let time = if ms > 0 {
+        format!("{h:02}:{mi:02}:{s:02}.{:06}", u32::from(ms) * 1000)
+    } else {
+        format!("{h:02}:{mi:02}:{s:02}")
+    };
+    if dt.as_f64().trunc() == 0.0 {
+        time
+    } else {
+        format!("{y:04}-{mo:02}-{d:02} {time}")
     }
 }
 
@@ -156,13 +214,26 @@ impl Sheet {
     ) -> Sheet {
         let first_row = start.map_or(0, |(r, _)| r as usize);
         let mut rows = cells.enumerate().map(|(i, r)| (first_row + i + 1, r));
-        let headers: Vec<String> = rows
-            .next()
-            .map(|(_, h)| h)
-            .unwrap_or_default()
+        // As pyxform: the header row ends after a run of more than 20 empty cells.
+        let raw_headers = rows.next().map(|(_, h)| h).unwrap_or_default();
+        let mut width = 0;
+        let mut empty_run = 0;
+        for (i, h) in raw_headers.iter().enumerate() {
+            if h.is_empty() {
+                if empty_run == 20 {
+                    break;
+                }
+                empty_run += 1;
+            } else {
+                empty_run = 0;
+                width = i + 1;
+            }
+        }
+        let raw_headers: Vec<String> = raw_headers[..width]
             .iter()
-            .map(|h| normalize_header(h))
+            .map(|h| h.trim().to_string())
             .collect();
+        let headers: Vec<String> = raw_headers.iter().map(|h| normalize_header(h)).collect();
         let mut columns = HashMap::new();
         let mut texts: HashMap<String, Vec<(usize, String)>> = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
@@ -173,14 +244,34 @@ impl Sheet {
             };
             texts.entry(base).or_default().push((i, lang));
         }
+        // Cells under no header are not read; the data ends after a run of more than 60
+        // empty rows (pyxform stops there too).
+        let mut kept = Vec::new();
+        let mut empty_run = 0;
+        for (n, mut r) in rows {
+            r.truncate(headers.len());
+            for (c, h) in r.iter_mut().zip(&headers) {
+                if h.is_empty() {
+                    c.clear();
+                }
+            }
+            if r.iter().all(String::is_empty) {
+                if empty_run == 60 {
+                    break;
+                }
+                empty_run += 1;
+            } else {
+                empty_run = 0;
+                kept.push((n, r));
+            }
+        }
         Sheet {
             name,
             headers,
+            raw_headers,
             columns,
             texts,
-            rows: rows
-                .filter(|(_, r)| r.iter().any(|c| !c.is_empty()))
-                .collect(),
+            rows: kept,
         }
     }
 
@@ -307,6 +398,7 @@ struct PendingExpr {
 struct Open {
     name: String,
     label: LocalizedText,
+    hint: LocalizedText,
     relevant: Option<String>,
     appearance: Option<String>,
     repeat: bool,
@@ -337,7 +429,23 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 .with("file", source)
                 .with("detail", e)
         };
-        let Some(n) = names.iter().find(|n| n.trim().eq_ignore_ascii_case(want)) else {
+        // As pyxform: a workbook of one sheet, whatever its name, is the survey.
+        const SHEETS: &[&str] = &[
+            "survey",
+            "choices",
+            "settings",
+            "external_choices",
+            "osm",
+            "entities",
+        ];
+        let lone = (want == "survey" && names.len() == 1)
+            .then(|| &names[0])
+            .filter(|n| !SHEETS.iter().any(|s| n.trim().eq_ignore_ascii_case(s)));
+        let Some(n) = names
+            .iter()
+            .find(|n| n.trim().eq_ignore_ascii_case(want))
+            .or(lone)
+        else {
             return Ok(None);
         };
         // Borrowed shared strings where calamine offers them (it panics on .xls if asked).
@@ -357,9 +465,23 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             )))
         }
     };
-    let survey = sheet("survey")?.ok_or_else(|| invalid("survey", 0, "", "missing_sheet"))?;
+    let mut survey = sheet("survey")?.ok_or_else(|| invalid("survey", 0, "", "missing_sheet"))?;
     let choices_sheet = sheet("choices")?;
     let settings = sheet("settings")?;
+    // As pyxform (unless `clean_text_values` is no): runs of spaces in survey cells are one.
+    let clean = settings
+        .as_ref()
+        .and_then(|s| s.rows.first().map(|(_, r)| s.get(r, "clean_text_values")))
+        .is_none_or(|v| yes_no_or_expr(v).is_some() || v.is_empty());
+    if clean {
+        for (_, row) in &mut survey.rows {
+            for c in row.iter_mut() {
+                if c.contains("  ") {
+                    *c = collapse_spaces(c);
+                }
+            }
+        }
+    }
     survey.require("type")?;
     survey.require("name")?;
     let mut warnings = Vec::new();
@@ -375,15 +497,23 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 .map(|(_, r)| s.get(r, "allow_choice_duplicates").to_lowercase())
         })
         .is_some_and(|v| v == "yes" || v == "true");
-    if let Some(cs) = &choices_sheet {
-        cs.require("list_name")?;
+    // A choices sheet without rows is no choices sheet (pyxform ignores it).
+    if let Some(cs) = choices_sheet.as_ref().filter(|c| !c.rows.is_empty()) {
         cs.require("name")?;
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
         for (rownum, row) in &cs.rows {
             let list = cs.get(row, "list_name").to_string();
             let name = cs.get(row, "name").to_string();
             if list.is_empty() {
-                return Err(invalid("choices", *rownum, "list_name", "empty_value"));
+                // pyxform drops a row without a list name; Shequ says so.
+                warnings.push(Warning {
+                    sheet: "choices".into(),
+                    row: *rownum as u32,
+                    column: "list_name".into(),
+                    problem: "choice_without_list".into(),
+                    params: [("name".to_string(), name)].into(),
+                });
+                continue;
             }
             if name.is_empty() {
                 return Err(
@@ -401,7 +531,10 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             let columns: BTreeMap<String, String> = cs
                 .headers
                 .iter()
+                .zip(&cs.raw_headers)
                 .zip(row.iter())
+                .filter(|((_, raw), _)| !raw.contains(char::is_whitespace))
+                .map(|((h, _), v)| (h, v))
                 .filter(|(h, v)| {
                     !v.is_empty()
                         && !h.is_empty()
@@ -423,6 +556,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let mut stack: Vec<Open> = vec![Open {
         name: String::new(),
         label: LocalizedText::default(),
+        hint: LocalizedText::default(),
         relevant: None,
         appearance: None,
         repeat: false,
@@ -439,12 +573,35 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         let rownum = *rownum;
         let raw_type = survey.get(row, "type");
         if raw_type.is_empty() {
+            // A row with neither name nor label is a comment row (pyxform skips it too).
+            if survey.get(row, "name").is_empty() && survey.text(row, "label").is_empty() {
+                continue;
+            }
             return Err(invalid("survey", rownum, "type", "empty_type"));
+        }
+        let words: Vec<String> = raw_type
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        if matches!(words.first().map(String::as_str), Some("begin_loop"))
+            || words.len() >= 2 && words[0] == "begin" && words[1] == "loop"
+        {
+            // pyxform expands a loop into one group per choice, each holding the same
+            // question names: Shequ keeps names unique in the form, so it says why it stops.
+            return Err(invalid("survey", rownum, "type", "loop_unsupported")
+                .with("name", survey.get(row, "name"))
+                .with("list", words.last().map(String::as_str).unwrap_or("")));
         }
         let Some(row_type) = parse_type(raw_type) else {
             return Err(invalid("survey", rownum, "type", "unknown_type").with("value", raw_type));
         };
-        let name = survey.get(row, "name").to_string();
+        let mut name = survey.get(row, "name").to_string();
+        if name.is_empty()
+            && matches!(&row_type, RowType::Question { qtype, .. } if qtype == "note")
+        {
+            // As pyxform: a note needs no name; it gets one from its row.
+            name = format!("generated_note_name_{rownum}");
+        }
         if let RowType::EndGroup { repeat } = row_type {
             let open = if stack.len() > 1 { stack.pop() } else { None };
             let Some(open) = open else {
@@ -458,6 +615,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             let item = FormItem::Group {
                 name: open.name,
                 label: open.label,
+                hint: open.hint,
                 relevant: open.relevant,
                 appearance: open.appearance,
                 repeat: open.repeat,
@@ -515,20 +673,45 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         }
         match row_type {
             RowType::BeginGroup { repeat } => {
-                let repeat_count = opt(&straighten_quotes(survey.get(row, "repeat_count")));
-                if let Some(rc) = &repeat_count {
-                    if rc.parse::<u32>().is_err() {
+                let mut repeat_count = opt(&straighten_quotes(survey.get(row, "repeat_count")));
+                if let Some(rc) = repeat_count.as_mut() {
+                    if !is_reference(rc) {
+                        // As pyxform: a count that is not a plain ${reference} is computed
+                        // by a generated read-only calculation `<name>_count` before the
+                        // repeat, which the repeat then reads (ODK's data has that column).
+                        let count_name = format!("{name}_count");
+                        if let Some(first) = names_seen.insert(count_name.to_lowercase(), rownum) {
+                            return Err(invalid("survey", rownum, "name", "duplicate_name")
+                                .with("value", &count_name)
+                                .with("first_row", first));
+                        }
                         pending.push(PendingExpr {
                             row: rownum,
                             column: "repeat_count",
-                            owner: name.clone(),
+                            owner: count_name.clone(),
                             text: rc.clone(),
                         });
+                        let mut q = plain_question(count_name.clone(), "calculate");
+                        q.calculation = Some(std::mem::take(rc));
+                        q.read_only = Some("true()".into());
+                        stack
+                            .last_mut()
+                            .expect("root stays")
+                            .children
+                            .push(FormItem::Question(q));
+                        *rc = format!("${{{count_name}}}");
                     }
+                    pending.push(PendingExpr {
+                        row: rownum,
+                        column: "repeat_count",
+                        owner: name.clone(),
+                        text: rc.clone(),
+                    });
                 }
                 stack.push(Open {
                     name,
                     label,
+                    hint,
                     relevant,
                     appearance: opt(survey.get(row, "appearance")),
                     repeat,
@@ -541,7 +724,8 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 qtype,
                 list,
                 or_other,
-                supported,
+                mut supported,
+                implied_constraint,
             } => {
                 if let Some(list) = &list {
                     if supported {
@@ -564,6 +748,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                         invalid("survey", rownum, "label", "missing_label").with("name", &name)
                     );
                 }
+                let type_supported = supported;
                 if !supported {
                     warnings.push(Warning {
                         sheet: "survey".into(),
@@ -579,7 +764,8 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 }
                 let required = yes_no_or_expr(survey.get(row, "required"));
                 let read_only = yes_no_or_expr(survey.get(row, "read_only"));
-                let constraint = opt(&straighten_quotes(survey.get(row, "constraint")));
+                let constraint =
+                    opt(&straighten_quotes(survey.get(row, "constraint"))).or(implied_constraint);
                 let choice_filter = opt(&straighten_quotes(survey.get(row, "choice_filter")));
                 for (column, text) in [
                     ("calculation", &calculation),
@@ -595,6 +781,30 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                             owner: name.clone(),
                             text: t.clone(),
                         });
+                    }
+                }
+                // pulldata() reads a CSV that travels with the form on a phone; a laptop has
+                // none, so the question imports but is not available.
+                if type_supported {
+                    for (column, text) in [
+                        ("calculation", &calculation),
+                        ("constraint", &constraint),
+                        ("relevant", &relevant),
+                        ("required", &required),
+                        ("read_only", &read_only),
+                        ("choice_filter", &choice_filter),
+                    ] {
+                        if text.as_deref().is_some_and(uses_pulldata) {
+                            supported = false;
+                            warnings.push(Warning {
+                                sheet: "survey".into(),
+                                row: rownum as u32,
+                                column: column.into(),
+                                problem: "pulldata".into(),
+                                params: [("name".to_string(), name.clone())].into(),
+                            });
+                            break;
+                        }
                     }
                 }
                 for text in [&label, &hint] {
@@ -648,34 +858,16 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                     if let Some(l) = &list {
                         or_other_lists.push(l.clone());
                     }
-                    parent.push(FormItem::Question(Question {
-                        name: other_name,
-                        qtype: "text".into(),
-                        list_name: None,
-                        or_other: false,
-                        label: LocalizedText(
-                            [(
-                                LocalizedText::NO_LANGUAGE.to_string(),
-                                "Specify other.".to_string(),
-                            )]
-                            .into(),
-                        ),
-                        hint: LocalizedText::default(),
-                        required: None,
-                        required_message: LocalizedText::default(),
-                        relevant: Some(format!("selected(${{{name}}}, 'other')")),
-                        constraint: None,
-                        constraint_message: LocalizedText::default(),
-                        calculation: None,
-                        default: None,
-                        read_only: None,
-                        appearance: None,
-                        choice_filter: None,
-                        parameters: None,
-                        scoring: Scoring::default(),
-                        supported: true,
-                        row: 0,
-                    }));
+                    let mut q = plain_question(other_name, "text");
+                    q.label = LocalizedText(
+                        [(
+                            LocalizedText::NO_LANGUAGE.to_string(),
+                            "Specify other.".to_string(),
+                        )]
+                        .into(),
+                    );
+                    q.relevant = Some(format!("selected(${{{name}}}, 'other')"));
+                    parent.push(FormItem::Question(q));
                 }
             }
             RowType::EndGroup { .. } => unreachable!("handled above"),
@@ -713,13 +905,21 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         }
     }
 
-    // A choice list no question uses is refused: it is nearly always a misspelt list name.
-    if let Some((list, row)) = list_rows
+    // A choice list no question uses is worth a look (often a misspelt list name), but it is
+    // no reason to refuse the form: pyxform accepts it.
+    let mut unused: Vec<(&String, &usize)> = list_rows
         .iter()
         .filter(|(l, _)| !used_lists.contains(*l))
-        .min_by_key(|(_, r)| **r)
-    {
-        return Err(invalid("choices", *row, "list_name", "unused_choice_list").with("list", list));
+        .collect();
+    unused.sort_by_key(|(_, r)| **r);
+    for (list, row) in unused {
+        warnings.push(Warning {
+            sheet: "choices".into(),
+            row: *row as u32,
+            column: "list_name".into(),
+            problem: "unused_choice_list".into(),
+            params: [("list".to_string(), list.clone())].into(),
+        });
     }
 
     // Expressions: syntax, then references.
@@ -778,6 +978,8 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             .and_then(|s| s.rows.first().map(|(_, r)| s.get(r, key).to_string()))
             .unwrap_or_default()
     };
+    // `id_string` is pyxform's own name for the form id (form_id wins when both are given).
+    let form_id = opt(&setting("form_id")).or_else(|| opt(&setting("id_string")));
     let stem = source.rsplit(['/', '\\']).next().unwrap_or(source);
     let stem = stem
         .rsplit_once('.')
@@ -793,11 +995,12 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         }
     }
     let definition = FormDefinition {
-        form_id: opt(&setting("form_id")).unwrap_or_else(|| stem.clone()),
+        form_id: form_id.clone().unwrap_or_else(|| stem.clone()),
         version: setting("version"),
         // As pyxform: the title, else the form id, else the file name.
         title: opt(&setting("form_title"))
-            .or_else(|| opt(&setting("form_id")))
+            .or_else(|| opt(&setting("title")))
+            .or(form_id)
             .unwrap_or(stem),
         default_language: opt(&setting("default_language")),
         languages: all_languages,
@@ -817,6 +1020,66 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         definition,
         warnings,
     })
+}
+
+fn collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if !(ch == ' ' && out.ends_with(' ')) {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// A question the importer adds (as pyxform does), with nothing but a name and a type.
+fn plain_question(name: String, qtype: &str) -> Question {
+    Question {
+        name,
+        qtype: qtype.into(),
+        list_name: None,
+        or_other: false,
+        label: LocalizedText::default(),
+        hint: LocalizedText::default(),
+        required: None,
+        required_message: LocalizedText::default(),
+        relevant: None,
+        constraint: None,
+        constraint_message: LocalizedText::default(),
+        calculation: None,
+        default: None,
+        read_only: None,
+        appearance: None,
+        choice_filter: None,
+        parameters: None,
+        scoring: Scoring::default(),
+        supported: true,
+        row: 0,
+    }
+}
+
+/// Whether a cell is exactly one `${name}` reference.
+fn is_reference(s: &str) -> bool {
+    s.trim()
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(valid_name)
+}
+
+/// Whether an expression calls `pulldata(…)`.
+fn uses_pulldata(expr: &str) -> bool {
+    let mut rest = expr;
+    while let Some(i) = rest.find("pulldata") {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + "pulldata".len()..].trim_start();
+        if !before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '$' | '{'))
+            && after.starts_with('(')
+        {
+            return true;
+        }
+        rest = &rest[i + "pulldata".len()..];
+    }
+    false
 }
 
 fn collect_names(items: &[FormItem], out: &mut HashSet<String>) {

@@ -5,7 +5,11 @@ import type { Question } from "./Question";
 /**
  * A row of the survey tree.
  */
-export type FormItem = { "kind": "question" } & Question | { "kind": "group", name: string, label: LocalizedText, relevant: string | null, appearance: string | null, repeat: boolean, 
+export type FormItem = { "kind": "question" } & Question | { "kind": "group", name: string, label: LocalizedText, 
+/**
+ * The group's hint (absent from definitions stored before it was read).
+ */
+hint?: LocalizedText, relevant: string | null, appearance: string | null, repeat: boolean, 
 /**
  * `repeat_count`: a fixed number or an expression.
  */

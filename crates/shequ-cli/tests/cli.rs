@@ -562,3 +562,214 @@ fn export_writes_csv_xlsx_and_jsonl_of_the_finalized_interviews() {
     );
     assert!(out.join("community_analysis_scale_v2026.1.xlsx").is_file());
 }
+
+/// A finished interview of the default scale, through `shequ interview script`.
+fn scripted_interview(data: &Path, respondent: &str) {
+    let answers: Vec<(&str, &str)> = vec![
+        ("a_age", "45"),
+        ("a_sex", "female"),
+        ("a_tenure", "owner"),
+        ("a_years", "10"),
+        ("a_hukou", "local_city"),
+        ("a_household", "none"),
+        ("a_party", "no"),
+        ("b1", "4"),
+        ("b2", "4"),
+        ("b3", "2"),
+        ("b4", "4"),
+        ("b5", "5"),
+        ("b6", "4"),
+        ("c1", "3"),
+        ("c2", "2"),
+        ("c3", "3"),
+        ("c4", "3"),
+        ("c5", "4"),
+        ("d1", "4"),
+        ("d2", "3"),
+        ("d3", "4"),
+        ("d4", "3"),
+        ("d5", "2"),
+        ("e1", "4"),
+        ("e2", "4"),
+        ("e3", "4"),
+        ("e4", "3"),
+        ("e5", "2"),
+        ("e6", "1"),
+        ("e7", "2"),
+        ("i_volunteer_hours", "0"),
+        ("i_venue", "no"),
+        ("i_contacts", "no"),
+    ];
+    let script = data.with_extension(format!("{respondent}.json"));
+    std::fs::write(
+        &script,
+        serde_json::json!({
+            "start": {"community": "DH-01", "interviewer": "张敏", "respondent": respondent, "consent": true},
+            "answers": answers,
+            "finalize": true,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let r = shequ(data, &["interview", "script", script.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}
+
+fn export_bundle(data: &Path, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "bundle",
+        "export",
+        "--out",
+        out.to_str().unwrap(),
+        "--unencrypted",
+    ];
+    args.extend_from_slice(extra);
+    shequ(data, &args)
+}
+
+#[test]
+fn a_bundle_export_that_cannot_be_written_records_nothing_and_the_next_since_last_has_every_interview(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert_eq!(shequ(&data, &["demo"]).code, 0);
+
+    // The USB stick was pulled: its folder is gone.
+    let gone = dir.path().join("stick/shequ.shequ");
+    let r = export_bundle(&data, &gone, &["--since-last"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains(&format!(
+            "无法写入文件 {}：文件夹不存在（U 盘是否已拔出？）",
+            gone.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("读取"), "not a read error: {}", r.stderr);
+    let r = shequ_env(
+        &data,
+        &[
+            "bundle",
+            "export",
+            "--out",
+            gone.to_str().unwrap(),
+            "--unencrypted",
+            "--since-last",
+        ],
+        &[("SHEQU_LANG", "en")],
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "Cannot write the file {}: the folder does not exist",
+            gone.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path().join("stick").exists());
+    // A folder in the way of the file.
+    let in_the_way = dir.path().join("in-the-way.shequ");
+    std::fs::create_dir(&in_the_way).unwrap();
+    let r = export_bundle(&data, &in_the_way, &["--since-last"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("这里已有一个同名的文件夹"),
+        "{}",
+        r.stderr
+    );
+
+    // Nothing was recorded: the next --since-last holds every demo interview, as bundle 1.
+    let ok = dir.path().join("ok.shequ");
+    let r = export_bundle(&data, &ok, &["--since-last"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("：423 份问卷"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("这是本机导出的第 1 个数据包。"),
+        "{}",
+        r.stdout
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".partial")), "{names:?}");
+
+    // The centre finds every one of them.
+    let centre = dir.path().join("centre");
+    let r = shequ(&centre, &["bundle", "import", ok.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("新增 423 份"), "{}", r.stdout);
+
+    // One more interview, then a failed and a good incremental export: just that one.
+    scripted_interview(&data, "9号楼901室");
+    assert_eq!(export_bundle(&data, &gone, &["--since-last"]).code, 1);
+    let next = dir.path().join("next.shequ");
+    let r = export_bundle(&data, &next, &["--since-last"]);
+    assert!(
+        r.stdout.contains("：1 份问卷") && r.stdout.contains("第 2 个数据包"),
+        "{}",
+        r.stdout
+    );
+    let r = shequ(&centre, &["bundle", "import", next.to_str().unwrap()]);
+    assert!(r.stdout.contains("新增 1 份"), "{}", r.stdout);
+}
+
+#[test]
+fn the_centre_reports_the_bundle_of_a_laptop_it_has_not_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("laptop");
+    assert_eq!(shequ(&data, &["demo"]).code, 0);
+    let mut files = Vec::new();
+    for i in 1..=4 {
+        if i > 1 {
+            scripted_interview(&data, &format!("{i}号楼"));
+        }
+        let f = dir.path().join(format!("b{i}.shequ"));
+        let r = export_bundle(&data, &f, &["--since-last"]);
+        assert!(
+            r.stdout.contains(&format!("第 {i} 个数据包")),
+            "{}",
+            r.stdout
+        );
+        files.push(f);
+    }
+    let centre = dir.path().join("centre");
+    let r = shequ(
+        &centre,
+        &[
+            "bundle",
+            "import",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+            files[3].to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("：缺第 3 包（共 4 包）"), "{}", r.stdout);
+    let r = shequ(&centre, &["bundle", "status"]);
+    assert!(
+        r.stdout.starts_with("笔记本 1（") && r.stdout.contains("：缺第 3 包（共 4 包）"),
+        "{}",
+        r.stdout
+    );
+    let r = shequ(&centre, &["--lang", "en", "bundle", "status"]);
+    assert!(
+        r.stdout.contains("): bundle 3 of 4 missing"),
+        "{}",
+        r.stdout
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&shequ(&centre, &["bundle", "status", "--json"]).stdout).unwrap();
+    assert_eq!(json[0]["received"], serde_json::json!([1, 2, 4]));
+    assert_eq!(json[0]["missing"], serde_json::json!([3]));
+
+    let r = shequ(&centre, &["bundle", "import", files[2].to_str().unwrap()]);
+    assert!(
+        r.stdout.contains("新增 1 份") && !r.stdout.contains("缺第"),
+        "{}",
+        r.stdout
+    );
+    let r = shequ(&centre, &["bundle", "status"]);
+    assert!(r.stdout.contains("：4 个数据包都已收到"), "{}", r.stdout);
+}

@@ -953,6 +953,39 @@ impl Env for Ctx<'_> {
         self.env.now
     }
 
+    fn indexed(&self, name: &str, repeats: &[(String, usize)]) -> Value {
+        let Some(&t) = self.form.index.get(name) else {
+            return Value::Nodes(Vec::new());
+        };
+        // Each enclosing repeat: the index asked for, else the current context's, else 1.
+        let mut fixed = Vec::new();
+        for (level, &r) in self.form.nodes[t].repeats.iter().enumerate() {
+            let rname = &self.form.nodes[r].name;
+            let i = repeats
+                .iter()
+                .find(|(n, _)| n == rname)
+                .map(|(_, i)| *i)
+                .or_else(|| self.context.get(level).filter(|c| c.0 == r).map(|c| c.1))
+                .unwrap_or(1);
+            let count = self
+                .st
+                .repeat_counts
+                .get(&self.form.repeat_key(r, &fixed))
+                .copied()
+                .unwrap_or(0) as usize;
+            if i > count {
+                // No such instance: an empty node-set, as the XPath path gives.
+                return Value::Nodes(Vec::new());
+            }
+            fixed.push(i);
+        }
+        Value::Str(self.value_of(t, &fixed))
+    }
+
+    fn form_version(&self) -> String {
+        self.form.def.version.clone()
+    }
+
     fn column(&self, name: &str) -> Value {
         let Some(c) = self.choice else {
             return Value::Str(String::new());

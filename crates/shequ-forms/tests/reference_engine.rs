@@ -999,7 +999,9 @@ impl Gen<'_> {
                 let t = &s.theirs;
                 if t.starts_with('/')
                     || t.starts_with("..")
-                    || ["today(", "date(", "date-time(", "if("].iter().any(|f| t.starts_with(f))
+                    || ["today(", "date(", "date-time(", "if("]
+                        .iter()
+                        .any(|f| t.starts_with(f))
                 {
                     self.tag("digest-raw");
                 }

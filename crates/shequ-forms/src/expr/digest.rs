@@ -33,7 +33,12 @@ fn md5(msg: &[u8]) -> [u8; 16] {
     let k: Vec<u32> = (0..64)
         .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
         .collect();
-    let (mut a0, mut b0, mut c0, mut d0) = (0x6745_2301u32, 0xefcd_ab89u32, 0x98ba_dcfeu32, 0x1032_5476u32);
+    let (mut a0, mut b0, mut c0, mut d0) = (
+        0x6745_2301u32,
+        0xefcd_ab89u32,
+        0x98ba_dcfeu32,
+        0x1032_5476u32,
+    );
     for chunk in pad(msg, false).chunks(64) {
         let m: Vec<u32> = chunk
             .chunks(4)
@@ -66,7 +71,13 @@ fn md5(msg: &[u8]) -> [u8; 16] {
 }
 
 fn sha1(msg: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     for chunk in pad(msg, true).chunks(64) {
         let mut w = [0u32; 80];
         for (i, b) in chunk.chunks(4).enumerate() {
@@ -177,7 +188,10 @@ mod tests {
             hex(&md5(b"The quick brown fox jumps over the lazy dog")),
             "9e107d9d372bb6826bd81d3542a419d6"
         );
-        assert_eq!(hex(&sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            hex(&sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert_eq!(
             hex(&sha1(&[b'a'; 1000])),
             "291e9a6c66994949b57ba5e650361e98fc36b1ba"
@@ -186,7 +200,10 @@ mod tests {
             digest("abc", "SHA-256", "hex").unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(digest("abc", "md5", "base64").unwrap(), "kAFQmDzST7DWlj99KOF/cg==");
+        assert_eq!(
+            digest("abc", "md5", "base64").unwrap(),
+            "kAFQmDzST7DWlj99KOF/cg=="
+        );
         assert_eq!(digest("abc", "sha-3", "hex"), None);
         assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64_encode(b"fooba"), "Zm9vYmE=");

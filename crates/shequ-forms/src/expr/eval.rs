@@ -50,9 +50,10 @@ pub trait Env {
         (h.finish() >> 11) as f64 / (1u64 << 53) as f64
     }
     /// `indexed-repeat(${name}, ${repeat1}, i1, …)`: the value of `name` in the given 1-based
-    /// instances of its enclosing repeats, outermost first.
+    /// instances of its enclosing repeats, outermost first; an empty node-set when there is no
+    /// such instance.
     fn indexed(&self, _name: &str, _repeats: &[(String, usize)]) -> Value {
-        Value::Str(String::new())
+        Value::Nodes(Vec::new())
     }
     /// `pulldata(file, column, key_column, key)` over a CSV attached to the form. Shequ does
     /// not carry form media, so the default (and the form state) answers "".
@@ -142,7 +143,9 @@ impl When {
     /// The instant, a date-only value at midnight and a date-time without offset in `zone`.
     fn instant(self, zone: FixedOffset) -> Option<DateTime<FixedOffset>> {
         match self {
-            When::Date(d) => zone.from_local_datetime(&d.and_time(NaiveTime::MIN)).single(),
+            When::Date(d) => zone
+                .from_local_datetime(&d.and_time(NaiveTime::MIN))
+                .single(),
             When::DateTime(dt, o) => o.unwrap_or(zone).from_local_datetime(&dt).single(),
         }
     }
@@ -180,7 +183,9 @@ fn str_to_number(s: &str) -> f64 {
         return f64::NAN;
     }
     // XPath numbers: an optional minus, digits and one point; no exponent, no "Infinity".
-    if t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+    if t.chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+    {
         if let Ok(n) = t.parse::<f64>() {
             return n;
         }
@@ -400,7 +405,9 @@ fn round_decimal(x: f64, digits: f64) -> f64 {
     if n.is_empty() {
         n.push('0');
     }
-    let mut v: f64 = format!("{n}e{}", exp + 1 - keep as i32).parse().unwrap_or(f64::NAN);
+    let mut v: f64 = format!("{n}e{}", exp + 1 - keep as i32)
+        .parse()
+        .unwrap_or(f64::NAN);
     if up {
         v += 10f64.powi(-d);
         // Re-read the sum through its decimal form to avoid 0.1 + 0.2 artefacts.
@@ -640,7 +647,14 @@ fn uuid_v4(env: &dyn Env) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 impl Expr {
@@ -770,7 +784,13 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
                     .iter()
                     .enumerate()
                     .filter(|(_, &f)| f)
-                    .map(|(i, _)| weights.get(i).copied().filter(|w| !w.is_nan()).unwrap_or(0.0))
+                    .map(|(i, _)| {
+                        weights
+                            .get(i)
+                            .copied()
+                            .filter(|w| !w.is_nan())
+                            .unwrap_or(0.0)
+                    })
                     .sum()
             };
             Value::Bool((min < 0.0 || total >= min) && (max < 0.0 || total <= max))
@@ -826,22 +846,33 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
         }
         "substring-after" => {
             let (a, b) = (s(0), s(1));
-            Value::Str(a.find(&b).map_or(String::new(), |i| a[i + b.len()..].to_string()))
+            Value::Str(
+                a.find(&b)
+                    .map_or(String::new(), |i| a[i + b.len()..].to_string()),
+            )
         }
         "translate" => Value::Str(translate(&s(0), &s(1), &s(2))),
         "uuid" => Value::Str(if args.is_empty() {
             uuid_v4(env)
         } else {
             let len = n(0);
-            let len = if len.is_finite() && len > 0.0 { len.min(1e4) as usize } else { 0 };
+            let len = if len.is_finite() && len > 0.0 {
+                len.min(1e4) as usize
+            } else {
+                0
+            };
             const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
             (0..len)
                 .map(|_| ALNUM[((env.random() * 36.0) as usize).min(35)] as char)
                 .collect()
         }),
         "digest" => Value::Str(
-            digest::digest(&s(0), &s(1), &if args.len() > 2 { s(2) } else { String::new() })
-                .unwrap_or_default(),
+            digest::digest(
+                &s(0),
+                &s(1),
+                &if args.len() > 2 { s(2) } else { String::new() },
+            )
+            .unwrap_or_default(),
         ),
         "base64-decode" => Value::Str(
             digest::base64_decode(&s(0))
@@ -949,7 +980,7 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
                         Some(d) => instant_of_days(d.trunc(), utc()),
                         None => When::parse(v).and_then(|w| match w {
                             When::Date(d) if !keep_time => {
-                                return Some(d.and_time(NaiveTime::MIN).and_utc().fixed_offset())
+                                Some(d.and_time(NaiveTime::MIN).and_utc().fixed_offset())
                             }
                             w => w.instant(zone()).map(|t| t.with_timezone(&zone())),
                         }),
@@ -1155,6 +1186,77 @@ mod tests {
             ("${ages} = 30", "true"),
             ("${ages} = 31", "false"),
             ("position(..)", "2"),
+        ]);
+    }
+
+    #[test]
+    fn odk_functions() {
+        check(&[
+            ("decimal-date-time('1970-01-02T12:00:00Z')", "1.5"),
+            ("decimal-date-time(${d})", "20511"),
+            ("decimal-time('12:00:00.000+08:00')", "0.5"),
+            ("decimal-time('18:00')", "0.75"),
+            ("date-time(1.5)", "1970-01-02T20:00:00.000+08:00"),
+            ("date('2026-02-27T23:30:00Z')", "2026-02-28"),
+            (
+                "format-date-time('2026-02-27T23:30:00Z', '%H:%M %%')",
+                "07:30 %",
+            ),
+            ("boolean-from-string('1')", "true"),
+            ("boolean-from-string('yes')", "false"),
+            ("checklist(1, 2, ${n}, ${empty}, true())", "true"),
+            (
+                "weighted-checklist(3, 5, true(), 2, false(), 10, ${n}, 1.5)",
+                "true",
+            ),
+            ("count-non-empty(${reps})", "2"),
+            ("join('-', ${reps})", "1-2-"),
+            ("concat(${ages})", "3070"),
+            ("normalize-space('  a \t b ')", "a b"),
+            ("translate('abcabc', 'ab', 'B')", "BcBc"),
+            ("substring-before('2026-02-27', '-')", "2026"),
+            ("substring-after('2026-02-27', '-')", "02-27"),
+            ("substring('12345', 1.5, 2.6)", "234"),
+            ("substring('12345', 0, 3)", "12"),
+            ("substring('12345', -42, 1 div 0)", "12345"),
+            ("substr('hello', -3)", "llo"),
+            ("round(-2.5)", "-2"),
+            ("round(2.675, 2)", "2.68"),
+            ("round(1234.5, -2)", "1200"),
+            ("pow(2, 10)", "1024"),
+            ("exp10(3)", "1000"),
+            ("log10(1000)", "3"),
+            ("sqrt(-1)", ""),
+            ("string(sqrt(-1))", "NaN"),
+            ("concat('x', 0 div 0, 1 div 0)", "xNaNInfinity"),
+            ("1 div -0", "-Infinity"),
+            ("int(-0.5)", "0"),
+            ("100000000000000000000000 * 10", "1000000000000000000000000"),
+            ("0.0000001 * 1", "0.0000001"),
+            ("max(${reps})", ""),
+            ("min(1, '2', -3)", "-3"),
+            ("area('0 0; 0 1; 1 1; 1 0; 0 0')", "12391256135.81"),
+            ("distance('0 0; 0 1')", "111318.85"),
+            ("distance('91 0; 0 1')", ""),
+            (
+                "digest('abc', 'SHA-1', 'hex')",
+                "a9993e364706816aba3e25717850c26c9cd0d89d",
+            ),
+            ("digest('abc', 'nope')", ""),
+            ("base64-decode('5Lit5paH')", "中文"),
+            ("join(' ', randomize(${ages}, 42))", "30 70"),
+            ("once(${n})", "abc"),
+            ("pulldata('fruits', 'name', 'id', 1)", ""),
+            ("version()", ""),
+            ("indexed-repeat(${ages}, ${reps}, 9)", ""),
+            ("count(indexed-repeat(${ages}, ${reps}, 9))", "0"),
+            ("position()", "1"),
+            ("string-length(uuid())", "36"),
+            ("string-length(uuid(12))", "12"),
+            ("random() < 1", "true"),
+            ("lang('en')", "false"),
+            ("name(${n})", "n"),
+            ("pi() > 3.14", "true"),
         ]);
     }
 

@@ -579,10 +579,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             }
             return Err(invalid("survey", rownum, "type", "empty_type"));
         }
-        let words: Vec<String> = raw_type
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
+        let words: Vec<String> = raw_type.split_whitespace().map(str::to_lowercase).collect();
         if matches!(words.first().map(String::as_str), Some("begin_loop"))
             || words.len() >= 2 && words[0] == "begin" && words[1] == "loop"
         {
@@ -1347,6 +1344,212 @@ mod malformed {
         assert_eq!(
             def.question("t").unwrap().label.pick(Lang::ZhCn),
             Some("你好")
+        );
+    }
+}
+
+#[cfg(test)]
+mod pyxform_reading {
+    use super::*;
+    use crate::test_support::{workbook, Rows};
+    use shequ_core::Lang;
+
+    const HEAD: &[&str] = &["type", "name", "label", "calculation"];
+
+    fn import(survey: Rows, choices: Rows) -> Imported {
+        let mut sheets = vec![("survey", survey)];
+        if !choices.is_empty() {
+            sheets.push(("choices", choices));
+        }
+        import_xlsform(&workbook(&sheets), "t.xlsx").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn located(i: &Imported) -> Vec<(&str, u32, &str, &str)> {
+        i.warnings
+            .iter()
+            .map(|w| {
+                (
+                    w.sheet.as_str(),
+                    w.row,
+                    w.column.as_str(),
+                    w.problem.as_str(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unused_choice_list_is_a_located_warning() {
+        let i = import(
+            &[HEAD, &["select_one yn", "q", "Q", ""]],
+            &[
+                &["list_name", "name", "label"],
+                &["yn", "y", "Y"],
+                &["other_list", "a", "A"],
+                &["", "orphan", "O"],
+            ],
+        );
+        assert_eq!(
+            located(&i),
+            vec![
+                ("choices", 4, "list_name", "choice_without_list"),
+                ("choices", 3, "list_name", "unused_choice_list"),
+            ]
+        );
+        for lang in [Lang::ZhCn, Lang::En] {
+            for w in &i.warnings {
+                let m = w.message(lang);
+                assert!(
+                    !m.contains("form_warnings") && m.contains(&w.row.to_string()),
+                    "{m}"
+                );
+            }
+        }
+        assert!(i.warnings[1].message(Lang::ZhCn).contains("other_list"));
+    }
+
+    #[test]
+    fn what_a_laptop_cannot_do_imports_marked_and_warned_about() {
+        let i = import(
+            &[
+                HEAD,
+                &["osm", "building", "Building", ""],
+                &["gps", "where", "Where", ""],
+                &[
+                    "calculate",
+                    "fruit",
+                    "",
+                    "pulldata('fruits', 'name', 'name', 'mango')",
+                ],
+                &["text", "t", "T", ""],
+            ],
+            &[],
+        );
+        assert_eq!(
+            located(&i),
+            vec![
+                ("survey", 2, "type", "unsupported_type"),
+                ("survey", 3, "type", "unsupported_type"),
+                ("survey", 4, "calculation", "pulldata"),
+            ]
+        );
+        let def = &i.definition;
+        let available: Vec<(&str, &str, bool)> = def
+            .questions()
+            .iter()
+            .map(|q| (q.name.as_str(), q.qtype.as_str(), q.supported))
+            .collect();
+        assert_eq!(
+            available,
+            vec![
+                ("building", "osm", false),
+                ("where", "geopoint", false),
+                ("fruit", "calculate", false),
+                ("t", "text", true),
+            ]
+        );
+        assert!(i.warnings[2].message(Lang::ZhCn).contains("pulldata"));
+    }
+
+    #[test]
+    fn verbose_spellings_read_as_pyxform_reads_them() {
+        let i = import(
+            &[
+                HEAD,
+                &["select one from sexes or specify other", "sex", "Sex", ""],
+                &["select all that apply from sexes", "both", "Both", ""],
+                &["phone number", "phone", "Phone", ""],
+                &["uri:deviceid", "dev", "", ""],
+                &["note", "", "Thanks", ""],
+                &["", "", "", ""],
+            ],
+            &[&["list name", "name", "label"], &["sexes", "f", "F"]],
+        );
+        let def = &i.definition;
+        let q = |n: &str| def.question(n).unwrap();
+        assert_eq!(
+            (q("sex").qtype.as_str(), q("sex").or_other),
+            ("select_one", true)
+        );
+        assert!(def.question("sex_other").is_some());
+        assert_eq!(q("both").qtype, "select_multiple");
+        assert_eq!(
+            (q("phone").qtype.as_str(), q("phone").constraint.as_deref()),
+            ("text", Some(r"regex(., '^\d*$')"))
+        );
+        assert_eq!(q("dev").qtype, "deviceid");
+        assert_eq!(
+            q("generated_note_name_6").label.pick(Lang::En),
+            Some("Thanks")
+        );
+        assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    }
+
+    #[test]
+    fn a_repeat_count_expression_gets_its_generated_calculation() {
+        let i = import(
+            &[
+                &["type", "name", "label", "repeat_count"],
+                &["integer", "n", "N", ""],
+                &["begin repeat", "r", "R", "${n} + 1"],
+                &["text", "t", "T", ""],
+                &["end repeat", "", "", ""],
+            ],
+            &[],
+        );
+        let count = i.definition.question("r_count").unwrap();
+        assert_eq!(
+            (
+                count.qtype.as_str(),
+                count.calculation.as_deref(),
+                count.read_only.as_deref()
+            ),
+            ("calculate", Some("${n} + 1"), Some("true()"))
+        );
+        let FormItem::Group { repeat_count, .. } = &i.definition.items[2] else {
+            panic!("{:?}", i.definition.items);
+        };
+        assert_eq!(repeat_count.as_deref(), Some("${r_count}"));
+    }
+
+    #[test]
+    fn a_one_sheet_workbook_is_the_survey_but_two_sheets_need_one_called_survey() {
+        let one = workbook(&[("questions", &[HEAD, &["text", "a", "A", ""]])]);
+        assert!(import_xlsform(&one, "t.xlsx").is_ok());
+        let two = workbook(&[
+            ("questions", &[HEAD, &["text", "a", "A", ""]]),
+            ("notes", &[&["x"], &["y"]]),
+        ]);
+        let err = import_xlsform(&two, "t.xlsx").unwrap_err();
+        assert_eq!(err.params["problem"], "missing_sheet");
+    }
+
+    #[test]
+    fn a_loop_is_refused_with_its_own_reason() {
+        let wb = workbook(&[
+            (
+                "survey",
+                &[
+                    HEAD,
+                    &["begin loop over cols", "tbl", "T", ""],
+                    &["integer", "n", "N", ""],
+                    &["end loop", "", "", ""],
+                ],
+            ),
+            (
+                "choices",
+                &[&["list_name", "name", "label"], &["cols", "a", "A"]],
+            ),
+        ]);
+        let err = import_xlsform(&wb, "t.xlsx").unwrap_err();
+        assert_eq!(
+            (err.params["row"].as_str(), err.params["problem"].as_str()),
+            ("2", "loop_unsupported")
+        );
+        assert!(
+            err.message(Lang::ZhCn).contains("tbl"),
+            "{}",
+            err.message(Lang::ZhCn)
         );
     }
 }

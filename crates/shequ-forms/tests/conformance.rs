@@ -461,11 +461,8 @@ fn fold_table_lists(node: &mut Value) {
     let Some(children) = node.get_mut("children").and_then(Value::as_array_mut) else {
         return;
     };
-    let generated = |c: &Value, prefix: &str| {
-        c["name"]
-            .as_str()
-            .is_some_and(|n| n.starts_with(prefix))
-    };
+    let generated =
+        |c: &Value, prefix: &str| c["name"].as_str().is_some_and(|n| n.starts_with(prefix));
     let is_table = children.iter().any(|c| {
         generated(c, "generated_table_list_label_")
             || generated(c, "reserved_name_for_field_list_labels_")
@@ -497,11 +494,12 @@ fn fold_table_lists(node: &mut Value) {
     if is_table {
         let obj = node.as_object_mut().unwrap();
         obj.extend(moved);
-        if let Some(a) = obj
-            .get_mut("control")
-            .and_then(|c| c.get_mut("appearance"))
-        {
-            let rest = a.as_str().unwrap_or("").strip_prefix("field-list").unwrap_or("");
+        if let Some(a) = obj.get_mut("control").and_then(|c| c.get_mut("appearance")) {
+            let rest = a
+                .as_str()
+                .unwrap_or("")
+                .strip_prefix("field-list")
+                .unwrap_or("");
             *a = json!(format!("table-list{rest}"));
         }
     }
@@ -513,7 +511,9 @@ fn fold_table_lists(node: &mut Value) {
 fn flat_annotations(items: &mut [FormItem], parent: &str) {
     for item in items {
         match item {
-            FormItem::Group { relevant, children, .. } => {
+            FormItem::Group {
+                relevant, children, ..
+            } => {
                 let own = relevant.clone().unwrap_or_default();
                 let combined = match (parent.is_empty(), own.is_empty()) {
                     (true, _) => own,
@@ -555,7 +555,9 @@ fn compare_tree(tree: &Value, def: &FormDefinition) -> Result<(), String> {
     py_node(&tree, "", &mut a);
     a.remove(0); // the survey root
     let mut items = def.items.clone();
-    if tree.get("flat").is_some_and(|f| !matches!(f, Value::Null | Value::Bool(false)))
+    if tree
+        .get("flat")
+        .is_some_and(|f| !matches!(f, Value::Null | Value::Bool(false)))
         && tree["flat"] != json!("")
     {
         flat_annotations(&mut items, "");

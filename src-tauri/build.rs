@@ -29,6 +29,9 @@ fn main() {
             "export_data",
             "ui_lang",
             "set_ui_lang",
+            "bundle_status",
+            "replaced_versions",
+            "restore_replaced",
         ]));
     if let Err(e) = tauri_build::try_build(attrs) {
         eprintln!("tauri-build failed: {e:#}");

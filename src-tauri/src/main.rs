@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::Utc;
-use shequ_app::bundles::{ImportReport, KeyStatus};
+use shequ_app::bundles::{DeviceBundles, ImportReport, KeyStatus};
 use shequ_app::exports::DataFormat;
 use shequ_app::fieldwork::{
     FinalizeOutcome, InterviewData, ResponseHistory, SaveOutcome, StartInterview,
@@ -198,7 +198,7 @@ fn exchange_status(
     state: State<Shared>,
 ) -> Result<(KeyStatus, Option<ExportRow>, String), IpcError> {
     with_app(&state, |app, _| {
-        let default_dir = app.data_dir().join("exports").display().to_string();
+        let default_dir = app.default_export_dir()?.display().to_string();
         Ok((app.key_status()?, app.last_export()?, default_dir))
     })
 }
@@ -262,6 +262,21 @@ fn export_data(
 }
 
 #[tauri::command]
+fn bundle_status(state: State<Shared>) -> Result<Vec<DeviceBundles>, IpcError> {
+    with_app(&state, |app, _| app.bundle_status())
+}
+
+#[tauri::command]
+fn replaced_versions(state: State<Shared>) -> Result<Vec<ConflictRow>, IpcError> {
+    with_app(&state, |app, _| app.replaced_versions())
+}
+
+#[tauri::command]
+fn restore_replaced(state: State<Shared>, id: String) -> Result<String, IpcError> {
+    with_app(&state, |app, _| app.restore_replaced(&id, Utc::now()))
+}
+
+#[tauri::command]
 fn ui_lang(state: State<Shared>) -> Result<Lang, IpcError> {
     let shell = state
         .lock()
@@ -316,7 +331,10 @@ fn main() {
             resolve_conflict,
             export_data,
             ui_lang,
-            set_ui_lang
+            set_ui_lang,
+            bundle_status,
+            replaced_versions,
+            restore_replaced
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

@@ -13,6 +13,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     discardInterview: never(), restoreInterview: never(), responseLists: vi.fn(async () => [[], [], []] as never),
     history: never(), exchangeStatus: never(), exportBundle: never(), importBundle: never(), conflicts: vi.fn(async () => []),
     resolveConflict: never(), exportData: never(), uiLang: vi.fn(async () => 'zh-CN' as const), setUiLang: vi.fn(async () => {}),
+    bundleStatus: vi.fn(async () => []), replacedVersions: vi.fn(async () => []), restoreReplaced: never(),
     ...overrides,
   } as Backend
 }

@@ -23,11 +23,12 @@ import type { ExportRow } from './generated/ExportRow'
 import type { ImportReport } from './generated/ImportReport'
 import type { ConflictRow } from './generated/ConflictRow'
 import type { DataFormat } from './generated/DataFormat'
+import type { DeviceBundles } from './generated/DeviceBundles'
 
 export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
   Response, InterviewData, SaveOutcome, FormState, FinalizeOutcome, ResponseRow, ResponseHistory,
-  KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat,
+  KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles,
 }
 
 /** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
@@ -62,6 +63,12 @@ export interface Backend {
   exportData(format: DataFormat, labels: Lang | null, dir: string): Promise<[string[], number]>
   uiLang(): Promise<Lang>
   setUiLang(lang: Lang): Promise<void>
+  /** At the centre: the bundles received from each laptop and the numbers missing. */
+  bundleStatus(): Promise<DeviceBundles[]>
+  /** Conflicts resolved by taking the incoming version whose replaced version can come back. */
+  replacedVersions(): Promise<ConflictRow[]>
+  /** Puts the replaced version back; resolves to the interview's instance id. */
+  restoreReplaced(id: string): Promise<string>
 }
 
 /** Every rejection becomes an IpcError, so the UI branches on `code`, never on text. */
@@ -104,6 +111,9 @@ export const tauriBackend: Backend = {
   exportData: (format, labels, dir) => call('export_data', { format, labels, dir }),
   uiLang: () => call('ui_lang'),
   setUiLang: (lang) => call('set_ui_lang', { lang }),
+  bundleStatus: () => call('bundle_status'),
+  replacedVersions: () => call('replaced_versions'),
+  restoreReplaced: (id) => call('restore_replaced', { id }),
 }
 
 export let backend: Backend = tauriBackend

@@ -1,0 +1,74 @@
+import { describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import ExchangeView from '../components/ExchangeView.vue'
+import { makeI18n } from '../i18n'
+import { setBackend, type Backend, type ConflictRow, type DeviceBundles } from '../ipc'
+import { fakeBackend } from './fake'
+
+const laptop3: DeviceBundles = {
+  number: 3, device_id: '0192ab34-0000-7000-8000-000000000000', received: [1, 2, 3, 4, 5, 6, 8, 9], missing: [7],
+  total: 9, unnumbered: 0,
+}
+const laptop1: DeviceBundles = { ...laptop3, number: 1, device_id: 'aaaabbbb-1', received: [1, 2], missing: [], total: 2 }
+
+const replacedRow: ConflictRow = {
+  id: 'c1', instance_id: '0192cdef-1111', incoming: '{}', device_id: 'd', received_at: '', resolution: 'took_incoming',
+  restorable: true,
+}
+
+function fake(overrides: Partial<Backend> = {}): Backend {
+  return fakeBackend({
+    exchangeStatus: vi.fn(async () => [{ centre_recipient: null, is_centre: true, centre_public: 'age1x' }, null, '/d/exports'] as never),
+    bundleStatus: vi.fn(async () => [laptop1, laptop3]),
+    ...overrides,
+  })
+}
+
+async function render(b: Backend, locale: 'zh-CN' | 'en' = 'zh-CN') {
+  setBackend(b)
+  const w = mount(ExchangeView, { global: { plugins: [makeI18n(locale)] } })
+  await flushPromises()
+  return w
+}
+
+describe('ExchangeView', () => {
+  it('names the bundles of each laptop the centre has not received', async () => {
+    const w = await render(fake())
+    expect(w.findAll('[data-testid="bundle-status"] li').map((e) => e.text())).toEqual([
+      '笔记本 1（aaaabbbb）：2 个数据包都已收到',
+      '笔记本 3（0192ab34）：缺第 7 包（共 9 包）',
+    ])
+    const en = await render(fake(), 'en')
+    expect(en.find('[data-testid="bundle-status"]').text()).toContain('laptop 3 (0192ab34): bundle 7 of 9 missing')
+  })
+
+  it('restores the version that taking the incoming one replaced', async () => {
+    let rows = [replacedRow]
+    const restoreReplaced = vi.fn(async () => {
+      rows = []
+      return '0192cdef-1111'
+    })
+    const w = await render(fake({ replacedVersions: vi.fn(async () => rows), restoreReplaced }))
+    await w.find('[data-testid="restore-c1"]').trigger('click')
+    await flushPromises()
+    expect(restoreReplaced).toHaveBeenCalledWith('c1')
+    expect(w.find('[data-testid="exchange-message"]').text()).toBe('已恢复问卷 0192cdef… 原来的版本。')
+    expect(w.find('[data-testid="replaced"]').exists()).toBe(false)
+  })
+
+  it('shows a failed export with its reason and the bundle number of a good one', async () => {
+    const exportBundle = vi
+      .fn()
+      .mockRejectedValueOnce({ code: 'file_unwritable', message: '无法写入文件 /media/u/x.shequ：文件夹不存在（U 盘是否已拔出？）', params: {} })
+      .mockResolvedValueOnce(['/d/exports/x.shequ', { bundle_seq: 4, at: '', since: null, file: '', responses: 3, encrypted: false }])
+    const w = await render(fake({ exportBundle }))
+    await w.find('[data-testid="export-new"]').trigger('click')
+    await w.find('[data-testid="confirm-ok"]').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid="exchange-error"]').text()).toContain('U 盘是否已拔出')
+    await w.find('[data-testid="export-new"]').trigger('click')
+    await w.find('[data-testid="confirm-ok"]').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid="exchange-message"]').text()).toBe('已导出 3 份问卷到 /d/exports/x.shequ（第 4 包）')
+  })
+})

@@ -751,7 +751,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                         sheet: "survey".into(),
                         row: rownum as u32,
                         column: "type".into(),
-                        problem: "unsupported_type".into(),
+                        problem: unavailable_reason(&qtype).into(),
                         params: [
                             ("name".to_string(), name.clone()),
                             ("type".to_string(), qtype.clone()),
@@ -1027,6 +1027,24 @@ fn collapse_spaces(s: &str) -> String {
         }
     }
     out
+}
+
+/// Why a laptop cannot answer a question of this type: the `form_warnings` key.
+fn unavailable_reason(qtype: &str) -> &'static str {
+    match qtype {
+        // Properties of the phone itself.
+        "phonenumber" | "simserial" | "subscriberid" | "email" => "device_property",
+        // Choices or data from a file that travels with the form to the phone.
+        "select_one_from_file"
+        | "select_multiple_from_file"
+        | "select_one_external"
+        | "xml-external"
+        | "csv-external" => "needs_form_file",
+        // What only ODK Collect does (OpenStreetMap, file upload, its audit log).
+        "osm" | "file" | "audit" => "needs_collect",
+        // Camera, microphone, GPS, scanner.
+        _ => "unsupported_type",
+    }
 }
 
 /// A question the importer adds (as pyxform does), with nothing but a name and a type.
@@ -1428,7 +1446,7 @@ mod pyxform_reading {
         assert_eq!(
             located(&i),
             vec![
-                ("survey", 2, "type", "unsupported_type"),
+                ("survey", 2, "type", "needs_collect"),
                 ("survey", 3, "type", "unsupported_type"),
                 ("survey", 4, "calculation", "pulldata"),
             ]

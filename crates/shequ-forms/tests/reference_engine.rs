@@ -571,6 +571,24 @@ impl Gen<'_> {
         self.reference(name)
     }
 
+    /// An argument read as a boolean: a bare answer there is the "empty answer" difference.
+    fn bool_arg(&mut self, g: G) -> G {
+        let bare = g
+            .ours
+            .strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .map(str::to_string);
+        let value = match bare {
+            Some(name) => self.value_of(&name),
+            None if g.ours == "." => Some(self.case.current()),
+            None => None,
+        };
+        if value.is_some_and(|v| v.trim().is_empty()) {
+            self.tag("empty-node-bool");
+        }
+        g
+    }
+
     fn in_repeat(&self) -> bool {
         matches!(self.case.context, Some(i) if i > 0)
     }
@@ -735,6 +753,7 @@ impl Gen<'_> {
                 call(f, vec![a])
             }
             20 if self.in_repeat() => same("position(..)"),
+            26 => same(self.rng.pick(&["last()", "position()"])),
             21 => {
                 let a = self.date_value(d);
                 let b = self.date_value(d);
@@ -1046,6 +1065,12 @@ impl Gen<'_> {
                 call("join", vec![same("' '"), r])
             }
             24 => same("today()"),
+            25 => {
+                let f = self.rng.pick(&["name", "local-name", "namespace-uri"]);
+                let name = self.rng.pick(&["a", "dt", "s"]);
+                let r = self.reference(name);
+                call(f, vec![r])
+            }
             _ => self.string(0),
         }
     }
@@ -1097,6 +1122,7 @@ impl Gen<'_> {
                     1 => self.string(d),
                     _ => self.boolean(d),
                 };
+                let a = self.bool_arg(a);
                 call("boolean", vec![a])
             }
             11 => {
@@ -1137,7 +1163,10 @@ impl Gen<'_> {
                             let name = self.rng.pick(&["a", "b", "e", "s"]);
                             self.bool_reference(name)
                         }
-                        _ => self.num(d),
+                        _ => {
+                            let n = self.num(d);
+                            self.bool_arg(n)
+                        }
                     });
                 }
                 call("checklist", args)
@@ -1430,6 +1459,12 @@ fn values_agree_with_the_reference_engine() {
                 e.0 += 1;
                 if e.1.is_empty() {
                     e.1 = format!("{}  → ours {ours:?}, oracle {theirs:?}", case.expr);
+                }
+                if std::env::var_os("REFERENCE_ENGINE_VERBOSE").is_some() {
+                    println!(
+                        "NAMED [{name}] #{i} {}  → ours {ours:?}, oracle {theirs:?} {:?}",
+                        case.expr, case.tags
+                    );
                 }
             }
             None => unexplained.push(format!(

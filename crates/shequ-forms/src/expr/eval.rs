@@ -911,7 +911,12 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
         "acos" => math(f64::acos),
         "atan" => math(f64::atan),
         "atan2" => num(n(0).atan2(n(1))),
-        "pow" => num(n(0).powf(n(1))),
+        // As JavaRosa and Enketo: a NaN exponent gives NaN even for a base of 1 (IEEE says 1).
+        "pow" => num(if n(1).is_nan() {
+            f64::NAN
+        } else {
+            n(0).powf(n(1))
+        }),
         "pi" => num(std::f64::consts::PI),
         "random" => num(env.random()),
         "max" | "min" => {

@@ -721,3 +721,122 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// A database as version 3 left it: two finalized responses (finalized out of id order),
+    /// a draft, and an export recorded before numbering.
+    fn v3_database(path: &std::path::Path) {
+        let c = Connection::open(path).unwrap();
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_fieldwork.sql"),
+            include_str!("../migrations/0003_bundles.sql"),
+        ] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "application_id", crate::APPLICATION_ID)
+            .unwrap();
+        c.pragma_update(None, "user_version", 3).unwrap();
+        c.execute_batch(
+            "INSERT INTO communities VALUES ('c', 'DH-01', '梧桐里', '', '', 'mixed', NULL, 5, 0, 't', 't');
+             INSERT INTO instruments VALUES ('i', 'f', '1', 't', NULL, '[]', '{}', 'h', NULL, 't');
+             INSERT INTO responses (instance_id, root_id, instrument_id, community_id, status, interviewer,
+                 device_id, started_at, updated_at, finalized_at) VALUES
+               ('0000000a-0000-7000-8000-000000000000', '0000000a-0000-7000-8000-000000000000', 'i', 'c', 'finalized', '张', 'd', 't', '2026-03-02T00:00:00.000Z', '2026-03-02T00:00:00.000Z'),
+               ('0000000b-0000-7000-8000-000000000000', '0000000b-0000-7000-8000-000000000000', 'i', 'c', 'finalized', '张', 'd', 't', '2026-03-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'),
+               ('0000000d-0000-7000-8000-000000000000', '0000000d-0000-7000-8000-000000000000', 'i', 'c', 'draft', '张', 'd', 't', '2026-03-03T00:00:00.000Z', NULL);
+             INSERT INTO exports VALUES ('e', '2026-03-05T00:00:00.000Z', NULL, 'gone.shequ', 2, 0, 'x');",
+        )
+        .unwrap();
+    }
+
+    fn seqs(s: &Store) -> Vec<(String, Option<i64>)> {
+        let mut stmt = s
+            .conn
+            .prepare("SELECT instance_id, change_seq FROM responses ORDER BY instance_id")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn the_upgrade_numbers_finalized_versions_and_the_next_export_sends_everything_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.db");
+        v3_database(&p);
+        let mut s = Store::open(&p).unwrap();
+        assert_eq!(
+            seqs(&s),
+            vec![
+                ("0000000a-0000-7000-8000-000000000000".into(), Some(2)),
+                ("0000000b-0000-7000-8000-000000000000".into(), Some(1)),
+                ("0000000d-0000-7000-8000-000000000000".into(), None)
+            ],
+            "in the order they were finalized; drafts have none"
+        );
+        // The old export may never have been written (the bug this fixes): it covers nothing.
+        assert_eq!(s.export_position().unwrap(), (0, 1));
+        assert_eq!(s.last_export().unwrap().unwrap().bundle_seq, None);
+        let all: Vec<i64> = s
+            .exportable_responses(0)
+            .unwrap()
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(all, vec![1, 2]);
+
+        // Saving a draft takes no number; finalizing it takes the next one.
+        s.conn
+            .execute(
+                "UPDATE responses SET position = 'b1', updated_at = '2026-03-04T00:00:00.000Z' WHERE instance_id = '0000000d-0000-7000-8000-000000000000'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(seqs(&s)[2].1, None);
+        s.conn
+            .execute(
+                "UPDATE responses SET status = 'finalized', finalized_at = updated_at WHERE instance_id = '0000000d-0000-7000-8000-000000000000'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(seqs(&s)[2].1, Some(3));
+
+        let row = ExportRow {
+            bundle_seq: Some(1),
+            at: "2026-03-05T00:00:00.000Z".into(),
+            since: None,
+            file: "b1.shequ".into(),
+            responses: 3,
+            encrypted: false,
+        };
+        s.record_export(&row, "sha", 3).unwrap();
+        assert_eq!(s.export_position().unwrap(), (3, 2));
+        assert!(s.exportable_responses(3).unwrap().is_empty());
+        assert_eq!(s.last_export().unwrap().unwrap().bundle_seq, Some(1));
+        assert!(
+            s.record_export(&row, "sha", 3).is_err(),
+            "a bundle number is never given twice"
+        );
+
+        // A version imported with a timestamp years in the past is still new.
+        s.conn
+            .execute(
+                "INSERT INTO responses (instance_id, root_id, instrument_id, community_id, status, interviewer,
+                     device_id, started_at, updated_at, finalized_at)
+                 VALUES ('0000000f-0000-7000-8000-000000000000', '0000000f-0000-7000-8000-000000000000', 'i', 'c', 'finalized', '李', 'other', 't', '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(
+            s.exportable_responses(3).unwrap(),
+            vec![(
+                Uuid::parse_str("0000000f-0000-7000-8000-000000000000").unwrap(),
+                4
+            )]
+        );
+    }
+}

@@ -89,14 +89,20 @@ mod tests {
         let m = open_bundle(&bytes, None, ReadLimits::default())
             .unwrap()
             .manifest;
-        assert_eq!((m.bundle_seq, m.since_seq, m.is_full()), (Some(7), Some(41), false));
+        assert_eq!(
+            (m.bundle_seq, m.since_seq, m.is_full()),
+            (Some(7), Some(41), false)
+        );
 
         // A manifest as version 1 wrote it before numbering: no bundle_seq, no since_seq.
         let unnumbered = write_bundle(&content(), &key, "dev", "0.1.0", t, None, None).unwrap();
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&unnumbered)).unwrap();
         let mut text = String::new();
         std::io::Read::read_to_string(&mut zip.by_name(MANIFEST).unwrap(), &mut text).unwrap();
-        assert!(!text.contains("bundle_seq") && !text.contains("since_seq"), "{text}");
+        assert!(
+            !text.contains("bundle_seq") && !text.contains("since_seq"),
+            "{text}"
+        );
         let m = open_bundle(&unnumbered, None, ReadLimits::default())
             .unwrap()
             .manifest;

@@ -165,42 +165,18 @@ const EXPECTED_PROBLEMS: &[(&str, &str, &str, &str, &str)] = &[
 
 /// What Shequ warns about in accepted forms (besides missing translations):
 /// (file, sheet, row, column, problem).
+#[rustfmt::skip]
 const EXPECTED_WARNINGS: &[(&str, &str, u32, &str, &str)] = &[
-    (
-        "ok_unsupported_media",
-        "survey",
-        3,
-        "type",
-        "unsupported_type",
-    ),
-    (
-        "ok_unsupported_media",
-        "survey",
-        4,
-        "type",
-        "unsupported_type",
-    ),
-    (
-        "ok_unsupported_media",
-        "survey",
-        5,
-        "type",
-        "unsupported_type",
-    ),
-    (
-        "ok_unsupported_media",
-        "survey",
-        6,
-        "type",
-        "unsupported_type",
-    ),
-    (
-        "ok_unused_choice_list",
-        "choices",
-        4,
-        "list_name",
-        "unused_choice_list",
-    ),
+    ("ok_not_on_a_laptop", "survey", 2, "type", "needs_collect"),
+    ("ok_not_on_a_laptop", "survey", 3, "type", "unsupported_type"),
+    ("ok_not_on_a_laptop", "survey", 4, "calculation", "pulldata"),
+    ("ok_not_on_a_laptop", "survey", 5, "type", "device_property"),
+    ("ok_not_on_a_laptop", "survey", 6, "type", "needs_form_file"),
+    ("ok_unsupported_media", "survey", 3, "type", "unsupported_type"),
+    ("ok_unsupported_media", "survey", 4, "type", "unsupported_type"),
+    ("ok_unsupported_media", "survey", 5, "type", "unsupported_type"),
+    ("ok_unsupported_media", "survey", 6, "type", "unsupported_type"),
+    ("ok_unused_choice_list", "choices", 4, "list_name", "unused_choice_list"),
 ];
 
 /// File-level refusals: (file, problem).

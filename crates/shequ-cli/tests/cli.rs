@@ -773,3 +773,106 @@ fn the_centre_reports_the_bundle_of_a_laptop_it_has_not_received() {
     let r = shequ(&centre, &["bundle", "status"]);
     assert!(r.stdout.contains("：4 个数据包都已收到"), "{}", r.stdout);
 }
+
+#[test]
+fn taking_the_incoming_side_keeps_the_replaced_version_and_restore_brings_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let laptop = dir.path().join("laptop");
+    assert_eq!(shequ(&laptop, &["demo"]).code, 0);
+    let b1 = dir.path().join("b1.shequ");
+    assert_eq!(export_bundle(&laptop, &b1, &[]).code, 0);
+
+    // A restored copy of the laptop whose store diverged: one answer differs.
+    let copy = dir.path().join("laptop-copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(&laptop).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    let (instance, original): (String, String) = {
+        let c = rusqlite::Connection::open(copy.join("shequ.db")).unwrap();
+        let found: (String, String) = c
+            .query_row(
+                "SELECT a.instance_id, a.value FROM answers a JOIN responses r USING (instance_id)
+                 WHERE r.status = 'finalized' AND a.question = 'b1' ORDER BY a.instance_id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        c.execute(
+            "UPDATE answers SET value = ?2 WHERE instance_id = ?1 AND question = 'b1'",
+            [
+                &found.0,
+                &if found.1 == "1" { "2" } else { "1" }.to_string(),
+            ],
+        )
+        .unwrap();
+        c.execute("DELETE FROM exports", []).unwrap();
+        found
+    };
+    let b2 = dir.path().join("b2.shequ");
+    assert_eq!(export_bundle(&copy, &b2, &[]).code, 0);
+
+    let centre = dir.path().join("centre");
+    let r = shequ(
+        &centre,
+        &[
+            "bundle",
+            "import",
+            b1.to_str().unwrap(),
+            b2.to_str().unwrap(),
+        ],
+    );
+    assert!(r.stdout.contains("冲突 1 份"), "{}", r.stdout);
+    let listed = shequ(&centre, &["bundle", "conflicts"]).stdout;
+    let id = listed
+        .trim()
+        .strip_prefix("冲突 ")
+        .and_then(|l| l.split('：').next())
+        .unwrap()
+        .to_string();
+    let stored = || -> String {
+        rusqlite::Connection::open(centre.join("shequ.db"))
+            .unwrap()
+            .query_row(
+                "SELECT value FROM answers WHERE instance_id = ?1 AND question = 'b1'",
+                [&instance],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(stored(), original);
+    let r = shequ(&centre, &["bundle", "resolve", &id, "--take", "incoming"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(stored(), original, "the incoming version was taken");
+
+    let r = shequ(&centre, &["bundle", "replaced"]);
+    assert!(
+        r.stdout.contains(&id) && r.stdout.contains(&format!("shequ bundle restore {id}")),
+        "{}",
+        r.stdout
+    );
+    let r = shequ(&centre, &["bundle", "restore", &id]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains(&format!("已恢复问卷 {instance} 被替换的版本。")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(stored(), original, "the replaced version is back");
+    assert!(shequ(&centre, &["bundle", "replaced"])
+        .stdout
+        .contains("没有可恢复的被替换版本"));
+    assert_eq!(shequ(&centre, &["bundle", "restore", &id]).code, 1);
+    let audited: i64 = rusqlite::Connection::open(centre.join("shequ.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE entity_id = ?1 AND field = 'conflict'
+             AND new_value IN ('took_incoming', 'restored_replaced')",
+            [&instance],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 2);
+}

@@ -679,6 +679,20 @@ fn a_bundle_export_that_cannot_be_written_records_nothing_and_the_next_since_las
         r.stderr
     );
 
+    // Data exports go through the same durable write and say the same.
+    let out = dir.path().join("stick/out");
+    let r = shequ(
+        &data,
+        &["export", "--format", "xlsx", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains(&format!("无法写入文件 {}：文件夹不存在", out.display())),
+        "{}",
+        r.stderr
+    );
+
     // Nothing was recorded: the next --since-last holds every demo interview, as bundle 1.
     let ok = dir.path().join("ok.shequ");
     let r = export_bundle(&data, &ok, &["--since-last"]);

@@ -160,6 +160,8 @@ struct Sheet {
     texts: HashMap<String, Vec<(usize, String)>>,
     /// (file row number, cells)
     rows: Vec<(usize, Vec<String>)>,
+    /// The first row with content after the run of empty rows that ends the data.
+    ignored_from: Option<usize>,
 }
 
 fn cell(d: &Data) -> String {
@@ -248,13 +250,18 @@ impl Sheet {
         // empty rows (pyxform stops there too).
         let mut kept = Vec::new();
         let mut empty_run = 0;
-        for (n, mut r) in rows {
+        let mut ignored_from = None;
+        let blank_unheaded = |mut r: Vec<String>| {
             r.truncate(headers.len());
             for (c, h) in r.iter_mut().zip(&headers) {
                 if h.is_empty() {
                     c.clear();
                 }
             }
+            r
+        };
+        let mut rows = rows.map(|(n, r)| (n, blank_unheaded(r)));
+        for (n, r) in rows.by_ref() {
             if r.iter().all(String::is_empty) {
                 if empty_run == 60 {
                     break;
@@ -265,6 +272,9 @@ impl Sheet {
                 kept.push((n, r));
             }
         }
+        if let Some((n, _)) = rows.find(|(_, r)| r.iter().any(|c| !c.is_empty())) {
+            ignored_from = Some(n);
+        }
         Sheet {
             name,
             headers,
@@ -272,6 +282,7 @@ impl Sheet {
             columns,
             texts,
             rows: kept,
+            ignored_from,
         }
     }
 
@@ -485,6 +496,20 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     survey.require("type")?;
     survey.require("name")?;
     let mut warnings = Vec::new();
+    for sh in [Some(&survey), choices_sheet.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(row) = sh.ignored_from {
+            warnings.push(Warning {
+                sheet: sh.name.into(),
+                row: row as u32,
+                column: String::new(),
+                problem: "rows_after_gap".into(),
+                params: BTreeMap::new(),
+            });
+        }
+    }
 
     // Choices.
     let mut choices: BTreeMap<String, Vec<Choice>> = BTreeMap::new();
@@ -1540,6 +1565,21 @@ mod pyxform_reading {
         ]);
         let err = import_xlsform(&two, "t.xlsx").unwrap_err();
         assert_eq!(err.params["problem"], "missing_sheet");
+    }
+
+    #[test]
+    fn rows_after_more_than_60_empty_rows_are_not_read_and_said_so() {
+        let empty: &[&str] = &["", "", "", ""];
+        let mut rows: Vec<&[&str]> = vec![HEAD, &["text", "a", "A", ""]];
+        rows.extend(std::iter::repeat_n(empty, 61));
+        rows.push(&["text", "b", "B", ""]);
+        let i = import(&rows, &[]);
+        assert!(i.definition.question("b").is_none());
+        assert_eq!(located(&i), vec![("survey", 64, "", "rows_after_gap")]);
+        // 60 empty rows are still a gap inside the form.
+        rows.remove(2);
+        let i = import(&rows, &[]);
+        assert!(i.definition.question("b").is_some() && i.warnings.is_empty());
     }
 
     #[test]

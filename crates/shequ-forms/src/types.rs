@@ -21,7 +21,7 @@ pub(crate) enum RowType {
 }
 
 /// Every single-word or fixed-phrase type pyxform knows (its question type dictionary and
-/// type aliases), lowercased with single spaces → (Shequ's canonical type, whether a laptop
+/// type aliases), spelt exactly as pyxform wants them → (Shequ's canonical type, whether a laptop
 /// can answer or compute it, the constraint pyxform's builder implies when the row has none).
 const TYPES: &[(&str, &str, bool, Option<&str>)] = &[
     // Answered or computed on the laptop.
@@ -72,12 +72,13 @@ const TYPES: &[(&str, &str, bool, Option<&str>)] = &[
     ("q date", "date", true, None),
     ("add date prompt", "date", true, None),
     ("time", "time", true, None),
+    ("dateTime", "dateTime", true, None),
     ("datetime", "dateTime", true, None),
     ("date time", "dateTime", true, None),
     ("q date time", "dateTime", true, None),
-    ("q datetime", "dateTime", true, None),
+    ("q dateTime", "dateTime", true, None),
     ("add date time prompt", "dateTime", true, None),
-    ("add datetime prompt", "dateTime", true, None),
+    ("add dateTime prompt", "dateTime", true, None),
     ("start", "start", true, None),
     ("start time", "start", true, None),
     ("get start time", "start", true, None),
@@ -141,7 +142,6 @@ const TYPES: &[(&str, &str, bool, Option<&str>)] = &[
     ("uri:phonenumber", "phonenumber", false, None),
     ("xml-external", "xml-external", false, None),
     ("csv-external", "csv-external", false, None),
-    ("signature", "signature", false, None),
 ];
 
 /// Select spellings pyxform reads (`aliases.select`), as words: (words, type, supported).
@@ -200,11 +200,28 @@ fn question(qtype: &str, list: Option<String>, or_other: bool, supported: bool) 
     }
 }
 
-/// Parses a `type` cell (case and spacing as pyxform tolerates them). `None`: unknown type.
+/// Parses a `type` cell as pyxform does: spaces between words are free, case is not (pyxform
+/// refuses `Integer` or `Select_one yn`). `None`: unknown type.
 pub(crate) fn parse_type(raw: &str) -> Option<RowType> {
+    parse_with(raw, false).map(|(t, _)| t)
+}
+
+/// For a type pyxform refuses only for its case: the spelling it reads (`Integer` → `integer`).
+pub(crate) fn type_in_its_case(raw: &str) -> Option<String> {
+    parse_with(raw, true).map(|(_, spelling)| spelling)
+}
+
+/// The row type and its spelling as pyxform writes it; `any_case` matches type words in any case.
+fn parse_with(raw: &str, any_case: bool) -> Option<(RowType, String)> {
+    let same = |a: &str, b: &str| {
+        if any_case {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
     let words: Vec<&str> = raw.split_whitespace().collect();
-    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let joined = lower.join(" ");
+    let joined = words.join(" ");
     // begin/end group, repeat and their old spellings (lgroup, looped group).
     for (verb, begin) in [("begin", true), ("end", false)] {
         for (kind, repeat) in [
@@ -213,12 +230,15 @@ pub(crate) fn parse_type(raw: &str) -> Option<RowType> {
             ("lgroup", true),
             ("looped group", true),
         ] {
-            if joined == format!("{verb} {kind}") || joined == format!("{verb}_{kind}") {
-                return Some(if begin {
-                    RowType::BeginGroup { repeat }
-                } else {
-                    RowType::EndGroup { repeat }
-                });
+            for spelling in [format!("{verb} {kind}"), format!("{verb}_{kind}")] {
+                if same(&joined, &spelling) {
+                    let t = if begin {
+                        RowType::BeginGroup { repeat }
+                    } else {
+                        RowType::EndGroup { repeat }
+                    };
+                    return Some((t, spelling));
+                }
             }
         }
     }
@@ -226,39 +246,43 @@ pub(crate) fn parse_type(raw: &str) -> Option<RowType> {
     for (prefix, qtype, supported) in SELECTS {
         for suffix in std::iter::once(&[][..]).chain(OR_OTHER.iter().copied()) {
             let n = prefix.len() + 1 + suffix.len();
-            if lower.len() == n
-                && lower[..prefix.len()]
+            if words.len() == n
+                && words[..prefix.len()]
                     .iter()
                     .zip(prefix.iter())
-                    .all(|(a, b)| a == b)
-                && lower[prefix.len() + 1..]
+                    .all(|(a, b)| same(a, b))
+                && words[prefix.len() + 1..]
                     .iter()
                     .zip(suffix.iter())
-                    .all(|(a, b)| a == b)
+                    .all(|(a, b)| same(a, b))
             {
-                // The list name keeps its original case.
+                // The list name is kept as written (list names are case-sensitive).
                 let list = words[prefix.len()].to_string();
-                return Some(question(
+                let spelling = [&prefix[..], &[list.as_str()], suffix].concat().join(" ");
+                let t = question(
                     qtype,
                     Some(list),
                     !suffix.is_empty() && *supported,
                     *supported,
-                ));
+                );
+                return Some((t, spelling));
             }
         }
     }
     // OpenStreetMap questions name their tag list on the osm sheet.
-    if lower.len() == 2 && lower[0] == "osm" {
-        return Some(question("osm", None, false, false));
+    if words.len() == 2 && same(words[0], "osm") {
+        let spelling = format!("osm {}", words[1]);
+        return Some((question("osm", None, false, false), spelling));
     }
-    let (_, qtype, supported, implied) = TYPES.iter().find(|t| t.0 == joined)?;
-    Some(RowType::Question {
+    let (spelling, qtype, supported, implied) = TYPES.iter().find(|t| same(t.0, &joined))?;
+    let t = RowType::Question {
         qtype: qtype.to_string(),
         list: None,
         or_other: false,
         supported: *supported,
         implied_constraint: implied.map(str::to_string),
-    })
+    };
+    Some((t, spelling.to_string()))
 }
 
 /// Whether a question of this type must have a label (or hint), as pyxform requires.
@@ -297,7 +321,11 @@ mod tests {
     fn type_spellings() {
         let cases = [
             ("text", q("text", None, false, true)),
-            (" Integer ", q("integer", None, false, true)),
+            (" integer ", q("integer", None, false, true)),
+            ("Integer", None),
+            ("Select_one yn", None),
+            ("DateTime", None),
+            ("dateTime", q("dateTime", None, false, true)),
             ("datetime", q("dateTime", None, false, true)),
             ("select_one yn", q("select_one", Some("yn"), false, true)),
             ("select one  YN", q("select_one", Some("YN"), false, true)),
@@ -347,7 +375,8 @@ mod tests {
             ("end looped group", Some(RowType::EndGroup { repeat: true })),
             ("begin group", Some(RowType::BeginGroup { repeat: false })),
             ("begin_repeat", Some(RowType::BeginGroup { repeat: true })),
-            ("End Repeat", Some(RowType::EndGroup { repeat: true })),
+            ("end  repeat", Some(RowType::EndGroup { repeat: true })),
+            ("End Repeat", None),
             ("txt", None),
             ("select_one", None),
             ("select_one a b", None),
@@ -356,6 +385,16 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(parse_type(raw), want, "{raw:?}");
         }
+        for (raw, want) in [
+            ("Integer", "integer"),
+            ("Select_One yn OR_OTHER", "select_one yn or_other"),
+            ("End Repeat", "end repeat"),
+            ("DateTime", "dateTime"),
+            ("OSM tags", "osm tags"),
+        ] {
+            assert_eq!(type_in_its_case(raw).as_deref(), Some(want), "{raw}");
+        }
+        assert_eq!(type_in_its_case("txt"), None);
         assert!(matches!(
             parse_type("phone number"),
             Some(RowType::Question { qtype, supported: true, implied_constraint: Some(c), .. })

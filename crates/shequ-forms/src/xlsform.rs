@@ -12,7 +12,7 @@ use shequ_core::{
 use ts_rs::TS;
 
 use crate::expr;
-use crate::types::{needs_label, parse_type, RowType};
+use crate::types::{needs_label, parse_type, type_in_its_case, RowType};
 
 /// A form that imported, with what the designer should look at before confirming.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -615,6 +615,12 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 .with("list", words.last().map(String::as_str).unwrap_or("")));
         }
         let Some(row_type) = parse_type(raw_type) else {
+            if let Some(spelling) = type_in_its_case(raw_type) {
+                // pyxform (and so ODK) reads types only in their own case.
+                return Err(invalid("survey", rownum, "type", "type_case")
+                    .with("value", raw_type)
+                    .with("spelling", spelling));
+            }
             return Err(invalid("survey", rownum, "type", "unknown_type").with("value", raw_type));
         };
         let mut name = survey.get(row, "name").to_string();

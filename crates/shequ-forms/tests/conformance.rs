@@ -161,6 +161,7 @@ const EXPECTED_PROBLEMS: &[(&str, &str, &str, &str, &str)] = &[
         "expression_syntax",
     ),
     ("bad_unknown_type", "survey", "3", "type", "unknown_type"),
+    ("bad_type_case", "survey", "3", "type", "type_case"),
 ];
 
 /// What Shequ warns about in accepted forms (besides missing translations):

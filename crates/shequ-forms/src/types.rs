@@ -242,6 +242,23 @@ fn parse_with(raw: &str, any_case: bool) -> Option<(RowType, String)> {
             }
         }
     }
+    // pyxform's begin pattern also takes a trailing list name (`begin group x`, `begin repeat
+    // over x`), which only a loop uses: a group or repeat ignores it.
+    let head: Vec<String> = match words.first().map(|w| w.split_once('_')) {
+        Some(Some((verb, kind))) => [verb, kind]
+            .into_iter()
+            .chain(words[1..].iter().copied())
+            .map(str::to_string)
+            .collect(),
+        _ => words.iter().map(|w| w.to_string()).collect(),
+    };
+    if (head.len() == 3 || head.len() == 4 && same(&head[2], "over")) && same(&head[0], "begin") {
+        for (kind, repeat) in [("group", false), ("repeat", true), ("lgroup", true)] {
+            if same(&head[1], kind) {
+                return Some((RowType::BeginGroup { repeat }, format!("begin {kind}")));
+            }
+        }
+    }
     // Selects: a spelling, the list name, optionally an or_other spelling.
     for (prefix, qtype, supported) in SELECTS {
         for suffix in std::iter::once(&[][..]).chain(OR_OTHER.iter().copied()) {
@@ -372,6 +389,12 @@ mod tests {
                 q("select_one_from_file", Some("a.csv"), false, false),
             ),
             ("begin lgroup", Some(RowType::BeginGroup { repeat: true })),
+            ("begin group x", Some(RowType::BeginGroup { repeat: false })),
+            (
+                "begin_repeat over x",
+                Some(RowType::BeginGroup { repeat: true }),
+            ),
+            ("end group x", None),
             ("end looped group", Some(RowType::EndGroup { repeat: true })),
             ("begin group", Some(RowType::BeginGroup { repeat: false })),
             ("begin_repeat", Some(RowType::BeginGroup { repeat: true })),

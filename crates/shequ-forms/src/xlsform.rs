@@ -479,6 +479,16 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let mut survey = sheet("survey")?.ok_or_else(|| invalid("survey", 0, "", "missing_sheet"))?;
     let choices_sheet = sheet("choices")?;
     let settings = sheet("settings")?;
+    // The lists of the external_choices sheet (select_one_external reads them on the phone).
+    let external_lists: Option<HashSet<String>> = sheet("external_choices")?
+        .filter(|s| !s.rows.is_empty())
+        .map(|s| {
+            s.rows
+                .iter()
+                .map(|(_, r)| s.get(r, "list_name").to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        });
     // As pyxform (unless `clean_text_values` is no): runs of spaces in survey cells are one.
     let clean = settings
         .as_ref()
@@ -592,6 +602,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let mut names_seen: HashMap<String, usize> = HashMap::new();
     let mut pending: Vec<PendingExpr> = Vec::new();
     let mut used_lists: HashSet<String> = HashSet::new();
+    let mut survey_settings: HashMap<&str, String> = HashMap::new();
     let mut or_other_lists: Vec<String> = Vec::new();
     let languages = survey.languages();
     for (rownum, row) in &survey.rows {
@@ -614,6 +625,18 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 .with("name", survey.get(row, "name"))
                 .with("list", words.last().map(String::as_str).unwrap_or("")));
         }
+        // As pyxform: a form_title or form_id "type" on the survey sheet sets that setting
+        // from the name column.
+        let setting_row = match raw_type.trim() {
+            "form_title" | "set_form_title" => Some("form_title"),
+            "form_id" | "set_form_id" => Some("form_id"),
+            "prefix" => Some("prefix"),
+            _ => None,
+        };
+        if let Some(key) = setting_row {
+            survey_settings.insert(key, survey.get(row, "name").to_string());
+            continue;
+        }
         let Some(row_type) = parse_type(raw_type) else {
             if let Some(spelling) = type_in_its_case(raw_type) {
                 // pyxform (and so ODK) reads types only in their own case.
@@ -629,6 +652,14 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         {
             // As pyxform: a note needs no name; it gets one from its row.
             name = format!("generated_note_name_{rownum}");
+        }
+        if matches!(&row_type, RowType::Question { qtype, .. } if qtype == "audit") {
+            // ODK's audit log is always called audit.
+            if name.is_empty() {
+                name = "audit".into();
+            } else if name != "audit" {
+                return Err(invalid("survey", rownum, "name", "audit_name").with("value", &name));
+            }
         }
         if let RowType::EndGroup { repeat } = row_type {
             let open = if stack.len() > 1 { stack.pop() } else { None };
@@ -762,8 +793,37 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                                 .with("list", list));
                         }
                         used_lists.insert(list.clone());
+                    } else if qtype == "select_one_external" {
+                        let Some(ext) = &external_lists else {
+                            return Err(invalid("external_choices", 0, "", "missing_sheet"));
+                        };
+                        if !ext.contains(list) {
+                            return Err(invalid("survey", rownum, "type", "missing_external_list")
+                                .with("list", list));
+                        }
+                    } else {
+                        // select_one_from_file: one extension ODK reads.
+                        let ext_ok = [".csv", ".xml", ".geojson"].iter().any(|e| {
+                            list.ends_with(e) && !list[..list.len() - e.len()].contains('.')
+                        });
+                        if !ext_ok {
+                            return Err(invalid("survey", rownum, "type", "file_extension")
+                                .with("value", list));
+                        }
                     }
                 }
+                check_parameters(
+                    &qtype,
+                    survey.get(row, "parameters"),
+                    survey.get(row, "appearance"),
+                    &choices,
+                )
+                .map_err(|(problem, params)| {
+                    params.into_iter().fold(
+                        invalid("survey", rownum, "parameters", problem),
+                        |e, (k, v)| e.with(k, v),
+                    )
+                })?;
                 let calculation = opt(&straighten_quotes(survey.get(row, "calculation")));
                 if qtype == "calculate" && calculation.is_none() {
                     return Err(
@@ -1001,6 +1061,9 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     }
 
     let setting = |key: &str| -> String {
+        if let Some(v) = survey_settings.get(key) {
+            return v.clone();
+        }
         settings
             .as_ref()
             .and_then(|s| s.rows.first().map(|(_, r)| s.get(r, key).to_string()))
@@ -1076,6 +1139,189 @@ fn unavailable_reason(qtype: &str) -> &'static str {
         // Camera, microphone, GPS, scanner.
         _ => "unsupported_type",
     }
+}
+
+type ParamError = (&'static str, Vec<(&'static str, String)>);
+
+/// pyxform's `parameters` cell: `key=value` pairs separated by spaces, commas or semicolons;
+/// keys are lowercased, values too except `label` and `value`.
+fn parse_parameters(raw: &str) -> std::result::Result<Vec<(String, String)>, ParamError> {
+    let delimiter = |c: char| c.is_whitespace() || c == ',' || c == ';';
+    // Tokens: runs of anything but delimiters and '=', and '=' itself.
+    let mut tokens: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in raw.chars() {
+        if delimiter(c) || c == '=' {
+            if !cur.is_empty() {
+                tokens.push(std::mem::take(&mut cur));
+            }
+            if c == '=' {
+                tokens.push("=".into());
+            }
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        tokens.push(cur);
+    }
+    let syntax = || ("parameters_syntax", vec![("value", raw.to_string())]);
+    if !tokens.len().is_multiple_of(3) {
+        return Err(syntax());
+    }
+    let mut out = Vec::new();
+    for t in tokens.chunks(3) {
+        if t[0] == "=" || t[1] != "=" || t[2] == "=" {
+            return Err(syntax());
+        }
+        let key = t[0].to_lowercase();
+        let value = if matches!(key.as_str(), "label" | "value") {
+            t[2].clone()
+        } else {
+            t[2].to_lowercase()
+        };
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// The parameters pyxform accepts for a type, and the values it checks; other types take any.
+fn check_parameters(
+    qtype: &str,
+    raw: &str,
+    appearance: &str,
+    choices: &BTreeMap<String, Vec<Choice>>,
+) -> std::result::Result<(), ParamError> {
+    if raw.trim().is_empty() {
+        return Ok(());
+    }
+    let params = parse_parameters(raw)?;
+    let accepted: &[&str] = match qtype {
+        "text" => &["rows"],
+        "photo" => &["app", "max-pixels"],
+        "audio" | "background-audio" => &["quality"],
+        "audit" => &[
+            "identify-user",
+            "location-max-age",
+            "location-min-interval",
+            "location-priority",
+            "track-changes",
+            "track-changes-reasons",
+        ],
+        "geopoint" => &[
+            "allow-mock-accuracy",
+            "capture-accuracy",
+            "reference-geometry",
+            "warning-accuracy",
+        ],
+        "geotrace" | "geoshape" => &["allow-mock-accuracy", "incremental", "reference-geometry"],
+        "range" => &[
+            "end",
+            "placeholder",
+            "start",
+            "step",
+            "tick_interval",
+            "tick_labelset",
+        ],
+        "select_one" | "select_multiple" | "rank" | "select_one_external" => &["randomize", "seed"],
+        "select_one_from_file" | "select_multiple_from_file" => {
+            &["label", "randomize", "seed", "value"]
+        }
+        _ => return Ok(()),
+    };
+    let mut rejected: Vec<&str> = params
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !accepted.contains(k))
+        .collect();
+    if !rejected.is_empty() {
+        rejected.sort_unstable();
+        return Err((
+            "parameter_unknown",
+            vec![
+                ("rejected", rejected.join(", ")),
+                ("accepted", accepted.join(", ")),
+            ],
+        ));
+    }
+    let get = |k: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(p, _)| p == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let bad = |k: &str| ("parameter_value", vec![("parameter", k.to_string())]);
+    let integer = |k: &str| match get(k) {
+        Some(v) if v.parse::<i64>().is_err() => Err(bad(k)),
+        _ => Ok(()),
+    };
+    integer("rows")?;
+    integer("max-pixels")?;
+    if qtype == "audio" || qtype == "background-audio" {
+        if let Some(q) = get("quality") {
+            if !matches!(q, "voice-only" | "low" | "normal" | "external") {
+                return Err(bad("quality"));
+            }
+        }
+    }
+    if accepted.contains(&"randomize") {
+        match get("randomize") {
+            Some("true" | "false") | None => {}
+            Some(_) => return Err(bad("randomize")),
+        }
+        if let Some(seed) = get("seed") {
+            if get("randomize").is_none() || !(is_reference(seed) || seed.parse::<f64>().is_ok()) {
+                return Err(bad("seed"));
+            }
+        }
+    }
+    if qtype == "range" {
+        let number = |k: &str| -> std::result::Result<Option<f64>, ParamError> {
+            match get(k) {
+                None => Ok(None),
+                Some(v) => match v.parse::<f64>() {
+                    Ok(n) if n.is_finite() => Ok(Some(n)),
+                    _ => Err(bad(k)),
+                },
+            }
+        };
+        let start = number("start")?.unwrap_or(1.0);
+        let end = number("end")?.unwrap_or(10.0);
+        let step = number("step")?.unwrap_or(1.0);
+        let tick = number("tick_interval")?;
+        let placeholder = number("placeholder")?;
+        let width = (end - start).abs();
+        let multiple = |a: f64, b: f64| ((a / b) - (a / b).round()).abs() < 1e-9;
+        if step == 0.0 || step > width {
+            return Err(bad("step"));
+        }
+        if let Some(t) = tick {
+            if t == 0.0 || t > width || !multiple(t, step) {
+                return Err(bad("tick_interval"));
+            }
+        }
+        if let Some(p) = placeholder {
+            if !multiple(p - start, step) || p < start.min(end) || p > start.max(end) {
+                return Err(bad("placeholder"));
+            }
+        }
+        if let Some(l) = get("tick_labelset") {
+            if !choices.contains_key(l) {
+                return Err(bad("tick_labelset"));
+            }
+        }
+        let ticks_or_placeholder =
+            tick.is_some() || placeholder.is_some() || get("tick_labelset").is_some();
+        if !appearance.is_empty()
+            && !appearance.contains("vertical")
+            && !appearance.contains("no-ticks")
+            && ticks_or_placeholder
+        {
+            return Err(bad("appearance"));
+        }
+    }
+    Ok(())
 }
 
 /// A question the importer adds (as pyxform does), with nothing but a name and a type.

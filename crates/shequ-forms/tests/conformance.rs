@@ -162,6 +162,11 @@ const EXPECTED_PROBLEMS: &[(&str, &str, &str, &str, &str)] = &[
     ),
     ("bad_unknown_type", "survey", "3", "type", "unknown_type"),
     ("bad_type_case", "survey", "3", "type", "type_case"),
+    ("bad_range_parameters", "survey", "2", "parameters", "parameter_value"),
+    ("bad_unknown_parameter", "survey", "2", "parameters", "parameter_unknown"),
+    ("bad_audit_name", "survey", "2", "name", "audit_name"),
+    ("bad_external_without_sheet", "external_choices", "0", "", "missing_sheet"),
+    ("bad_file_extension", "survey", "2", "type", "file_extension"),
 ];
 
 /// What Shequ warns about in accepted forms (besides missing translations):

@@ -607,6 +607,10 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let languages = survey.languages();
     for (rownum, row) in &survey.rows {
         let rownum = *rownum;
+        // As pyxform: a row with disabled = yes is left out.
+        if yes_no_or_expr(survey.get(row, "disabled")).as_deref() == Some("true()") {
+            continue;
+        }
         let raw_type = survey.get(row, "type");
         if raw_type.is_empty() {
             // A row with neither name nor label is a comment row (pyxform skips it too).
@@ -855,6 +859,24 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 let constraint =
                     opt(&straighten_quotes(survey.get(row, "constraint"))).or(implied_constraint);
                 let choice_filter = opt(&straighten_quotes(survey.get(row, "choice_filter")));
+                if or_other && choice_filter.is_some() {
+                    return Err(
+                        invalid("survey", rownum, "choice_filter", "or_other_filter")
+                            .with("name", &name),
+                    );
+                }
+                if qtype == "select_multiple" {
+                    // A space in a choice name would split it in the stored answer.
+                    if let Some(c) = list
+                        .as_ref()
+                        .and_then(|l| choices.get(l))
+                        .and_then(|cs| cs.iter().find(|c| c.name.contains(' ')))
+                    {
+                        return Err(invalid("survey", rownum, "type", "choice_name_space")
+                            .with("list", list.as_deref().unwrap_or(""))
+                            .with("value", &c.name));
+                    }
+                }
                 for (column, text) in [
                     ("calculation", &calculation),
                     ("constraint", &constraint),

@@ -167,6 +167,8 @@ const EXPECTED_PROBLEMS: &[(&str, &str, &str, &str, &str)] = &[
     ("bad_audit_name", "survey", "2", "name", "audit_name"),
     ("bad_external_without_sheet", "external_choices", "0", "", "missing_sheet"),
     ("bad_file_extension", "survey", "2", "type", "file_extension"),
+    ("bad_or_other_filter", "survey", "2", "choice_filter", "or_other_filter"),
+    ("bad_multiple_choice_space", "survey", "2", "type", "choice_name_space"),
 ];
 
 /// What Shequ warns about in accepted forms (besides missing translations):

@@ -24,7 +24,7 @@ export function fillText(text: string, state: FormState, prefix: string): string
 }
 
 export type Entry =
-  | { kind: 'heading'; key: string; label: LocalizedText; depth: number; prefix: string }
+  | { kind: 'heading'; key: string; label: LocalizedText; depth: number; prefix: string; index?: number }
   | { kind: 'question'; key: string; q: Question; prefix: string }
   | { kind: 'repeat'; key: string; name: string; label: LocalizedText; count: number; fixed: boolean; prefix: string }
 
@@ -38,11 +38,12 @@ export function shown(q: Question): boolean {
   return q.supported && !HIDDEN.has(q.qtype)
 }
 
-/** One page per top-level group; a top-level question outside groups is a page of its own. */
+/** One page per top-level group; a top-level question outside groups is a page of its own.
+ * A top-level repeat is a page holding the repeat itself, so its instances are expanded. */
 export function pages(items: FormItem[]): Page[] {
   const out: Page[] = []
   for (const item of items) {
-    if (item.kind === 'group') out.push({ name: item.name, label: item.label, items: item.children })
+    if (item.kind === 'group') out.push({ name: item.name, label: item.label, items: item.repeat ? [item] : item.children })
     else if (shown(item)) out.push({ name: item.name, label: item.label, items: [item] })
   }
   return out
@@ -62,7 +63,7 @@ export function entries(items: FormItem[], state: FormState, prefix = '', depth 
       out.push({ kind: 'repeat', key: groupKey, name: item.name, label: item.label, count, fixed: item.repeat_count !== null, prefix })
       for (let i = 1; i <= count; i++) {
         const p = `${prefix}${item.name}[${i}]/`
-        out.push({ kind: 'heading', key: `${groupKey}[${i}]`, label: item.label, depth: depth + 1, prefix: p })
+        out.push({ kind: 'heading', key: `${groupKey}[${i}]`, label: item.label, depth: depth + 1, prefix: p, index: i })
         out.push(...entries(item.children, state, p, depth + 1))
       }
     } else {

@@ -120,7 +120,12 @@ fn main() {
             .unwrap();
         let t = Instant::now();
         let (bytes, _) = app
-            .export_bundle("b.shequ", false, false, t0 + Duration::days(10))
+            .export_bundle(
+                root.path().join("b.shequ"),
+                false,
+                false,
+                t0 + Duration::days(10),
+            )
             .unwrap();
         export_time += t.elapsed();
         bundles.push(bytes);
@@ -152,9 +157,14 @@ fn main() {
     let again: Vec<Vec<u8>> = laptops
         .iter_mut()
         .map(|a| {
-            a.export_bundle("b2.shequ", false, false, t0 + Duration::days(13))
-                .unwrap()
-                .0
+            a.export_bundle(
+                root.path().join("b2.shequ"),
+                false,
+                false,
+                t0 + Duration::days(13),
+            )
+            .unwrap()
+            .0
         })
         .collect();
     let t = Instant::now();

@@ -568,6 +568,51 @@ impl CompiledForm {
         Ok(())
     }
 
+    /// Checks a finalized record that arrived from elsewhere (a bundle) with the same rules
+    /// as [`CompiledForm::check_answer`]: every key names a question instance that exists
+    /// under the record's repeat counts, each repeat count is within the limit, and every
+    /// typed value has its question's type and is in its choice list. Calculations and
+    /// metadata may be present (a record holds them); notes may not. Returns the first
+    /// refused key, in key order.
+    pub fn check_record(&self, record: &Record) -> Result<(), (String, Refusal)> {
+        let st = FormState {
+            items: BTreeMap::new(),
+            repeat_counts: record.repeat_counts.clone(),
+        };
+        for (rk, &count) in &record.repeat_counts {
+            let known = self
+                .parse_key(&format!("{rk}[1]"))
+                .is_some_and(|(n, _)| self.nodes[n].is_repeat);
+            if !known {
+                return Err((rk.clone(), Refusal::UnknownKey));
+            }
+            if count > MAX_REPEAT_INSTANCES {
+                return Err((rk.clone(), Refusal::Value(Problem::Constraint)));
+            }
+        }
+        for (key, value) in &record.values {
+            let refuse = |r| Err((key.clone(), r));
+            let Some((n, ctx)) = self.parse_key(key) else {
+                return refuse(Refusal::UnknownKey);
+            };
+            let Some(q) = &self.nodes[n].question else {
+                return refuse(Refusal::UnknownKey);
+            };
+            if !self.instances(n, &st).contains(&ctx) {
+                return refuse(Refusal::NoSuchInstance);
+            }
+            if q.qtype == "note" && self.nodes[n].calculation.is_none() {
+                return refuse(Refusal::NotAnswerable);
+            }
+            if q.takes_input() && self.nodes[n].calculation.is_none() {
+                if let Some(p) = type_problem(q, value, &self.def) {
+                    return refuse(Refusal::Value(p));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the worker may give the repeat at `repeat_key` (`rep`, `outer[2]/inner`)
     /// `count` instances: it is a repeat the worker sizes (no `repeat_count`), its outer
     /// instances exist, and the count stays within the limit every repeat has (1000).
@@ -1620,5 +1665,235 @@ mod tests {
             .map(|c| c.name)
             .collect();
         assert_eq!(choices, vec!["repairs", "parking", "lift"]);
+    }
+
+    /// A group with a relevance, a repeat inside it sized by an answer, a calculation over
+    /// the repeat, and a choice_filter: the record keeps only what is relevant and exists.
+    fn record_form() -> CompiledForm {
+        let def = form(
+            &[
+                HEAD,
+                &[
+                    "select_one yn",
+                    "has_kids",
+                    "有孩子吗",
+                    "Kids?",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "begin group",
+                    "kids",
+                    "孩子",
+                    "Kids",
+                    "",
+                    "${has_kids} = 'yes'",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "integer", "n", "几个", "How many", "", "", "", "", "", "", "", "",
+                ],
+                &[
+                    "begin repeat",
+                    "kid",
+                    "孩子",
+                    "Kid",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "${n}",
+                    "",
+                ],
+                &[
+                    "integer", "age", "年龄", "Age", "", "", "", "", "", "", "", "",
+                ],
+                &["end repeat", "", "", "", "", "", "", "", "", "", "", ""],
+                &["end group", "", "", "", "", "", "", "", "", "", "", ""],
+                &[
+                    "calculate",
+                    "total",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "sum(${age})",
+                    "",
+                    "",
+                ],
+                &[
+                    "select_one county",
+                    "county",
+                    "县",
+                    "County",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "select_one town",
+                    "town",
+                    "镇",
+                    "Town",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "county = ${county}",
+                ],
+                &["note", "bye", "再见", "Bye", "", "", "", "", "", "", "", ""],
+            ],
+            YN,
+        );
+        CompiledForm::compile(&def).unwrap()
+    }
+
+    #[test]
+    fn the_record_holds_what_is_relevant_and_exists_with_calculations_and_repeat_counts() {
+        let f = record_form();
+        let a = answers(&[
+            ("has_kids", "yes"),
+            ("n", "2"),
+            ("kid[1]/age", "7"),
+            ("kid[2]/age", "4"),
+            ("kid[3]/age", "1"), // from when n was 3
+            ("county", "a"),
+            ("town", "a2"),
+        ]);
+        let st = f.evaluate(&a, &env(Lang::En));
+        let r = f.record(&st);
+        let keys: Vec<&str> = r.values.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "county",
+                "has_kids",
+                "kid[1]/age",
+                "kid[2]/age",
+                "n",
+                "total",
+                "town"
+            ]
+        );
+        assert_eq!(r.values["total"], "11");
+        assert_eq!(r.repeat_counts, BTreeMap::from([("kid".to_string(), 2)]));
+        assert_eq!(
+            f.all_calculated(&st),
+            BTreeMap::from([("total".to_string(), "11".to_string())])
+        );
+
+        // The whole group stops applying: its answers, its repeat and their sum go.
+        let mut a2 = a.clone();
+        a2.set("has_kids", "no");
+        let st2 = f.evaluate(&a2, &env(Lang::En));
+        let r2 = f.record(&st2);
+        let keys: Vec<&str> = r2.values.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["county", "has_kids", "total", "town"]);
+        assert_eq!(r2.values["total"], "0");
+        assert!(r2.repeat_counts.is_empty(), "{:?}", r2.repeat_counts);
+        assert_eq!(f.check_record(&r), Ok(()));
+        assert_eq!(f.check_record(&r2), Ok(()));
+    }
+
+    #[test]
+    fn check_answer_and_check_record_refuse_what_the_form_cannot_hold() {
+        let f = record_form();
+        let e = env(Lang::En);
+        let a = answers(&[("has_kids", "yes"), ("n", "1"), ("county", "b")]);
+        let st = f.evaluate(&a, &e);
+        let check = |k: &str, v: &str| f.check_answer(&st, &a, k, v, &e);
+        assert_eq!(check("kid[1]/age", "5"), Ok(()));
+        assert_eq!(
+            check("kid[1]/age", ""),
+            Ok(()),
+            "clearing is always allowed"
+        );
+        assert_eq!(check("kid[2]/age", "5"), Err(Refusal::NoSuchInstance));
+        assert_eq!(check("kids/kid[1]/age", "5"), Err(Refusal::UnknownKey));
+        assert_eq!(check("age", "5"), Err(Refusal::UnknownKey));
+        assert_eq!(check("kid[x]/age", "5"), Err(Refusal::UnknownKey));
+        assert_eq!(check("kid", "5"), Err(Refusal::UnknownKey));
+        assert_eq!(check("kids", "5"), Err(Refusal::UnknownKey));
+        assert_eq!(check("total", "5"), Err(Refusal::NotAnswerable));
+        assert_eq!(check("bye", "x"), Err(Refusal::NotAnswerable));
+        assert_eq!(
+            check("n", "two"),
+            Err(Refusal::Value(Problem::NotAnInteger))
+        );
+        assert_eq!(
+            check("has_kids", "maybe"),
+            Err(Refusal::Value(Problem::UnknownChoice))
+        );
+        assert_eq!(check("town", "b1"), Ok(()));
+        assert_eq!(
+            check("town", "a1"),
+            Err(Refusal::Value(Problem::UnknownChoice)),
+            "a town of another county does not pass the choice_filter"
+        );
+        assert_eq!(
+            f.check_repeat_count(&st, "kid", 3),
+            Err(Refusal::NotAnswerable),
+            "sized by ${{n}}"
+        );
+        assert_eq!(
+            f.check_repeat_count(&st, "nothing", 1),
+            Err(Refusal::UnknownKey)
+        );
+
+        let rec = |values: &[(&str, &str)], counts: &[(&str, u32)]| Record {
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            repeat_counts: counts.iter().map(|(k, c)| (k.to_string(), *c)).collect(),
+        };
+        assert_eq!(
+            f.check_record(&rec(&[("total", "3"), ("kid[2]/age", "3")], &[("kid", 2)])),
+            Ok(())
+        );
+        assert_eq!(
+            f.check_record(&rec(&[("kid[3]/age", "3")], &[("kid", 2)])),
+            Err(("kid[3]/age".to_string(), Refusal::NoSuchInstance))
+        );
+        assert_eq!(
+            f.check_record(&rec(&[], &[("kid", 5000)])),
+            Err(("kid".to_string(), Refusal::Value(Problem::Constraint)))
+        );
+        assert_eq!(
+            f.check_record(&rec(&[], &[("kidz", 1)])),
+            Err(("kidz".to_string(), Refusal::UnknownKey))
+        );
+        assert_eq!(
+            f.check_record(&rec(&[("n", "lots")], &[])),
+            Err(("n".to_string(), Refusal::Value(Problem::NotAnInteger)))
+        );
+        assert_eq!(
+            f.check_record(&rec(&[("bye", "x")], &[])),
+            Err(("bye".to_string(), Refusal::NotAnswerable))
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -201,4 +201,63 @@ pub async fn wait_any_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> 
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+// Keyboard helpers for the interview screen.
+
+/// Types into whatever has focus, as a person at the keyboard does, then waits until the
+/// interview has finished what the keys started (saves, moving focus).
+pub async fn keys(c: &Client, text: &str) {
+    let el = c.active_element().await.expect("something has focus");
+    el.send_keys(text).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    for _ in 0..200 {
+        let busy = c
+            .execute("const i = document.querySelector('[data-testid=\"interview\"]'); return i ? i.dataset.busy : '0'", vec![])
+            .await
+            .unwrap();
+        if busy.as_str() != Some("1") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the interview stayed busy after {text:?}");
+}
+
+pub fn enter() -> String {
+    char::from(Key::Enter).to_string()
+}
+
+pub fn shift_enter() -> String {
+    format!("{}{}", char::from(Key::Shift), char::from(Key::Enter))
+}
+
+/// Answers the focused question with `input` and presses Enter.
+pub async fn answer(c: &Client, input: &str) {
+    keys(c, &format!("{input}{}", enter())).await;
+}
+
+pub async fn focused_key(c: &Client) -> String {
+    let v = c
+        .execute(
+            "const q = document.activeElement.closest('[data-key]'); return q ? q.dataset.key : ''",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_str().unwrap_or_default().to_string()
+}
+
+pub async fn expect_focus(c: &Client, key: &str) {
+    for _ in 0..50 {
+        if focused_key(c).await == key {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("focus should be on {key}, is on {:?}", focused_key(c).await);
+}
+
+pub async fn page_title(c: &Client) -> String {
+    wait_text(c, &testid("page-title"), |t| !t.is_empty()).await
 }

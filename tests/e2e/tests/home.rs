@@ -243,6 +243,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
         app.set_centre_recipient(&recipient).unwrap();
     }
     let out = root.path().join("usb");
+    std::fs::create_dir_all(&out).unwrap();
     let driver = Driver::start().await;
 
     // The laptop exports everything to the "USB stick".

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import { entries, pages } from '../form'
+import type { FormItem } from '../ipc/generated/FormItem'
+import type { FormState } from '../ipc/generated/FormState'
+
+function q(name: string): FormItem {
+  return { kind: 'question', name, qtype: 'integer', label: { default: name }, supported: true } as unknown as FormItem
+}
+function repeat(name: string, children: FormItem[]): FormItem {
+  return { kind: 'group', name, label: { default: name }, relevant: null, appearance: null, repeat: true, repeat_count: null, row: 0, children }
+}
+
+describe('pages and entries', () => {
+  const form = [repeat('building', [q('bname'), repeat('flat', [q('residents')])])]
+
+  it('expands a top-level repeat nested two levels deep into instance keys', () => {
+    const state: FormState = { items: {}, repeat_counts: { building: 2, 'building[1]/flat': 2, 'building[2]/flat': 1 } }
+    const all = pages(form)
+    expect(all).toHaveLength(1)
+    const keys = entries(all[0].items, state).map((e) => `${e.kind}:${e.key}`)
+    expect(keys).toEqual([
+      'repeat:building',
+      'heading:building[1]',
+      'question:building[1]/bname',
+      'repeat:building[1]/flat',
+      'heading:building[1]/flat[1]',
+      'question:building[1]/flat[1]/residents',
+      'heading:building[1]/flat[2]',
+      'question:building[1]/flat[2]/residents',
+      'heading:building[2]',
+      'question:building[2]/bname',
+      'repeat:building[2]/flat',
+      'heading:building[2]/flat[1]',
+      'question:building[2]/flat[1]/residents',
+    ])
+  })
+
+  it('shows only the add button of a repeat with no instances yet', () => {
+    const state: FormState = { items: {}, repeat_counts: {} }
+    expect(entries(pages(form)[0].items, state).map((e) => e.key)).toEqual(['building'])
+  })
+})

@@ -4,7 +4,13 @@
 //! Shequ must make the same accept/reject decision, and for accepted forms produce the same
 //! tree of names, types, labels per language, choices and expressions. Where Shequ differs on
 //! purpose, `DELIBERATE` names the case and the reason. For refusals, `EXPECTED_PROBLEMS`
-//! pins what Shequ tells the designer (sheet, row, column, problem).
+//! pins what Shequ tells the designer (sheet, row, column, problem), and `EXPECTED_WARNINGS`
+//! the located warnings of accepted forms.
+//!
+//! The same comparison runs over pyxform's own example forms (`tests/fixtures/pyxform/`, copied
+//! from its `tests/example_xls` and `tests/bug_example_xls`), with `DELIBERATE_EXAMPLES`.
+//! Both tests print their agreement figure (`cargo test -p shequ-forms --test conformance --
+//! --nocapture`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -702,6 +708,12 @@ fn shequ_agrees_with_pyxform_on_the_whole_corpus() {
         checked += 1;
     }
     assert_eq!(checked, files.len());
+    println!(
+        "corpus: {} of {} agree with pyxform (accept/reject and tree), {} deliberate differences",
+        files.len() - DELIBERATE.len(),
+        files.len(),
+        DELIBERATE.len()
+    );
 }
 
 fn examples() -> PathBuf {

@@ -21,7 +21,7 @@ use regex::Regex;
 use shequ_forms::expr::{parse, Env, Value};
 
 const SEED: u64 = 0x5EED_2026;
-const CASES: usize = 1500;
+const CASES: usize = 4000;
 
 // ---------------------------------------------------------------------------------------------
 // Named deliberate differences.
@@ -75,6 +75,30 @@ const DELIBERATE: &[(&str, &str, Matcher)] = &[
         |d| d.case.has("empty-node-bool") && alt_agrees(d),
     ),
     (
+        "numbers of 1e21 and more in jsdom's functions",
+        "the oracle hands floor(), ceiling(), substring() and the like to jsdom's XPath by writing \
+         their arguments with toFixed(20), which writes 1e21 and above with an exponent that \
+         XPath cannot parse, so it raises an error",
+        |d| d.case.has("exponent") && d.theirs.is_err_and(|e| e.contains("Expected")),
+    ),
+    (
+        "an answer added to a date",
+        "the oracle turns an answer added to a date into a date first, reading a number of days \
+         with parseInt (0.1 → 0) and other text with JavaScript's Date parser (' 7 ' → July \
+         2001); Shequ adds the numbers, as JavaRosa does",
+        |d| d.case.has("date-plus-answer"),
+    ),
+    (
+        "dates beyond JavaScript's range",
+        "adding a number of days to a date, the oracle first makes the number a JavaScript Date, \
+         which cannot go beyond 100,000,000 days from 1970, and gets NaN; Shequ adds the numbers",
+        |d| {
+            d.case.has("huge")
+                && d.theirs.is_ok_and(|t| t.contains("NaN"))
+                && ["today()", "date", "${d}", "${dt}"].iter().any(|f| d.case.expr.contains(f))
+        },
+    ),
+    (
         "XPath 1.0 number()",
         "XPath 1.0 §4.4 reads a string as a number only when it is an optional minus, digits and \
          a point, so '1e3', '0x1A', '+5' and 'Infinity' are NaN (as in JavaRosa); the oracle uses \
@@ -101,7 +125,9 @@ const DELIBERATE: &[(&str, &str, Matcher)] = &[
          'Invalid Date' escapes into the result or text like '100%' becomes the year 100; Shequ \
          gives the empty answer",
         |d| {
-            d.theirs.is_ok_and(|t| {
+            d.case.has("non-date-text")
+                || (d.case.has("date-of-text") && d.ours.is_empty())
+                || d.theirs.is_ok_and(|t| {
                 (t.contains("Invalid Date") && t.replace("Invalid Date", "") == d.ours)
                     || (d.ours.is_empty()
                         && d.case.expr.contains("date")
@@ -119,23 +145,16 @@ const DELIBERATE: &[(&str, &str, Matcher)] = &[
         "round() halves",
         "round() follows JavaRosa: the shortest decimal writing of the number is rounded, halves \
          upward (XPath 1.0 §4.4: round(-2.5) = -2, round(2.675, 2) = 2.68); the oracle rounds \
-         halves away from zero on the binary value (-3, 2.67)",
-        |d| d.case.expr.contains("round(") && numbers_close(d, 1.0),
+         halves away from zero on the binary value (-3, 2.67). Checked: with round() spelt \
+         floor(x + 0.5) the oracle gives our value, or one within a unit of the last decimal",
+        |d| d.case.has("round") && (alt_agrees(d) || numbers_close(d, 1.0)),
     ),
     (
         "last-place differences in transcendental functions",
         "V8's fdlibm and the platform's libm may differ in the last binary digit of sin, cos, \
          exp, log, pow, … (and so of area() and distance()); agreement to 12 significant digits \
          is required",
-        |d| {
-            [
-                "sin(", "cos(", "tan(", "exp", "log", "pow(", "sqrt(", "area(", "distance(",
-                "atan", "asin(", "acos(",
-            ]
-            .iter()
-            .any(|f| d.case.expr.contains(f))
-                && numbers_close(d, 1e-12)
-        },
+        |d| transcendental(d.case) && numbers_close(d, 1e-12),
     ),
     (
         "time answers without an offset",
@@ -206,8 +225,10 @@ fn alt_agrees(d: &Diff) -> bool {
     let Some(Ok(alt)) = d.theirs_alt else {
         return false;
     };
-    let alt = utc_plus(alt);
-    alt == d.ours || (matches!(d.ours_value, Value::Num(n) if n.is_nan()) && alt == "NaN")
+    let alt = expand_exponents(&utc_plus(alt));
+    alt == d.ours
+        || (matches!(d.ours_value, Value::Num(n) if n.is_nan()) && alt == "NaN")
+        || (transcendental(d.case) && close(d.ours, &alt, 1e-12))
 }
 
 /// The oracle's `-00:00` offsets written `+00:00`.
@@ -247,9 +268,32 @@ fn expand_exponents(s: &str) -> String {
     .into_owned()
 }
 
+fn transcendental(case: &Case) -> bool {
+    [
+        "sin(",
+        "cos(",
+        "tan(",
+        "exp",
+        "log",
+        "pow(",
+        "sqrt(",
+        "area(",
+        "distance(",
+        "atan",
+        "asin(",
+        "acos(",
+    ]
+    .iter()
+    .any(|f| case.expr.contains(f))
+}
+
 /// Both results are numbers within `tol` of each other (relative when `tol` < 1).
 fn numbers_close(d: &Diff, tol: f64) -> bool {
-    let (Ok(a), Some(Ok(b))) = (d.ours.parse::<f64>(), d.theirs.ok().map(str::parse::<f64>)) else {
+    d.theirs.is_ok_and(|t| close(d.ours, t, tol))
+}
+
+fn close(ours: &str, theirs: &str, tol: f64) -> bool {
+    let (Ok(a), Ok(b)) = (ours.parse::<f64>(), theirs.parse::<f64>()) else {
         return false;
     };
     let diff = (a - b).abs();
@@ -553,6 +597,9 @@ impl Gen<'_> {
             if v.len() > 21 || v == "0.0000001" {
                 self.tag("exponent");
             }
+            if v.trim().parse::<f64>().is_ok_and(|x| x.abs() >= 1e8) {
+                self.tag("huge");
+            }
             if v.contains("2020-02-30") {
                 self.tag("invalid-date");
             }
@@ -678,6 +725,9 @@ impl Gen<'_> {
         if n.len() > 21 || n == "0.0000001" {
             self.tag("exponent");
         }
+        if n.parse::<f64>().is_ok_and(|x| x.abs() >= 1e8) {
+            self.tag("huge");
+        }
         same(n)
     }
 
@@ -714,12 +764,28 @@ impl Gen<'_> {
             }
             6 | 7 => {
                 let a = self.num(d);
-                if self.rng.chance(50) {
-                    call("round", vec![a])
+                self.tag("round");
+                let x = a.alt.clone();
+                let (mut r, k) = if self.rng.chance(50) {
+                    (call("round", vec![a]), 0)
                 } else {
-                    let k = same(self.rng.pick(&["0", "1", "2", "3", "-1", "-2"]));
-                    call("round", vec![a, k])
-                }
+                    let k = self.rng.pick(&["0", "1", "2", "3", "-1", "-2"]);
+                    (call("round", vec![a, same(k)]), k.parse::<i32>().unwrap())
+                };
+                // JavaRosa's rounding (halves up) spelt in XPath, exact but for decimals whose
+                // binary value is just below a half (2.675).
+                r.alt = match k {
+                    0 => format!("floor({x} + 0.5)"),
+                    k if k > 0 => {
+                        let p = 10i64.pow(k as u32);
+                        format!("(floor({x} * {p} + 0.5) div {p})")
+                    }
+                    k => {
+                        let p = 10i64.pow(-k as u32);
+                        format!("(floor({x} div {p} + 0.5) * {p})")
+                    }
+                };
+                r
             }
             8 | 9 => {
                 let f = self.rng.pick(&[
@@ -793,6 +859,18 @@ impl Gen<'_> {
             22 => {
                 let a = self.date_value(d);
                 let b = self.num(d);
+                // The oracle reads an answer added to a date as days with parseInt, or else
+                // with JavaScript's Date parser.
+                let days = Regex::new(r"^-?[0-9]+$").unwrap();
+                let fraction = match b.ours.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+                    Some(name) => self
+                        .value_of(name)
+                        .is_some_and(|v| !v.is_empty() && !days.is_match(&v)),
+                    None => false,
+                };
+                if fraction {
+                    self.tag("date-plus-answer");
+                }
                 bin(a, "+", b)
             }
             23 => {
@@ -856,18 +934,46 @@ impl Gen<'_> {
     /// date(v) or date-time(v), tagging where the engines print differently by design.
     fn date_call(&mut self, f: &str, v: G) -> G {
         self.tag("date-print");
+        // Text that is neither an ODK date nor a whole number of days: the oracle hands it to
+        // JavaScript's Date parser.
+        let text = match v.ours.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+            Some(name) => self.value_of(name),
+            None => v
+                .ours
+                .strip_prefix('\'')
+                .and_then(|r| r.strip_suffix('\''))
+                .map(str::to_string),
+        };
+        match text {
+            Some(t) => {
+                let odk = Regex::new(r"^(\d{4}-\d\d-\d\d(T.*)?|-?[0-9]+(\.[0-9]+)?)?$").unwrap();
+                if !odk.is_match(&t) {
+                    self.tag("non-date-text");
+                }
+            }
+            None if !v.ours.starts_with("today(") && !v.ours.starts_with("date") => {
+                self.tag("date-of-text")
+            }
+            None => {}
+        }
         let a = v.alt.clone();
         let mut c = call(f, vec![v]);
         // The alternative spelling prints as JavaRosa does: date() without its time, date-time()
         // with its time even at midnight.
-        c.alt = if f == "date" {
+        let printed = if f == "date" {
             format!("substring-before(concat(date({a}), 'T'), 'T')")
         } else {
-            format!(
+            let midnight = format!(
                 "concat(date-time({a}), substring('T00:00:00.000+00:00', 1, \
                  19 * number(string-length(date-time({a})) = 10)))"
+            );
+            format!(
+                "concat(substring-before(concat({midnight}, '-00:00'), '-00:00'), \
+                 substring('+00:00', 1, 6 * number(contains({midnight}, '-00:00'))))"
             )
         };
+        // ... and without JavaScript's "Invalid Date" text.
+        c.alt = format!("substring-before(concat({printed}, 'Invalid Date'), 'Invalid Date')");
         c
     }
 
@@ -1047,7 +1153,11 @@ impl Gen<'_> {
             }
             18 => {
                 let s = self.string(d);
-                if !s.ours.is_ascii() || s.ours.contains("${") {
+                if !s.ours.is_ascii()
+                    || s.ours.contains("${")
+                    || s.ours.contains('.')
+                    || s.ours.contains("once(")
+                {
                     // Answers may hold non-ASCII text.
                     self.tag("digest-non-ascii");
                 }
@@ -1458,7 +1568,12 @@ fn values_agree_with_the_reference_engine() {
         println!("SKIPPED reference-engine comparison: {why}");
         return;
     }
-    let mut rng = Rng(SEED);
+    // REFERENCE_ENGINE_SEED explores other cases; the fixed seed is what CI runs.
+    let seed = std::env::var("REFERENCE_ENGINE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SEED);
+    let mut rng = Rng(seed);
     let cases: Vec<Case> = (0..CASES).map(|_| make_case(&mut rng)).collect();
     let all: Vec<&Case> = cases.iter().collect();
     let theirs = run_oracle(&all, |c| &c.xpath);
@@ -1467,7 +1582,7 @@ fn values_agree_with_the_reference_engine() {
     // reading of an empty answer is the only difference, the oracle then agrees with us.
     let bool_cases: Vec<&Case> = cases
         .iter()
-        .filter(|c| c.has("empty-node-bool") || c.has("date-print"))
+        .filter(|c| c.has("empty-node-bool") || c.has("date-print") || c.has("round"))
         .collect();
     let alt: HashMap<*const Case, Result<String, String>> = bool_cases
         .iter()
@@ -1489,7 +1604,7 @@ fn values_agree_with_the_reference_engine() {
         let env = TestEnv {
             case,
             now,
-            rng: Cell::new(SEED ^ i as u64),
+            rng: Cell::new(seed ^ i as u64),
         };
         let value = expr.eval(&env);
         let ours = value.as_string();

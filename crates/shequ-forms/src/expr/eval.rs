@@ -247,6 +247,15 @@ impl Value {
         }
     }
 
+    /// Every number in the value: each node of a node-set, or the one value (a computed
+    /// Infinity stays Infinity; the text "Infinity" is not an XPath number).
+    fn numbers(&self) -> Vec<f64> {
+        match self {
+            Value::Nodes(v) => v.iter().map(|s| str_to_number(s)).collect(),
+            other => vec![other.as_number()],
+        }
+    }
+
     /// Every string in the value: each node of a node-set, or the one value.
     fn strings(&self) -> Vec<String> {
         match self {
@@ -777,7 +786,7 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
                             }
                             other => flags.push(other.as_bool()),
                         }
-                        weights.extend(w.eval(env).strings().iter().map(|x| str_to_number(x)));
+                        weights.extend(w.eval(env).numbers());
                     }
                 }
                 flags
@@ -791,7 +800,7 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
                             .filter(|w| !w.is_nan())
                             .unwrap_or(0.0)
                     })
-                    .sum()
+                    .fold(0.0, |a, b| a + b)
             };
             Value::Bool((min < 0.0 || total >= min) && (max < 0.0 || total <= max))
         }
@@ -920,7 +929,7 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
         "pi" => num(std::f64::consts::PI),
         "random" => num(env.random()),
         "max" | "min" => {
-            let xs: Vec<f64> = flat(0).iter().map(|x| str_to_number(x)).collect();
+            let xs: Vec<f64> = args.iter().flat_map(|a| a.eval(env).numbers()).collect();
             num(if xs.is_empty() || xs.iter().any(|x| x.is_nan()) {
                 f64::NAN
             } else if name == "max" {
@@ -929,7 +938,8 @@ fn call(name: &str, args: &[Expr], env: &dyn Env) -> Value {
                 xs.into_iter().fold(f64::INFINITY, f64::min)
             })
         }
-        "sum" => num(arg(0).strings().iter().map(|x| str_to_number(x)).sum()),
+        // Folded from +0: Rust's f64 sum of nothing is -0, and 1 div sum(empty) must be +∞.
+        "sum" => num(arg(0).numbers().into_iter().fold(0.0, |a, b| a + b)),
 
         // Node-sets and repeats.
         "count" => num(match arg(0) {
@@ -1097,6 +1107,7 @@ mod tests {
             Value::Nodes(vec!["1".into(), "2".into(), "".into()]),
         );
         vals.insert("ages", Value::Nodes(vec!["30".into(), "70".into()]));
+        vals.insert("nothing", Value::Nodes(Vec::new()));
         T {
             vals,
             cur: Value::Str("abc".into()),
@@ -1240,6 +1251,10 @@ mod tests {
             ("0.0000001 * 1", "0.0000001"),
             ("max(${reps})", ""),
             ("min(1, '2', -3)", "-3"),
+            ("max(1, 1 div 0)", "Infinity"),
+            ("min(-1 div 0, 2)", "-Infinity"),
+            ("sum(1 div 0)", "Infinity"),
+            ("1 div sum(${nothing})", "Infinity"),
             ("area('0 0; 0 1; 1 1; 1 0; 0 0')", "12391256135.81"),
             ("distance('0 0; 0 1')", "111318.85"),
             ("distance('91 0; 0 1')", ""),

@@ -238,5 +238,22 @@ fn main() {
         "missing_instrument.shequ",
         &write_bundle(&c, &key, "fixture-laptop", "0.1.0", t, None, None).unwrap(),
     );
+    // Properly signed bundles whose answers no interview of that form could have saved:
+    // each refused by the same check as the interview screen (CompiledForm::check_record).
+    for (name, key_name, value) in [
+        ("answer_outside_choices.shequ", "a_sex", "alien"),
+        ("answer_not_a_number.shequ", "a_age", "forty-five"),
+        ("answer_unknown_question.shequ", "no_such_question", "1"),
+        ("answer_to_a_note.shequ", "a_intro", "hello"),
+    ] {
+        let mut c = content();
+        c.responses[0]
+            .answers
+            .insert(key_name.to_string(), value.to_string());
+        save(
+            name,
+            &write_bundle(&c, &key, "fixture-laptop", "0.1.0", t, None, None).unwrap(),
+        );
+    }
     println!("wrote the broken-bundle corpus to {}", out().display());
 }

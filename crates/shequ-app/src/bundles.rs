@@ -26,6 +26,8 @@ use shequ_store::{ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseW
 use ts_rs::TS;
 use uuid::Uuid;
 
+use shequ_forms::{CompiledForm, Record};
+
 use crate::App;
 
 const SETTING_DEVICE_KEY: &str = "device_signing_key";
@@ -552,9 +554,43 @@ impl App {
             .into_iter()
             .map(|r| r.summary.id)
             .collect();
+        // Every response is checked against its form with the interview's own rules
+        // (`CompiledForm::check_record`) before anything is planned.
+        let mut forms: HashMap<Uuid, CompiledForm> = HashMap::new();
+        for bi in &opened.content.instruments {
+            let form = CompiledForm::compile(&bi.definition).map_err(|cycle| {
+                bad("malformed_json")
+                    .with("entry", "instruments.json")
+                    .with("detail", cycle.join(" → "))
+                    .with("file", file)
+            })?;
+            forms.insert(bi.id, form);
+        }
         let mut counts = ImportCounts::default();
         let (mut responses, mut conflicts) = (Vec::new(), Vec::new());
         for br in &opened.content.responses {
+            if !forms.contains_key(&br.instrument_id) && installed.contains(&br.instrument_id) {
+                if let Some(rec) = self.store().instrument(br.instrument_id)? {
+                    if let Ok(form) = CompiledForm::compile(&rec.definition) {
+                        forms.insert(br.instrument_id, form);
+                    }
+                }
+            }
+            if let Some(form) = forms.get(&br.instrument_id) {
+                let record = Record {
+                    values: br.answers.clone(),
+                    repeat_counts: br.repeat_counts.clone(),
+                };
+                if let Err((key, refusal)) = form.check_record(&record) {
+                    let value = br.answers.get(&key).cloned().unwrap_or_default();
+                    return Err(bad("answer_refused")
+                        .with("instance", br.instance_id)
+                        .with("key", &key)
+                        .with("value", value)
+                        .with("refusal", refusal.code())
+                        .with("file", file));
+                }
+            }
             let instrument_id = match instrument_map.get(&br.instrument_id) {
                 Some(id) => *id,
                 None if installed.contains(&br.instrument_id) => br.instrument_id,

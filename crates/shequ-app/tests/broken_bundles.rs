@@ -28,6 +28,10 @@ const CASES: &[(&str, &str)] = &[
     ("missing_instrument.shequ", "missing_instrument"),
     ("malformed_json.shequ", "malformed_json"),
     ("not_a_zip.shequ", "not_a_bundle"),
+    ("answer_outside_choices.shequ", "answer_refused"),
+    ("answer_not_a_number.shequ", "answer_refused"),
+    ("answer_unknown_question.shequ", "answer_refused"),
+    ("answer_to_a_note.shequ", "answer_refused"),
 ];
 
 fn db_bytes(dir: &Path) -> Vec<u8> {
@@ -78,6 +82,18 @@ fn every_broken_bundle_is_refused_and_the_centre_is_untouched() {
                 en.contains(file) && en.contains("The database was not changed"),
                 "{en}"
             );
+            if *problem == "answer_refused" {
+                assert!(
+                    en.contains("does not fit the form") && !en.contains("answer_refusals."),
+                    "{en}"
+                );
+            }
+            if *file == "answer_outside_choices.shequ" {
+                assert!(
+                    zh.contains("“a_sex”不符合量表：“alien”不在这道题的选项中"),
+                    "{zh}"
+                );
+            }
             if *problem == "duplicate_entry" {
                 assert!(en.contains("“responses.jsonl” more than once"), "{en}");
             }

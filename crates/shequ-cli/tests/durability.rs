@@ -108,7 +108,10 @@ fn acknowledged_answers_survive_sigkill_and_the_database_stays_intact() {
                 }
             })
         };
-        std::thread::sleep(Duration::from_millis(5 + rng.next(120)));
+        // A debug build takes some 70 ms to open the store and compile the form before its
+        // first save; kills are spread over the saving that follows (a run of 3,000 saves
+        // lasts seconds, so every kill still lands mid-run).
+        std::thread::sleep(Duration::from_millis(5 + rng.next(300)));
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         reader.join().unwrap();

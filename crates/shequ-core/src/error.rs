@@ -103,9 +103,10 @@ impl Error {
         for (key, prefix) in [
             ("expr_problem", "expr_problems"),
             ("hint", "form_hints"),
+            // `refusal` first: a bundle problem's template may hold it.
+            ("refusal", "answer_refusals"),
             ("bundle_problem", "bundle_problems"),
             ("io_problem", "io_problems"),
-            ("refusal", "answer_refusals"),
         ] {
             if let Some(v) = params.get(key).cloned() {
                 let full = format!("{prefix}.{v}");

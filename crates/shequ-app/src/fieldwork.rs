@@ -632,6 +632,46 @@ fn refused(form: &CompiledForm, key: &str, value: &str, r: Refusal, lang: Lang) 
         .with("refusal", r.code())
 }
 
+/// Answers to every required question of the default scale (blocks A–E and I) from a
+/// respondent with no special household, no needs and no problems: enough to finalize.
+/// Tests, benchmarks and examples start from it and add what they exercise (a later answer
+/// to the same key replaces an earlier one).
+pub const DEFAULT_SCALE_REQUIRED: &[(&str, &str)] = &[
+    ("a_age", "45"),
+    ("a_sex", "female"),
+    ("a_tenure", "owner"),
+    ("a_years", "10"),
+    ("a_hukou", "local_city"),
+    ("a_household", "none"),
+    ("a_party", "no"),
+    ("b1", "4"),
+    ("b2", "4"),
+    ("b3", "2"),
+    ("b4", "4"),
+    ("b5", "5"),
+    ("b6", "4"),
+    ("c1", "3"),
+    ("c2", "2"),
+    ("c3", "3"),
+    ("c4", "3"),
+    ("c5", "4"),
+    ("d1", "4"),
+    ("d2", "3"),
+    ("d3", "4"),
+    ("d4", "3"),
+    ("d5", "2"),
+    ("e1", "4"),
+    ("e2", "4"),
+    ("e3", "4"),
+    ("e4", "3"),
+    ("e5", "2"),
+    ("e6", "1"),
+    ("e7", "2"),
+    ("i_volunteer_hours", "0"),
+    ("i_venue", "no"),
+    ("i_contacts", "no"),
+];
+
 /// The device's UTC offset, for `today()` and the metadata an interview records.
 pub fn local_offset() -> FixedOffset {
     *chrono::Local::now().offset()
@@ -779,42 +819,7 @@ mod tests {
         let (_d, mut app, c) = app_with_demo();
         let r = start(&mut app, c);
         let id = r.instance_id;
-        let answers: &[(&str, &str)] = &[
-            ("a_age", "45"),
-            ("a_sex", "female"),
-            ("a_tenure", "owner"),
-            ("a_years", "10"),
-            ("a_hukou", "local_city"),
-            ("a_household", "none"),
-            ("a_party", "no"),
-            ("b1", "4"),
-            ("b2", "4"),
-            ("b3", "2"),
-            ("b4", "4"),
-            ("b5", "5"),
-            ("b6", "4"),
-            ("c1", "3"),
-            ("c2", "2"),
-            ("c3", "3"),
-            ("c4", "3"),
-            ("c5", "4"),
-            ("d1", "4"),
-            ("d2", "3"),
-            ("d3", "4"),
-            ("d4", "3"),
-            ("d5", "2"),
-            ("e1", "4"),
-            ("e2", "4"),
-            ("e3", "4"),
-            ("e4", "3"),
-            ("e5", "2"),
-            ("e6", "1"),
-            ("e7", "2"),
-            ("f_needs", "lift"),
-            ("i_volunteer_hours", "0"),
-            ("i_venue", "no"),
-            ("i_contacts", "no"),
-        ];
+        let answers = REQUIRED_ANSWERS.iter().chain(&[("f_needs", "lift")]);
         for (k, v) in answers {
             app.answer(id, k, v, Lang::ZhCn, now()).unwrap();
         }
@@ -903,42 +908,7 @@ mod tests {
             .unwrap();
     }
 
-    /// Answers every required question of the default scale but blocks F and H.
-    const REQUIRED_ANSWERS: &[(&str, &str)] = &[
-        ("a_age", "45"),
-        ("a_sex", "female"),
-        ("a_tenure", "owner"),
-        ("a_years", "10"),
-        ("a_hukou", "local_city"),
-        ("a_household", "none"),
-        ("a_party", "no"),
-        ("b1", "4"),
-        ("b2", "4"),
-        ("b3", "2"),
-        ("b4", "4"),
-        ("b5", "5"),
-        ("b6", "4"),
-        ("c1", "3"),
-        ("c2", "2"),
-        ("c3", "3"),
-        ("c4", "3"),
-        ("c5", "4"),
-        ("d1", "4"),
-        ("d2", "3"),
-        ("d3", "4"),
-        ("d4", "3"),
-        ("d5", "2"),
-        ("e1", "4"),
-        ("e2", "4"),
-        ("e3", "4"),
-        ("e4", "3"),
-        ("e5", "2"),
-        ("e6", "1"),
-        ("e7", "2"),
-        ("i_volunteer_hours", "0"),
-        ("i_venue", "no"),
-        ("i_contacts", "no"),
-    ];
+    const REQUIRED_ANSWERS: &[(&str, &str)] = DEFAULT_SCALE_REQUIRED;
 
     fn stored(app: &App, id: Uuid) -> BTreeMap<String, String> {
         app.store().stored_answers(id).unwrap().values

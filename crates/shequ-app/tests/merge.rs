@@ -39,41 +39,7 @@ fn laptop(dir: &Path, recipient: &str) -> App {
     app
 }
 
-const FULL: &[(&str, &str)] = &[
-    ("a_age", "45"),
-    ("a_sex", "female"),
-    ("a_tenure", "owner"),
-    ("a_years", "10"),
-    ("a_hukou", "local_city"),
-    ("a_household", "none"),
-    ("a_party", "no"),
-    ("b1", "4"),
-    ("b2", "4"),
-    ("b3", "2"),
-    ("b4", "4"),
-    ("b5", "5"),
-    ("b6", "4"),
-    ("c1", "3"),
-    ("c2", "2"),
-    ("c3", "3"),
-    ("c4", "3"),
-    ("c5", "4"),
-    ("d1", "4"),
-    ("d2", "3"),
-    ("d3", "4"),
-    ("d4", "3"),
-    ("d5", "2"),
-    ("e1", "4"),
-    ("e2", "4"),
-    ("e3", "4"),
-    ("e4", "3"),
-    ("e5", "2"),
-    ("e6", "1"),
-    ("e7", "2"),
-    ("i_volunteer_hours", "0"),
-    ("i_venue", "no"),
-    ("i_contacts", "no"),
-];
+const FULL: &[(&str, &str)] = shequ_app::fieldwork::DEFAULT_SCALE_REQUIRED;
 
 fn interview(app: &mut App, code: &str, respondent: &str, at: i64) -> Uuid {
     let c = app.store().community_by_code(code).unwrap().unwrap().id;

@@ -565,41 +565,7 @@ fn export_writes_csv_xlsx_and_jsonl_of_the_finalized_interviews() {
 
 /// A finished interview of the default scale, through `shequ interview script`.
 fn scripted_interview(data: &Path, respondent: &str) {
-    let answers: Vec<(&str, &str)> = vec![
-        ("a_age", "45"),
-        ("a_sex", "female"),
-        ("a_tenure", "owner"),
-        ("a_years", "10"),
-        ("a_hukou", "local_city"),
-        ("a_household", "none"),
-        ("a_party", "no"),
-        ("b1", "4"),
-        ("b2", "4"),
-        ("b3", "2"),
-        ("b4", "4"),
-        ("b5", "5"),
-        ("b6", "4"),
-        ("c1", "3"),
-        ("c2", "2"),
-        ("c3", "3"),
-        ("c4", "3"),
-        ("c5", "4"),
-        ("d1", "4"),
-        ("d2", "3"),
-        ("d3", "4"),
-        ("d4", "3"),
-        ("d5", "2"),
-        ("e1", "4"),
-        ("e2", "4"),
-        ("e3", "4"),
-        ("e4", "3"),
-        ("e5", "2"),
-        ("e6", "1"),
-        ("e7", "2"),
-        ("i_volunteer_hours", "0"),
-        ("i_venue", "no"),
-        ("i_contacts", "no"),
-    ];
+    let answers = shequ_app::fieldwork::DEFAULT_SCALE_REQUIRED;
     let script = data.with_extension(format!("{respondent}.json"));
     std::fs::write(
         &script,

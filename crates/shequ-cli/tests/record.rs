@@ -11,42 +11,17 @@ use std::process::Command;
 
 use common::shequ_ok;
 
-const REQUIRED: &[(&str, &str)] = &[
-    ("a_age", "45"),
-    ("a_sex", "female"),
-    ("a_tenure", "owner"),
-    ("a_years", "10"),
-    ("a_hukou", "local_city"),
-    ("a_household", "elderly"),
-    ("a_party", "no"),
-    ("b1", "4"),
-    ("b2", "4"),
-    ("b3", "2"),
-    ("b4", "4"),
-    ("b5", "5"),
-    ("b6", "4"),
-    ("c1", "3"),
-    ("c2", "2"),
-    ("c3", "3"),
-    ("c4", "3"),
-    ("c5", "4"),
-    ("d1", "4"),
-    ("d2", "3"),
-    ("d3", "4"),
-    ("d4", "3"),
-    ("d5", "2"),
-    ("e1", "4"),
-    ("e2", "4"),
-    ("e3", "4"),
-    ("e4", "3"),
-    ("e5", "2"),
-    ("e6", "1"),
-    ("e7", "2"),
-    ("i_volunteer_hours", "0"),
-    ("i_venue", "no"),
-    ("i_contacts", "yes"),
-    ("i_contacts_detail", "单位工会"),
-];
+/// The default scale's required answers, with a household that has an older member and a
+/// contact outside the community (so their follow-up questions apply).
+fn required() -> Vec<(&'static str, &'static str)> {
+    let mut a = shequ_app::fieldwork::DEFAULT_SCALE_REQUIRED.to_vec();
+    a.extend([
+        ("a_household", "elderly"),
+        ("i_contacts", "yes"),
+        ("i_contacts_detail", "单位工会"),
+    ]);
+    a
+}
 
 fn setup(dir: &Path) {
     shequ_ok(dir, &["init"]);
@@ -115,7 +90,7 @@ fn the_csv_export_holds_calculations_and_no_answer_that_stopped_applying() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     setup(d);
-    let mut answers: Vec<(&str, &str)> = REQUIRED.to_vec();
+    let mut answers = required();
     answers.extend([
         // Two needs and the most urgent one, then one need unticked: "most urgent" no
         // longer applies.

@@ -12,43 +12,6 @@ use shequ_app::App;
 use shequ_core::Lang;
 use shequ_e2e::*;
 
-/// Every required answer of blocks A–E and I, saved through the same path as the window.
-const BEFORE_F: &[(&str, &str)] = &[
-    ("a_age", "67"),
-    ("a_sex", "male"),
-    ("a_tenure", "owner"),
-    ("a_years", "30"),
-    ("a_hukou", "local_city"),
-    ("a_household", "none"),
-    ("a_party", "no"),
-    ("b1", "4"),
-    ("b2", "4"),
-    ("b3", "2"),
-    ("b4", "4"),
-    ("b5", "5"),
-    ("b6", "4"),
-    ("c1", "3"),
-    ("c2", "2"),
-    ("c3", "3"),
-    ("c4", "3"),
-    ("c5", "4"),
-    ("d1", "4"),
-    ("d2", "3"),
-    ("d3", "4"),
-    ("d4", "3"),
-    ("d5", "2"),
-    ("e1", "4"),
-    ("e2", "4"),
-    ("e3", "4"),
-    ("e4", "3"),
-    ("e5", "2"),
-    ("e6", "1"),
-    ("e7", "2"),
-    ("i_volunteer_hours", "0"),
-    ("i_venue", "no"),
-    ("i_contacts", "no"),
-];
-
 fn start(app: &mut App, instrument: Option<uuid::Uuid>, respondent: &str) -> uuid::Uuid {
     let c = app.store().community_by_code("DH-01").unwrap().unwrap().id;
     app.start_interview(
@@ -118,7 +81,8 @@ async fn an_unticked_problem_leaves_no_severity_and_the_12th_need_is_one_keystro
         let mut app = App::open(dir.path(), Utc::now()).unwrap();
         app.load_demo(Utc::now()).unwrap();
         let id = start(&mut app, None, "9号楼101室");
-        for (k, v) in BEFORE_F {
+        // Every required answer of blocks A–E and I, through the same path as the window.
+        for (k, v) in shequ_app::fieldwork::DEFAULT_SCALE_REQUIRED {
             app.answer(id, k, v, Lang::ZhCn, Utc::now()).unwrap();
         }
         id

@@ -855,28 +855,8 @@ mod tests {
 
     #[test]
     fn fixed_defaults_are_the_starting_answers() {
-        let (_d, mut app, c) = app_with_demo();
-        let bytes = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../tests/fixtures/xlsform/ok_defaults_readonly.xlsx"),
-        )
-        .unwrap();
-        let (summary, _) = app
-            .import_instrument(&bytes, "defaults.xlsx", now())
-            .unwrap();
-        let r = app
-            .start_interview(
-                StartInterview {
-                    community_id: c,
-                    instrument_id: Some(summary.id),
-                    interviewer: "张敏".into(),
-                    respondent: "1-1".into(),
-                    consent: true,
-                },
-                now(),
-            )
-            .unwrap();
-        let data = app.interview(r.instance_id, Lang::ZhCn, now()).unwrap();
+        let (_d, mut app, id) = app_with_form("ok_defaults_readonly.xlsx");
+        let data = app.interview(id, Lang::ZhCn, now()).unwrap();
         assert_eq!(
             (
                 data.answers.values["n"].as_str(),

@@ -101,9 +101,25 @@ pub struct Question {
     pub supported: bool,
     /// The survey-sheet row it came from (1-based, header = 1); 0 when generated.
     pub row: u32,
+    /// The instance-key path when the name is not unique in the form: the names of the
+    /// non-repeat groups between the nearest enclosing repeat (or the form) and this item,
+    /// then its name (`hh_a/age`). Empty, and absent from the JSON, when the name alone is
+    /// the key (every form whose names are unique). Filled by `shequ_forms::state::assign_keys`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key_path: String,
 }
 
 impl Question {
+    /// The last part of its instance keys: the key path for a name used more than once,
+    /// else the name (`age` at `age` or `rep[2]/age`, `hh_a/age` at `hh_a/age`).
+    pub fn key_name(&self) -> &str {
+        if self.key_path.is_empty() {
+            &self.name
+        } else {
+            &self.key_path
+        }
+    }
+
     /// Whether the question can be answered by typing or picking (not a note, calculation,
     /// metadata or unsupported type).
     pub fn takes_input(&self) -> bool {
@@ -142,6 +158,12 @@ pub enum FormItem {
         repeat_count: Option<String>,
         row: u32,
         children: Vec<FormItem>,
+        /// The instance-key path when the name is not unique in the form: the names of the
+        /// non-repeat groups between the nearest enclosing repeat (or the form) and this item,
+        /// then its name (`hh_a/age`). Empty, and absent from the JSON, when the name alone is
+        /// the key (every form whose names are unique). Filled by `shequ_forms::state::assign_keys`.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        key_path: String,
     },
 }
 

@@ -4,6 +4,13 @@
 //!
 //! Answers are keyed by *instance key*: `name` outside repeats, `rep[2]/name` inside the
 //! second instance of repeat `rep`, `outer[1]/inner[3]/name` when nested (1-based).
+//! A name that more than one question or group carries (allowed in different groups, as
+//! pyxform allows; loops make exactly that) is keyed by its *key path* instead: the names of
+//! the non-repeat groups between its nearest enclosing repeat (or the form) and it, then its
+//! name — `hh_a/age` and `hh_b/age`, `rep[2]/grp/age` — unless it sits directly in that repeat
+//! or the form, where the name alone stays its key. Siblings never share a name and repeats
+//! never do (pyxform refuses both), so every key names one item; a `${name}` that could mean
+//! several is refused at import, as pyxform refuses it. [`assign_keys`] fills `key_path`.
 //! Dependencies are computed once, in [`CompiledForm::compile`]; [`CompiledForm::update`]
 //! re-evaluates only what depends on the changed answer.
 
@@ -132,6 +139,8 @@ pub struct EvalEnv {
 #[derive(Debug)]
 struct Node {
     name: String,
+    /// The last part of its instance keys: the key path, or the name.
+    seg: String,
     question: Option<Question>,
     is_repeat: bool,
     parent: Option<usize>,
@@ -151,7 +160,10 @@ struct Node {
 pub struct CompiledForm {
     def: FormDefinition,
     nodes: Vec<Node>,
+    /// Names carried by one item only: what `${name}` can refer to.
     index: HashMap<String, usize>,
+    /// Key shape → node: the instance key with its repeat indices emptied (`rep[]/grp/age`).
+    shapes: HashMap<String, usize>,
     /// Value order: every node after what its relevance and calculation read.
     order: Vec<usize>,
     /// node → nodes whose expressions (any column) read it, plus its children.
@@ -165,6 +177,9 @@ fn parse_opt(s: &Option<String>) -> Option<Expr> {
 impl CompiledForm {
     /// Compiles a form. `Err` holds a dependency cycle (names, first repeated at the end).
     pub fn compile(def: &FormDefinition) -> Result<CompiledForm, Vec<String>> {
+        let mut def = def.clone();
+        assign_keys(&mut def.items);
+        let def = &def;
         let mut nodes = Vec::new();
         fn walk(
             items: &[FormItem],
@@ -177,6 +192,7 @@ impl CompiledForm {
                 match item {
                     FormItem::Question(q) => nodes.push(Node {
                         name: q.name.clone(),
+                        seg: q.key_name().to_string(),
                         question: Some(q.clone()),
                         is_repeat: false,
                         parent,
@@ -198,6 +214,7 @@ impl CompiledForm {
                         repeat,
                         repeat_count,
                         children,
+                        key_path,
                         ..
                     } => {
                         let mut reps = repeats.to_vec();
@@ -206,6 +223,11 @@ impl CompiledForm {
                         }
                         nodes.push(Node {
                             name: name.clone(),
+                            seg: if key_path.is_empty() {
+                                name.clone()
+                            } else {
+                                key_path.clone()
+                            },
                             question: None,
                             is_repeat: *repeat,
                             parent,
@@ -227,10 +249,30 @@ impl CompiledForm {
             }
         }
         walk(&def.items, None, &[], &mut nodes);
-        let index: HashMap<String, usize> = nodes
+        let mut carriers: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            carriers.entry(n.name.as_str()).or_default().push(i);
+        }
+        let index: HashMap<String, usize> = carriers
             .iter()
-            .enumerate()
-            .map(|(i, n)| (n.name.clone(), i))
+            .filter(|(_, v)| v.len() == 1)
+            .map(|(k, v)| (k.to_string(), v[0]))
+            .collect();
+        let shapes: HashMap<String, usize> = (0..nodes.len())
+            .map(|i| {
+                let mut k = String::new();
+                for &r in &nodes[i].repeats {
+                    if r != i {
+                        k.push_str(&nodes[r].seg);
+                        k.push_str("[]/");
+                    }
+                }
+                k.push_str(&nodes[i].seg);
+                if nodes[i].is_repeat {
+                    k.push_str("[]");
+                }
+                (k, i)
+            })
             .collect();
         let refs = |exprs: &[&Option<Expr>]| -> Vec<usize> {
             let mut out = Vec::new();
@@ -291,6 +333,7 @@ impl CompiledForm {
             def: def.clone(),
             nodes,
             index,
+            shapes,
             order,
             dependents,
         })
@@ -317,14 +360,21 @@ impl CompiledForm {
         changed: &str,
         env: &EvalEnv,
     ) -> Vec<String> {
-        let name = changed.rsplit('/').next().unwrap_or(changed);
-        let name = name.split('[').next().unwrap_or(name);
-        let Some(&start) = self.index.get(name) else {
+        // An answer's node, or a repeat's (its key without its own index), or both.
+        let shape = key_shape(changed).map(|(s, _)| s).unwrap_or_default();
+        let mut stack: Vec<usize> = [
+            self.shapes.get(&shape),
+            self.shapes.get(&format!("{shape}[]")),
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
+        if stack.is_empty() {
             return Vec::new();
-        };
+        }
         // Everything reachable through the dependents graph.
         let mut seen = HashSet::new();
-        let mut stack = vec![start];
         while let Some(n) = stack.pop() {
             if seen.insert(n) {
                 stack.extend(self.dependents[n].iter().copied());
@@ -380,9 +430,15 @@ impl CompiledForm {
         key: &str,
         env: &EvalEnv,
     ) -> Vec<shequ_core::Choice> {
-        let name = key.rsplit('/').next().unwrap_or(key);
-        let Some(&n) = self.index.get(name) else {
-            return Vec::new();
+        let n = match self.node_of_key(key) {
+            Some(n) => n,
+            None => {
+                let name = key.rsplit('/').next().unwrap_or(key);
+                match self.index.get(name) {
+                    Some(&n) => n,
+                    None => return Vec::new(),
+                }
+            }
         };
         let Some(list) = self.nodes[n]
             .question
@@ -483,40 +539,9 @@ impl CompiledForm {
 
     /// The node and repeat context of an instance key, checked against the form's nesting.
     fn parse_key(&self, key: &str) -> Option<(usize, Vec<usize>)> {
-        let parts: Vec<&str> = key.split('/').collect();
-        let (last, outer) = parts.split_last()?;
-        let mut ctx = Vec::new();
-        let mut names = Vec::new();
-        for part in outer {
-            let (name, rest) = part.split_once('[')?;
-            let i: usize = rest.strip_suffix(']')?.parse().ok()?;
-            if i == 0 {
-                return None;
-            }
-            names.push(name);
-            ctx.push(i);
-        }
-        let (last_name, own_index) = match last.split_once('[') {
-            Some((name, rest)) => (name, Some(rest.strip_suffix(']')?.parse::<usize>().ok()?)),
-            None => (*last, None),
-        };
-        let &n = self.index.get(last_name)?;
-        let node = &self.nodes[n];
-        if let Some(i) = own_index {
-            if !node.is_repeat || i == 0 {
-                return None;
-            }
-            ctx.push(i);
-        } else if node.is_repeat {
-            return None;
-        }
-        let expected: Vec<&str> = node
-            .repeats
-            .iter()
-            .filter(|&&r| !(node.is_repeat && r == n))
-            .map(|&r| self.nodes[r].name.as_str())
-            .collect();
-        (expected == names).then_some((n, ctx))
+        let (shape, ctx) = key_shape(key)?;
+        let &n = self.shapes.get(&shape)?;
+        (ctx.len() == self.nodes[n].repeats.len()).then_some((n, ctx))
     }
 
     /// Whether `value` may be written at instance key `key` in this state: the key names an
@@ -657,14 +682,14 @@ impl CompiledForm {
     fn key(&self, n: usize, ctx: &[usize]) -> String {
         let mut k = String::new();
         for (r, i) in self.nodes[n].repeats.iter().zip(ctx) {
-            k.push_str(&self.nodes[*r].name);
+            k.push_str(&self.nodes[*r].seg);
             k.push_str(&format!("[{i}]/"));
         }
         if self.nodes[n].is_repeat {
             k.pop();
             return k;
         }
-        k.push_str(&self.nodes[n].name);
+        k.push_str(&self.nodes[n].seg);
         k
     }
 
@@ -672,10 +697,10 @@ impl CompiledForm {
     fn repeat_key(&self, r: usize, outer: &[usize]) -> String {
         let mut k = String::new();
         for (rr, i) in self.nodes[r].repeats.iter().zip(outer) {
-            k.push_str(&self.nodes[*rr].name);
+            k.push_str(&self.nodes[*rr].seg);
             k.push_str(&format!("[{i}]/"));
         }
-        k.push_str(&self.nodes[r].name);
+        k.push_str(&self.nodes[r].seg);
         k
     }
 
@@ -838,7 +863,36 @@ impl CompiledForm {
     }
 }
 
+/// An instance key's shape (its repeat indices emptied: `rep[]/grp/age`) and its indices,
+/// outermost first; `None` when a part is not `name` or `name[i]` with `i` ≥ 1.
+fn key_shape(key: &str) -> Option<(String, Vec<usize>)> {
+    let mut shape = String::with_capacity(key.len());
+    let mut ctx = Vec::new();
+    for (i, part) in key.split('/').enumerate() {
+        if i > 0 {
+            shape.push('/');
+        }
+        match part.split_once('[') {
+            Some((name, rest)) => {
+                let i: usize = rest.strip_suffix(']')?.parse().ok()?;
+                if i == 0 || name.is_empty() {
+                    return None;
+                }
+                shape.push_str(name);
+                shape.push_str("[]");
+                ctx.push(i);
+            }
+            None if part.is_empty() => return None,
+            None => shape.push_str(part),
+        }
+    }
+    Some((shape, ctx))
+}
+
 fn parse_context(form: &CompiledForm, key: &str) -> Vec<(usize, usize)> {
+    if let Some((n, ctx)) = form.parse_key(key) {
+        return form.pairs(n, &ctx);
+    }
     let mut out = Vec::new();
     for part in key.split('/') {
         if let Some((name, rest)) = part.split_once('[') {
@@ -986,7 +1040,9 @@ impl Env for Ctx<'_> {
     }
 
     fn choice_label(&self, question: &str, value: &str) -> Option<String> {
-        let q = self.form.def.question(question)?;
+        let q = self.form.nodes[*self.form.index.get(question)?]
+            .question
+            .as_ref()?;
         let list = self.form.def.choices.get(q.list_name.as_deref()?)?;
         list.iter()
             .find(|c| c.name == value)
@@ -1041,6 +1097,74 @@ impl Env for Ctx<'_> {
             other => Value::Str(c.columns.get(other).cloned().unwrap_or_default()),
         }
     }
+}
+
+/// Fills every item's `key_path` by the rule of the module doc: a question or group whose name
+/// another question or group also carries, and that sits inside a group, gets the names of
+/// the non-repeat groups from its nearest enclosing repeat (or the form) down to it; every
+/// other item (and every repeat) gets none, so a form of unique names keeps its keys.
+pub fn assign_keys(items: &mut [FormItem]) {
+    fn count(items: &[FormItem], out: &mut HashMap<String, usize>) {
+        for item in items {
+            match item {
+                FormItem::Question(q) => *out.entry(q.name.clone()).or_default() += 1,
+                FormItem::Group {
+                    name,
+                    repeat,
+                    children,
+                    ..
+                } => {
+                    if !*repeat {
+                        *out.entry(name.clone()).or_default() += 1;
+                    }
+                    count(children, out);
+                }
+            }
+        }
+    }
+    fn fill(items: &mut [FormItem], scope: &str, counts: &HashMap<String, usize>) {
+        let path = |name: &str| {
+            if scope.is_empty() {
+                name.to_string()
+            } else {
+                format!("{scope}/{name}")
+            }
+        };
+        let shared = |name: &str| !scope.is_empty() && counts.get(name).is_some_and(|&c| c > 1);
+        for item in items {
+            match item {
+                FormItem::Question(q) => {
+                    q.key_path = if shared(&q.name) {
+                        path(&q.name)
+                    } else {
+                        String::new()
+                    };
+                }
+                FormItem::Group {
+                    name,
+                    repeat,
+                    children,
+                    key_path,
+                    ..
+                } => {
+                    if *repeat {
+                        key_path.clear();
+                        fill(children, "", counts);
+                    } else {
+                        *key_path = if shared(name) {
+                            path(name)
+                        } else {
+                            String::new()
+                        };
+                        fill(children, &path(name), counts);
+                    }
+                }
+            }
+        }
+    }
+    let mut counts = HashMap::new();
+    count(items, &mut counts);
+    fill(items, "", &counts);
 }
 
 /// The first dependency cycle among relevance, calculations and repeat counts, if any: the
@@ -1894,6 +2018,152 @@ mod tests {
         assert_eq!(
             f.check_record(&rec(&[("bye", "x")], &[])),
             Err(("bye".to_string(), Refusal::NotAnswerable))
+        );
+    }
+
+    /// `age` in two groups and in a group inside a repeat; `double` in two groups.
+    fn shared_names_form() -> CompiledForm {
+        let def = form(
+            &[
+                &[
+                    "type",
+                    "name",
+                    "label",
+                    "relevant",
+                    "constraint",
+                    "calculation",
+                ],
+                &["integer", "n", "N", "", "", ""],
+                &["begin group", "hh_a", "A", "", "", ""],
+                &["integer", "age", "Age", "", ". < 120", ""],
+                &["calculate", "double", "", "", "", "${n} * 2"],
+                &["end group", "", "", "", "", ""],
+                &["begin group", "hh_b", "B", "${n} > 1", "", ""],
+                &["integer", "age", "Age", "", ". < 120", ""],
+                &["calculate", "double", "", "", "", "${n} * 2"],
+                &["text", "who", "Who", "${n} > 2", "", ""],
+                &["end group", "", "", "", "", ""],
+                &["begin repeat", "kid", "Kid", "", "", ""],
+                &["begin group", "g", "G", "", "", ""],
+                &["integer", "age", "Age", "", "", ""],
+                &["end group", "", "", "", "", ""],
+                &["end repeat", "", "", "", "", ""],
+            ],
+            &[],
+        );
+        CompiledForm::compile(&def).unwrap()
+    }
+
+    #[test]
+    fn a_name_in_two_groups_is_keyed_by_its_group_path_and_answered_independently() {
+        let f = shared_names_form();
+        let e = env(Lang::En);
+        let mut a = answers(&[("n", "2"), ("hh_a/age", "200"), ("hh_b/age", "7")]);
+        a.repeat_counts.insert("kid".into(), 1);
+        a.set("kid[1]/g/age", "4");
+        let mut st = f.evaluate(&a, &e);
+        let item =
+            |st: &FormState, k: &str| st.items.get(k).cloned().unwrap_or_else(|| panic!("{k}"));
+        assert_eq!(item(&st, "hh_a/age").value, "200");
+        assert_eq!(item(&st, "hh_a/age").problem, Some(Problem::Constraint));
+        assert_eq!(item(&st, "hh_b/age").value, "7");
+        assert_eq!(item(&st, "hh_b/age").problem, None);
+        assert_eq!(item(&st, "kid[1]/g/age").value, "4");
+        assert_eq!(item(&st, "hh_a/double").value, "4");
+        assert_eq!(item(&st, "hh_b/double").value, "4");
+        assert!(!st.items.contains_key("age") && !st.items.contains_key("double"));
+        // Relevance through a unique name: hh_b (and so its age) only when n > 1, who (a unique name: key `who`) when n > 2.
+        assert!(item(&st, "hh_b/age").relevant && !item(&st, "who").relevant);
+        a.set("n", "1");
+        let changed = f.update(&mut st, &a, "n", &e);
+        assert!(changed.contains(&"hh_b/age".to_string()), "{changed:?}");
+        assert!(!item(&st, "hh_b/age").relevant && item(&st, "hh_a/age").relevant);
+        // Changing one age touches that one only.
+        a.set("hh_a/age", "30");
+        let changed = f.update(&mut st, &a, "hh_a/age", &e);
+        assert_eq!(changed, ["hh_a/age"]);
+        assert_eq!(item(&st, "hh_a/age").problem, None);
+        assert_eq!(f.evaluate(&a, &e), st);
+
+        let check = |k: &str, v: &str| f.check_answer(&st, &a, k, v, &e);
+        assert_eq!(check("hh_a/age", "5"), Ok(()));
+        assert_eq!(check("kid[1]/g/age", "5"), Ok(()));
+        for bad in [
+            "age",
+            "hh_c/age",
+            "kid[1]/age",
+            "g/age",
+            "hh_a/hh_b/age",
+            "hh_a/",
+        ] {
+            assert_eq!(check(bad, "5"), Err(Refusal::UnknownKey), "{bad}");
+        }
+        assert_eq!(check("hh_a/double", "5"), Err(Refusal::NotAnswerable));
+        assert_eq!(
+            f.question_of_key("hh_b/age").map(|q| q.key_path.as_str()),
+            Some("hh_b/age")
+        );
+        let rec = f.record(&st);
+        assert_eq!(rec.values.get("hh_a/age").map(String::as_str), Some("30"));
+        assert_eq!(
+            rec.values.get("kid[1]/g/age").map(String::as_str),
+            Some("4")
+        );
+        assert!(!rec.values.contains_key("hh_b/age"), "not relevant");
+        assert_eq!(f.check_record(&rec), Ok(()));
+        let stray = Record {
+            values: [("age".to_string(), "3".to_string())].into(),
+            repeat_counts: BTreeMap::new(),
+        };
+        assert_eq!(
+            f.check_record(&stray),
+            Err(("age".to_string(), Refusal::UnknownKey))
+        );
+        let calc = f.all_calculated(&st);
+        assert_eq!(
+            calc.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["hh_a/double", "hh_b/double"]
+        );
+    }
+
+    #[test]
+    fn unique_names_keep_their_keys_and_their_stored_json() {
+        let f = skip_form();
+        let json = serde_json::to_string(f.definition()).unwrap();
+        assert!(!json.contains("key_path"), "{json}");
+        let scale = crate::default_scale().unwrap();
+        let json = serde_json::to_string(&scale).unwrap();
+        assert!(!json.contains("key_path"));
+        let f = CompiledForm::compile(&scale).unwrap();
+        let st = f.evaluate(&Answers::default(), &env(Lang::ZhCn));
+        assert!(
+            st.items.keys().all(|k| !k.contains('/')),
+            "no repeats, no paths"
+        );
+    }
+
+    #[test]
+    fn a_reference_to_a_name_in_two_groups_is_refused_at_import() {
+        let rows: &[&[&str]] = &[
+            &["type", "name", "label", "calculation"],
+            &["begin group", "hh_a", "A", ""],
+            &["integer", "age", "Age", ""],
+            &["end group", "", "", ""],
+            &["begin group", "hh_b", "B", ""],
+            &["integer", "age", "Age", ""],
+            &["end group", "", "", ""],
+            &["calculate", "older", "", "${age} + 1"],
+        ];
+        let wb = crate::test_support::workbook(&[("survey", rows)]);
+        let err = crate::read_xlsform(&wb, "t.xlsx").unwrap_err();
+        assert_eq!(err.code, shequ_core::ErrorCode::FormInvalid);
+        assert_eq!(
+            (
+                err.params["row"].as_str(),
+                err.params["column"].as_str(),
+                err.params["problem"].as_str()
+            ),
+            ("8", "calculation", "ambiguous_reference")
         );
     }
 }

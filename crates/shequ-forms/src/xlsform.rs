@@ -39,7 +39,12 @@ impl Warning {
         let mut params = self.params.clone();
         params.insert("sheet".into(), self.sheet.clone());
         params.insert("row".into(), self.row.to_string());
-        let location = shequ_core::i18n::message(lang, "form_warnings.location", &params);
+        // A warning about the whole file (sheet empty) names the file in its own text.
+        let location = if self.sheet.is_empty() {
+            String::new()
+        } else {
+            shequ_core::i18n::message(lang, "form_warnings.location", &params)
+        };
         format!(
             "{location}{}",
             shequ_core::i18n::message(lang, &format!("form_warnings.{}", self.problem), &params)
@@ -353,27 +358,22 @@ fn utf16(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
 }
 
-/// Refuses what is not a plain workbook before calamine sees it.
-fn sniff(bytes: &[u8], source: &str) -> Result<()> {
+/// Refuses what is not a plain workbook before calamine sees it; `Ok(true)` when it holds
+/// macros (VBA), which calamine never runs: as pyxform, they are ignored.
+fn sniff(bytes: &[u8], source: &str) -> Result<bool> {
     const ZIP: &[u8] = b"PK\x03\x04";
     const CFB: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     if bytes.starts_with(ZIP) {
-        if contains(bytes, b"xl/vbaProject.bin") {
-            return Err(file_invalid(source, "macro_workbook"));
-        }
         if !contains(bytes, b"xl/workbook") {
             return Err(file_invalid(source, "not_a_spreadsheet"));
         }
-        Ok(())
+        Ok(contains(bytes, b"xl/vbaProject.bin"))
     } else if bytes.starts_with(CFB) {
         if contains(bytes, &utf16("EncryptedPackage")) || contains(bytes, &utf16("EncryptionInfo"))
         {
             return Err(file_invalid(source, "encrypted_workbook"));
         }
-        if contains(bytes, &utf16("_VBA_PROJECT")) {
-            return Err(file_invalid(source, "macro_workbook"));
-        }
-        Ok(())
+        Ok(contains(bytes, &utf16("_VBA_PROJECT")))
     } else {
         Err(file_invalid(source, "not_a_spreadsheet"))
     }
@@ -416,6 +416,10 @@ struct Open {
     repeat_count: Option<String>,
     row: usize,
     children: Vec<FormItem>,
+    /// Lower-cased names of the children so far → row (siblings never share a name).
+    child_names: HashMap<String, usize>,
+    /// `begin loop over LIST`: the list whose choices each get a copy of the children.
+    loop_list: Option<String>,
 }
 
 /// Reads an XLSForm workbook (`.xlsx` or `.xls`) from bytes; `source` names it in messages.
@@ -427,7 +431,7 @@ pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
 }
 
 fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
-    sniff(bytes, source)?;
+    let macros = sniff(bytes, source)?;
     let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         Error::new(ErrorCode::FileUnreadable)
             .with("file", source)
@@ -506,6 +510,15 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     survey.require("type")?;
     survey.require("name")?;
     let mut warnings = Vec::new();
+    if macros {
+        warnings.push(Warning {
+            sheet: String::new(),
+            row: 0,
+            column: String::new(),
+            problem: "macros_ignored".into(),
+            params: [("file".to_string(), source.to_string())].into(),
+        });
+    }
     for sh in [Some(&survey), choices_sheet.as_ref()]
         .into_iter()
         .flatten()
@@ -598,8 +611,13 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         repeat_count: None,
         row: 0,
         children: vec![],
+        child_names: HashMap::new(),
+        loop_list: None,
     }];
-    let mut names_seen: HashMap<String, usize> = HashMap::new();
+    // Every name in the form, lower-cased (for the "case" hint of an unknown reference).
+    let mut names_seen: HashSet<String> = HashSet::new();
+    // As pyxform: a repeat's name is unique among the form's repeats.
+    let mut repeat_names: HashMap<String, usize> = HashMap::new();
     let mut pending: Vec<PendingExpr> = Vec::new();
     let mut used_lists: HashSet<String> = HashSet::new();
     let mut survey_settings: HashMap<&str, String> = HashMap::new();
@@ -619,15 +637,82 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             }
             return Err(invalid("survey", rownum, "type", "empty_type"));
         }
-        let words: Vec<String> = raw_type.split_whitespace().map(str::to_lowercase).collect();
-        if matches!(words.first().map(String::as_str), Some("begin_loop"))
-            || words.len() >= 2 && words[0] == "begin" && words[1] == "loop"
-        {
-            // pyxform expands a loop into one group per choice, each holding the same
-            // question names: Shequ keeps names unique in the form, so it says why it stops.
-            return Err(invalid("survey", rownum, "type", "loop_unsupported")
-                .with("name", survey.get(row, "name"))
-                .with("list", words.last().map(String::as_str).unwrap_or("")));
+        let words: Vec<&str> = raw_type.split_whitespace().collect();
+        let loop_words: Vec<&str> = match words.first().and_then(|w| w.split_once('_')) {
+            Some((verb, kind)) => [verb, kind]
+                .into_iter()
+                .chain(words[1..].iter().copied())
+                .collect(),
+            None => words.clone(),
+        };
+        // As pyxform: `begin loop over LIST` (or `begin loop LIST`) … `end loop`: a group whose
+        // children are copied once per choice of the list (see `expand_loop`).
+        let loop_row = match loop_words.as_slice() {
+            ["begin", "loop", "over", list] | ["begin", "loop", list] => Some(Some(*list)),
+            ["begin", "loop", ..] => {
+                return Err(
+                    invalid("survey", rownum, "type", "missing_choice_list").with("list", "")
+                );
+            }
+            ["end", "loop"] => Some(None),
+            _ => None,
+        };
+        if let Some(list) = loop_row {
+            let name = survey.get(row, "name").to_string();
+            let Some(list) = list else {
+                let open = if stack.len() > 1 { stack.pop() } else { None };
+                let Some(open) = open else {
+                    return Err(invalid("survey", rownum, "type", "unmatched_end"));
+                };
+                let Some(list) = open.loop_list.clone() else {
+                    return Err(invalid("survey", rownum, "type", "mismatched_end")
+                        .with("name", &open.name)
+                        .with("begin_row", open.row));
+                };
+                let mut columns = choices.get(&list).cloned().unwrap_or_default();
+                if or_other_lists.contains(&list) && !columns.iter().any(|c| c.name == "other") {
+                    columns.push(other_choice(choices_sheet.as_ref()));
+                }
+                let item = expand_loop(open, &columns);
+                stack.last_mut().expect("root stays").children.push(item);
+                continue;
+            };
+            if name.is_empty() {
+                return Err(invalid("survey", rownum, "name", "empty_name"));
+            }
+            if !valid_name(&name) {
+                return Err(invalid("survey", rownum, "name", "bad_name").with("value", &name));
+            }
+            if !choices.contains_key(list) {
+                return Err(
+                    invalid("survey", rownum, "type", "missing_choice_list").with("list", list)
+                );
+            }
+            used_lists.insert(list.to_string());
+            sibling_name(&mut stack, &mut names_seen, &name, rownum)?;
+            let relevant = opt(&straighten_quotes(survey.get(row, "relevant")));
+            if let Some(r) = &relevant {
+                pending.push(PendingExpr {
+                    row: rownum,
+                    column: "relevant",
+                    owner: name.clone(),
+                    text: r.clone(),
+                });
+            }
+            stack.push(Open {
+                name,
+                label: survey.text(row, "label"),
+                hint: survey.text(row, "hint"),
+                relevant,
+                appearance: opt(survey.get(row, "appearance")),
+                repeat: false,
+                repeat_count: None,
+                row: rownum,
+                children: vec![],
+                child_names: HashMap::new(),
+                loop_list: Some(list.to_string()),
+            });
+            continue;
         }
         // As pyxform: a form_title or form_id "type" on the survey sheet sets that setting
         // from the name column.
@@ -670,7 +755,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             let Some(open) = open else {
                 return Err(invalid("survey", rownum, "type", "unmatched_end"));
             };
-            if open.repeat != repeat {
+            if open.repeat != repeat || open.loop_list.is_some() {
                 return Err(invalid("survey", rownum, "type", "mismatched_end")
                     .with("name", &open.name)
                     .with("begin_row", open.row));
@@ -685,6 +770,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 repeat_count: open.repeat_count,
                 row: open.row as u32,
                 children: open.children,
+                key_path: String::new(),
             };
             stack.last_mut().expect("root stays").children.push(item);
             continue;
@@ -695,10 +781,13 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         if !valid_name(&name) {
             return Err(invalid("survey", rownum, "name", "bad_name").with("value", &name));
         }
-        if let Some(first) = names_seen.insert(name.to_lowercase(), rownum) {
-            return Err(invalid("survey", rownum, "name", "duplicate_name")
-                .with("value", &name)
-                .with("first_row", first));
+        sibling_name(&mut stack, &mut names_seen, &name, rownum)?;
+        if matches!(row_type, RowType::BeginGroup { repeat: true }) {
+            if let Some(first) = repeat_names.insert(name.clone(), rownum) {
+                return Err(invalid("survey", rownum, "name", "duplicate_repeat_name")
+                    .with("value", &name)
+                    .with("first_row", first));
+            }
         }
         let relevant = opt(&straighten_quotes(survey.get(row, "relevant")));
         if let Some(r) = &relevant {
@@ -743,11 +832,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                         // by a generated read-only calculation `<name>_count` before the
                         // repeat, which the repeat then reads (ODK's data has that column).
                         let count_name = format!("{name}_count");
-                        if let Some(first) = names_seen.insert(count_name.to_lowercase(), rownum) {
-                            return Err(invalid("survey", rownum, "name", "duplicate_name")
-                                .with("value", &count_name)
-                                .with("first_row", first));
-                        }
+                        sibling_name(&mut stack, &mut names_seen, &count_name, rownum)?;
                         pending.push(PendingExpr {
                             row: rownum,
                             column: "repeat_count",
@@ -781,6 +866,8 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                     repeat_count,
                     row: rownum,
                     children: vec![],
+                    child_names: HashMap::new(),
+                    loop_list: None,
                 });
             }
             RowType::Question {
@@ -954,17 +1041,18 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                     },
                     supported,
                     row: rownum as u32,
+                    key_path: String::new(),
                 };
-                let parent = &mut stack.last_mut().expect("root stays").children;
-                parent.push(FormItem::Question(q));
+                stack
+                    .last_mut()
+                    .expect("root stays")
+                    .children
+                    .push(FormItem::Question(q));
                 if or_other {
                     // As pyxform: an "other" choice and a `<name>_other` text question.
                     let other_name = format!("{name}_other");
-                    if let Some(first) = names_seen.insert(other_name.to_lowercase(), rownum) {
-                        return Err(invalid("survey", rownum, "name", "duplicate_name")
-                            .with("value", &other_name)
-                            .with("first_row", first));
-                    }
+                    sibling_name(&mut stack, &mut names_seen, &other_name, rownum)?;
+                    let parent = &mut stack.last_mut().expect("root stays").children;
                     if let Some(l) = &list {
                         or_other_lists.push(l.clone());
                     }
@@ -990,27 +1078,10 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let items = stack.pop().expect("root").children;
 
     // "Other" choices for or_other lists, labelled in every language as pyxform does.
-    let choice_langs = choices_sheet
-        .as_ref()
-        .map(|c| c.languages())
-        .unwrap_or_default();
     for list in or_other_lists {
         if let Some(items) = choices.get_mut(&list) {
             if !items.iter().any(|c| c.name == "other") {
-                let mut label = BTreeMap::new();
-                let langs = if choice_langs.is_empty() {
-                    vec![LocalizedText::NO_LANGUAGE.to_string()]
-                } else {
-                    choice_langs.clone()
-                };
-                for l in langs {
-                    label.insert(l, "Other".to_string());
-                }
-                items.push(Choice {
-                    name: "other".into(),
-                    label: LocalizedText(label),
-                    columns: BTreeMap::new(),
-                });
+                items.push(other_choice(choices_sheet.as_ref()));
             }
         }
     }
@@ -1033,9 +1104,9 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     }
 
     // Expressions: syntax, then references.
-    let known: HashSet<String> = names_seen.keys().cloned().collect();
-    let exact: HashSet<String> = {
-        let mut s = HashSet::new();
+    let known = names_seen;
+    let exact: HashMap<String, usize> = {
+        let mut s = HashMap::new();
         collect_names(&items, &mut s);
         s
     };
@@ -1068,7 +1139,15 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                 .extend(refs.iter().cloned());
         }
         for r in refs {
-            if !exact.contains(&r) {
+            if exact.get(&r).is_some_and(|&n| n > 1) {
+                // As pyxform: a reference to a name that several questions or groups carry
+                // is refused, as it cannot say which one is meant.
+                return Err(invalid("survey", p.row, p.column, "ambiguous_reference")
+                    .with("reference", format!("${{{r}}}"))
+                    .with("name", &p.owner)
+                    .with("count", exact[&r]));
+            }
+            if !exact.contains_key(&r) {
                 let hint = if known.contains(&r.to_lowercase()) {
                     "case"
                 } else {
@@ -1107,6 +1186,8 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
             }
         }
     }
+    let mut items = items;
+    crate::state::assign_keys(&mut items);
     let definition = FormDefinition {
         form_id: form_id.clone().unwrap_or_else(|| stem.clone()),
         version: setting("version"),
@@ -1369,6 +1450,7 @@ fn plain_question(name: String, qtype: &str) -> Question {
         scoring: Scoring::default(),
         supported: true,
         row: 0,
+        key_path: String::new(),
     }
 }
 
@@ -1396,17 +1478,163 @@ fn uses_pulldata(expr: &str) -> bool {
     false
 }
 
-fn collect_names(items: &[FormItem], out: &mut HashSet<String>) {
+/// How many questions and groups (repeats included) carry each name.
+fn collect_names(items: &[FormItem], out: &mut HashMap<String, usize>) {
     for item in items {
         match item {
             FormItem::Question(q) => {
-                out.insert(q.name.clone());
+                *out.entry(q.name.clone()).or_default() += 1;
             }
             FormItem::Group { name, children, .. } => {
-                out.insert(name.clone());
+                *out.entry(name.clone()).or_default() += 1;
                 collect_names(children, out);
             }
         }
+    }
+}
+
+/// Records `name` among the children of the innermost open group: as pyxform, siblings never
+/// share a name (Shequ compares ignoring case, as before); names in different groups may repeat.
+fn sibling_name(
+    stack: &mut [Open],
+    all: &mut HashSet<String>,
+    name: &str,
+    row: usize,
+) -> Result<()> {
+    let lower = name.to_lowercase();
+    all.insert(lower.clone());
+    let open = stack.last_mut().expect("root stays");
+    if let Some(&first) = open.child_names.get(&lower) {
+        return Err(invalid("survey", row, "name", "duplicate_name")
+            .with("value", name)
+            .with("first_row", first));
+    }
+    open.child_names.insert(lower, row);
+    Ok(())
+}
+
+/// The "Other" choice pyxform adds to an `or_other` list, labelled in every choice language.
+fn other_choice(choices_sheet: Option<&Sheet>) -> Choice {
+    let langs = choices_sheet.map(|c| c.languages()).unwrap_or_default();
+    let langs = if langs.is_empty() {
+        vec![LocalizedText::NO_LANGUAGE.to_string()]
+    } else {
+        langs
+    };
+    Choice {
+        name: "other".into(),
+        label: LocalizedText(
+            langs
+                .into_iter()
+                .map(|l| (l, "Other".to_string()))
+                .collect(),
+        ),
+        columns: BTreeMap::new(),
+    }
+}
+
+/// A loop as pyxform's builder makes it: a group holding one group per choice of the list
+/// (named and labelled as the choice; a choice called `none` is left out), each with a copy of
+/// the loop's children in which `%(name)s` and `%(label)s` become the choice's name and label
+/// (in the text's language) in every text and expression of the child itself (not of what a
+/// child group holds, as pyxform).
+fn expand_loop(open: Open, columns: &[Choice]) -> FormItem {
+    let groups = columns
+        .iter()
+        .filter(|c| c.name != "none")
+        .map(|c| {
+            let label_in = |lang: &str| -> String {
+                c.label
+                    .0
+                    .get(lang)
+                    .or_else(|| c.label.0.get(LocalizedText::NO_LANGUAGE))
+                    .or_else(|| c.label.0.values().next())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let sub = |t: &str, lang: &str| -> String {
+                if !t.contains('%') {
+                    return t.to_string();
+                }
+                t.replace("%(name)s", &c.name)
+                    .replace("%(label)s", &label_in(lang))
+                    .replace("%%", "%")
+            };
+            let text = |t: &LocalizedText| {
+                LocalizedText(t.0.iter().map(|(l, v)| (l.clone(), sub(v, l))).collect())
+            };
+            let expr =
+                |e: &Option<String>| e.as_deref().map(|e| sub(e, LocalizedText::NO_LANGUAGE));
+            let children = open
+                .children
+                .iter()
+                .map(|child| match child {
+                    FormItem::Question(q) => {
+                        let mut q = q.clone();
+                        q.label = text(&q.label);
+                        q.hint = text(&q.hint);
+                        q.constraint_message = text(&q.constraint_message);
+                        q.required_message = text(&q.required_message);
+                        q.relevant = expr(&q.relevant);
+                        q.constraint = expr(&q.constraint);
+                        q.calculation = expr(&q.calculation);
+                        q.required = expr(&q.required);
+                        q.read_only = expr(&q.read_only);
+                        q.default = expr(&q.default);
+                        q.appearance = expr(&q.appearance);
+                        q.choice_filter = expr(&q.choice_filter);
+                        FormItem::Question(q)
+                    }
+                    FormItem::Group {
+                        name,
+                        label,
+                        hint,
+                        relevant,
+                        appearance,
+                        repeat,
+                        repeat_count,
+                        row,
+                        children,
+                        key_path,
+                    } => FormItem::Group {
+                        name: name.clone(),
+                        label: text(label),
+                        hint: text(hint),
+                        relevant: expr(relevant),
+                        appearance: expr(appearance),
+                        repeat: *repeat,
+                        repeat_count: repeat_count.clone(),
+                        row: *row,
+                        children: children.clone(),
+                        key_path: key_path.clone(),
+                    },
+                })
+                .collect();
+            FormItem::Group {
+                name: c.name.clone(),
+                label: c.label.clone(),
+                hint: LocalizedText::default(),
+                relevant: None,
+                appearance: None,
+                repeat: false,
+                repeat_count: None,
+                row: open.row as u32,
+                children,
+                key_path: String::new(),
+            }
+        })
+        .collect();
+    FormItem::Group {
+        name: open.name,
+        label: open.label,
+        hint: open.hint,
+        relevant: open.relevant,
+        appearance: open.appearance,
+        repeat: false,
+        repeat_count: None,
+        row: open.row as u32,
+        children: groups,
+        key_path: String::new(),
     }
 }
 
@@ -1857,31 +2085,98 @@ mod pyxform_reading {
     }
 
     #[test]
-    fn a_loop_is_refused_with_its_own_reason() {
+    fn a_loop_becomes_one_group_per_choice_as_pyxform_builds_it() {
         let wb = workbook(&[
             (
                 "survey",
                 &[
                     HEAD,
                     &["begin loop over cols", "tbl", "T", ""],
-                    &["integer", "n", "N", ""],
+                    &["integer", "n", "How many %(label)s (%(name)s)?", ""],
                     &["end loop", "", "", ""],
                 ],
             ),
             (
                 "choices",
-                &[&["list_name", "name", "label"], &["cols", "a", "A"]],
+                &[
+                    &["list_name", "name", "label"],
+                    &["cols", "a", "A"],
+                    &["cols", "b", "B"],
+                    &["cols", "none", "None"],
+                ],
             ),
         ]);
-        let err = import_xlsform(&wb, "t.xlsx").unwrap_err();
+        let def = read_xlsform(&wb, "t.xlsx").unwrap();
+        let FormItem::Group { name, children, .. } = &def.items[0] else {
+            panic!("{:?}", def.items[0]);
+        };
+        assert_eq!(name, "tbl");
+        let got: Vec<(String, String, String)> = children
+            .iter()
+            .map(|g| {
+                let FormItem::Group { name, children, .. } = g else {
+                    panic!("{g:?}")
+                };
+                let FormItem::Question(q) = &children[0] else {
+                    panic!("{children:?}")
+                };
+                let label = q.label.0["default"].clone();
+                (name.clone(), label, q.key_path.clone())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a".into(), "How many A (a)?".into(), "tbl/a/n".into()),
+                ("b".into(), "How many B (b)?".into(), "tbl/b/n".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn names_repeat_across_groups_but_a_reference_to_one_is_ambiguous() {
+        let survey: &[&[&str]] = &[
+            &["type", "name", "label", "relevant"],
+            &["begin group", "g1", "G1", ""],
+            &["integer", "age", "Age", ""],
+            &["end group", "", "", ""],
+            &["begin group", "g2", "G2", ""],
+            &["integer", "age", "Age", ""],
+            &["end group", "", "", ""],
+            &["text", "why", "Why", "${age} > 3"],
+        ];
+        let err = read_xlsform(&workbook(&[("survey", survey)]), "t.xlsx").unwrap_err();
+        assert_eq!(
+            (
+                err.params["row"].as_str(),
+                err.params["column"].as_str(),
+                err.params["problem"].as_str()
+            ),
+            ("8", "relevant", "ambiguous_reference")
+        );
+        for lang in [Lang::ZhCn, Lang::En] {
+            let m = err.message(lang);
+            assert!(m.contains("${age}") && !m.contains("form_problems."), "{m}");
+        }
+        let ok = read_xlsform(&workbook(&[("survey", &survey[..7])]), "t.xlsx").unwrap();
+        let paths: Vec<&str> = ok.questions().iter().map(|q| q.key_path.as_str()).collect();
+        assert_eq!(paths, ["g1/age", "g2/age"]);
+        // Repeats keep unique names, as pyxform wants.
+        let reps: &[&[&str]] = &[
+            &["type", "name", "label"],
+            &["begin repeat", "r", "R"],
+            &["integer", "x", "X"],
+            &["end repeat", "", ""],
+            &["begin group", "g", "G"],
+            &["begin repeat", "r", "R"],
+            &["integer", "y", "Y"],
+            &["end repeat", "", ""],
+            &["end group", "", ""],
+        ];
+        let err = read_xlsform(&workbook(&[("survey", reps)]), "t.xlsx").unwrap_err();
         assert_eq!(
             (err.params["row"].as_str(), err.params["problem"].as_str()),
-            ("2", "loop_unsupported")
-        );
-        assert!(
-            err.message(Lang::ZhCn).contains("tbl"),
-            "{}",
-            err.message(Lang::ZhCn)
+            ("6", "duplicate_repeat_name")
         );
     }
 }

@@ -30,8 +30,6 @@ const DELIBERATE: &[(&str, &str)] = &[
     ("bad_syntax_error", "pyxform does not parse expressions; JavaRosa fails on the form at load; Shequ parses every expression at import"),
     ("bad_unclosed_string", "as bad_syntax_error"),
     ("bad_unknown_function", "as bad_syntax_error"),
-    ("bad_macro_workbook", "macro workbooks are refused for safety; pyxform ignores the macros"),
-    ("bad_duplicate_across_groups", "pyxform wants names unique within a group; Shequ wants them unique in the form, so ${name} is never ambiguous"),
 ];
 
 /// What Shequ says about each refused form: (file, sheet, row, column, problem).
@@ -52,11 +50,18 @@ const EXPECTED_PROBLEMS: &[(&str, &str, &str, &str, &str)] = &[
         "cyclic_dependency",
     ),
     (
-        "bad_duplicate_across_groups",
+        "bad_duplicate_in_group",
         "survey",
-        "6",
+        "4",
         "name",
         "duplicate_name",
+    ),
+    (
+        "bad_ambiguous_reference",
+        "survey",
+        "8",
+        "relevant",
+        "ambiguous_reference",
     ),
     (
         "bad_duplicate_choice",
@@ -217,6 +222,7 @@ const EXPECTED_PROBLEMS: &[(&str, &str, &str, &str, &str)] = &[
 /// (file, sheet, row, column, problem).
 #[rustfmt::skip]
 const EXPECTED_WARNINGS: &[(&str, &str, u32, &str, &str)] = &[
+    ("ok_macro_workbook", "", 0, "", "macros_ignored"),
     ("ok_not_on_a_laptop", "survey", 2, "type", "needs_collect"),
     ("ok_not_on_a_laptop", "survey", 3, "type", "unsupported_type"),
     ("ok_not_on_a_laptop", "survey", 4, "calculation", "pulldata"),
@@ -233,7 +239,6 @@ const EXPECTED_WARNINGS: &[(&str, &str, u32, &str, &str)] = &[
 const EXPECTED_FILE_PROBLEMS: &[(&str, &str)] = &[
     ("bad_not_a_spreadsheet", "not_a_spreadsheet"),
     ("bad_password_protected", "encrypted_workbook"),
-    ("bad_macro_workbook", "macro_workbook"),
 ];
 
 /// pyxform's verdict and tree for each file, keyed by the path as given.
@@ -725,9 +730,6 @@ fn examples() -> PathBuf {
 const DELIBERATE_EXAMPLES: &[(&str, &str)] = &[
     ("bug_example_xls/bad_calc.xlsx", "the calculation is prose, not an expression; pyxform does not parse expressions and leaves it to ODK Validate (JavaRosa), which rejects the form; Shequ parses every expression at import"),
     ("example_xls/bad_calc.xlsx", "as bug_example_xls/bad_calc.xlsx (the same file)"),
-    ("example_xls/loop.xls", "`begin loop over` repeats the same question names once per choice (/loop/choice/number); Shequ keeps names unique in the form (as bad_duplicate_across_groups in the corpus) and refuses with loop_unsupported, which says how to rewrite it"),
-    ("example_xls/loop.xlsx", "as example_xls/loop.xls"),
-    ("example_xls/simple_loop.xls", "as example_xls/loop.xls"),
 ];
 
 /// Every workbook of pyxform's `tests/example_xls` and `tests/bug_example_xls`: the same
@@ -810,11 +812,7 @@ fn shequ_agrees_with_pyxform_on_its_own_examples() {
             (Err(_), Some(_)) if ours.is_err() => {
                 let e = ours.as_ref().unwrap_err();
                 let problem = e.params.get("problem").map(String::as_str);
-                let want = if rel.contains("loop") {
-                    "loop_unsupported"
-                } else {
-                    "expression_syntax"
-                };
+                let want = "expression_syntax";
                 if problem == Some(want) {
                     deliberate_seen += 1;
                 } else {

@@ -13,4 +13,11 @@ hint?: LocalizedText, relevant: string | null, appearance: string | null, repeat
 /**
  * `repeat_count`: a fixed number or an expression.
  */
-repeat_count: string | null, row: number, children: Array<FormItem>, };
+repeat_count: string | null, row: number, children: Array<FormItem>, 
+/**
+ * The instance-key path when the name is not unique in the form: the names of the
+ * non-repeat groups between the nearest enclosing repeat (or the form) and this item,
+ * then its name (`hh_a/age`). Empty, and absent from the JSON, when the name alone is
+ * the key (every form whose names are unique). Filled by `shequ_forms::state::assign_keys`.
+ */
+key_path?: string, };

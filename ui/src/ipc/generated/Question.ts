@@ -31,4 +31,11 @@ supported: boolean,
 /**
  * The survey-sheet row it came from (1-based, header = 1); 0 when generated.
  */
-row: number, };
+row: number, 
+/**
+ * The instance-key path when the name is not unique in the form: the names of the
+ * non-repeat groups between the nearest enclosing repeat (or the form) and this item,
+ * then its name (`hh_a/age`). Empty, and absent from the JSON, when the name alone is
+ * the key (every form whose names are unique). Filled by `shequ_forms::state::assign_keys`.
+ */
+key_path?: string, };

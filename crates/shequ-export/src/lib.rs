@@ -218,12 +218,13 @@ fn rows(
             Source::Answer(q) => {
                 let v = r
                     .answers
-                    .get(&format!("{prefix}{}", q.name))
+                    .get(&format!("{prefix}{}", q.key_name()))
                     .map(String::as_str)
                     .unwrap_or("");
                 label(def, q, v, values)
             }
-            Source::Choice(q, c) => match r.answers.get(&format!("{prefix}{}", q.name)) {
+            // The instance key: the key path for a name used in several groups.
+            Source::Choice(q, c) => match r.answers.get(&format!("{prefix}{}", q.key_name())) {
                 Some(v) => (v.split_whitespace().any(|x| x == c) as u8).to_string(),
                 None => String::new(),
             },
@@ -487,6 +488,47 @@ mod tests {
             .iter()
             .map(str::to_string)
             .collect()
+    }
+
+    #[test]
+    fn the_same_name_in_two_groups_gets_its_own_column_and_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let def = fixture("ok_duplicate_across_groups.xlsx");
+        let r = response(&[("g1/q", "one"), ("g2/q", "two")], &[]);
+        let files = write_csv(&def, std::slice::from_ref(&r), Values::Names, dir.path()).unwrap();
+        let h = headers(&files[0]);
+        let rows = read(&files[0]);
+        let col = |name: &str| {
+            h.iter()
+                .position(|x| x == name)
+                .unwrap_or_else(|| panic!("{h:?}"))
+        };
+        assert_eq!(
+            (rows[0][col("g1/q")].as_str(), rows[0][col("g2/q")].as_str()),
+            ("one", "two")
+        );
+        // A loop: one group per choice, the same names in each.
+        let def = fixture("ok_loop.xlsx");
+        let r = response(
+            &[
+                ("have", "bedroom kitchen"),
+                ("per_room/bedroom/count", "3"),
+                ("per_room/kitchen/count", "1"),
+            ],
+            &[],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_csv(&def, std::slice::from_ref(&r), Values::Names, dir.path()).unwrap();
+        let h = headers(&files[0]);
+        let rows = read(&files[0]);
+        let col = |name: &str| {
+            h.iter()
+                .position(|x| x == name)
+                .unwrap_or_else(|| panic!("{h:?}"))
+        };
+        assert_eq!(rows[0][col("per_room/bedroom/count")], "3");
+        assert_eq!(rows[0][col("per_room/kitchen/count")], "1");
+        assert_eq!(rows[0][col("per_room/kitchen/about")], "");
     }
 
     #[test]

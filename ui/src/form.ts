@@ -49,20 +49,26 @@ export function pages(items: FormItem[]): Page[] {
   return out
 }
 
+/** The last part of an item's instance keys, as Rust's `shequ_forms::state` makes it: its
+ * `key_path` when its name is used more than once in the form (`hh_a/age`), else its name. */
+export function keyName(item: FormItem): string {
+  return item.key_path || item.name
+}
+
 /** The page's entries in order, repeats expanded to their instances. */
 export function entries(items: FormItem[], state: FormState, prefix = '', depth = 0): Entry[] {
   const out: Entry[] = []
   for (const item of items) {
     if (item.kind === 'question') {
-      if (shown(item)) out.push({ kind: 'question', key: prefix + item.name, q: item, prefix })
+      if (shown(item)) out.push({ kind: 'question', key: prefix + keyName(item), q: item, prefix })
       continue
     }
-    const groupKey = prefix + item.name
+    const groupKey = prefix + keyName(item)
     if (item.repeat) {
       const count = state.repeat_counts[groupKey] ?? 0
       out.push({ kind: 'repeat', key: groupKey, name: item.name, label: item.label, count, fixed: item.repeat_count !== null, prefix })
       for (let i = 1; i <= count; i++) {
-        const p = `${prefix}${item.name}[${i}]/`
+        const p = `${groupKey}[${i}]/`
         out.push({ kind: 'heading', key: `${groupKey}[${i}]`, label: item.label, depth: depth + 1, prefix: p, index: i })
         out.push(...entries(item.children, state, p, depth + 1))
       }

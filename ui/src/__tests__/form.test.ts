@@ -6,6 +6,9 @@ import type { FormState } from '../ipc/generated/FormState'
 function q(name: string): FormItem {
   return { kind: 'question', name, qtype: 'integer', label: { default: name }, supported: true } as unknown as FormItem
 }
+function group(name: string, children: FormItem[]): FormItem {
+  return { kind: 'group', name, label: { default: name }, relevant: null, appearance: null, repeat: false, repeat_count: null, row: 0, children }
+}
 function repeat(name: string, children: FormItem[]): FormItem {
   return { kind: 'group', name, label: { default: name }, relevant: null, appearance: null, repeat: true, repeat_count: null, row: 0, children }
 }
@@ -38,5 +41,30 @@ describe('pages and entries', () => {
   it('shows only the add button of a repeat with no instances yet', () => {
     const state: FormState = { items: {}, repeat_counts: {} }
     expect(entries(pages(form)[0].items, state).map((e) => e.key)).toEqual(['building'])
+  })
+
+  it('keys a name used in several groups by its key path, as the Rust side does', () => {
+    // As shequ_forms::state::assign_keys fills key_path: `age` in two groups and in a group
+    // inside a repeat; `who` is unique and keeps its name.
+    const shared = (path: string): FormItem => ({ ...q('age'), key_path: path }) as FormItem
+    const form = [
+      group('hh_a', [shared('hh_a/age')]),
+      group('hh_b', [shared('hh_b/age'), q('who')]),
+      repeat('kid', [group('g', [shared('g/age')])]),
+    ]
+    const state: FormState = { items: {}, repeat_counts: { kid: 2 } }
+    const keys = pages(form).flatMap((p) => entries(p.items, state).map((e) => `${e.kind}:${e.key}`))
+    expect(keys).toEqual([
+      'question:hh_a/age',
+      'question:hh_b/age',
+      'question:who',
+      'repeat:kid',
+      'heading:kid[1]',
+      'heading:kid[1]/g',
+      'question:kid[1]/g/age',
+      'heading:kid[2]',
+      'heading:kid[2]/g',
+      'question:kid[2]/g/age',
+    ])
   })
 })

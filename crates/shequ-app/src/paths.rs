@@ -40,7 +40,8 @@ pub(crate) fn ensure_usable(dir: &Path) -> Result<()> {
         return Err(fail(std::io::Error::other("not a folder")));
     }
     std::fs::read_dir(dir).map_err(fail)?;
-    let probe = dir.join(".shequ-write-probe");
+    // One probe per process: the window and the CLI may open the same folder at once.
+    let probe = dir.join(format!(".shequ-write-probe-{}", std::process::id()));
     std::fs::write(&probe, b"ok").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;
     Ok(())

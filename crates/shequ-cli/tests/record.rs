@@ -215,3 +215,54 @@ fn a_script_stops_at_the_first_answer_the_form_cannot_hold_and_writes_nothing_fo
         assert_eq!(values["h_count"], "0");
     }
 }
+
+#[test]
+fn two_processes_saving_into_one_store_never_fail_with_busy() {
+    // The window and the CLI on the same data folder: each save reads (is the response
+    // still a draft?) and then writes. Write transactions begin IMMEDIATE, so the second
+    // writer waits for the first instead of failing with SQLITE_BUSY.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let scripts: Vec<std::path::PathBuf> = (0..3)
+        .map(|i| {
+            let answers: Vec<(String, String)> = (0..400)
+                .map(|n| ("a_age".to_string(), (20 + (n + i) % 60).to_string()))
+                .collect();
+            let file = d.join(format!("busy-{i}.json"));
+            let body = serde_json::json!({
+                "start": {"community": "T-01", "interviewer": "张敏", "respondent": format!("{i}号楼"), "consent": true},
+                "answers": answers,
+            });
+            std::fs::write(&file, body.to_string()).unwrap();
+            file
+        })
+        .collect();
+    let children: Vec<_> = scripts
+        .iter()
+        .map(|s| {
+            Command::new(env!("CARGO_BIN_EXE_shequ"))
+                .arg("--data-dir")
+                .arg(d)
+                .args(["--lang", "en", "interview", "script"])
+                .arg(s)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let acks = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("saved a_age"))
+            .count();
+        assert_eq!(acks, 400);
+    }
+}

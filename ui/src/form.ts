@@ -92,15 +92,20 @@ export function pageOf(all: Page[], key: string, state: FormState): number {
   return i < 0 ? 0 : i
 }
 
-/** The question of that name anywhere in the form. */
-export function findQuestion(items: FormItem[], name: string): Question | undefined {
-  for (const item of items) {
-    if (item.kind === 'question') {
-      if (item.name === name) return item
-    } else {
-      const q = findQuestion(item.children, name)
-      if (q) return q
+
+/** The question an instance key names (`age`, `rep[2]/age`, `hh_a/age`, `rep[1]/g/age`). */
+export function questionOfKey(items: FormItem[], key: string): Question | undefined {
+  const own = key.replace(/^.*\]\//, '')
+  const walk = (list: FormItem[]): Question | undefined => {
+    for (const item of list) {
+      if (item.kind === 'question') {
+        if (keyName(item) === own) return item
+      } else {
+        const q = walk(item.children)
+        if (q) return q
+      }
     }
+    return undefined
   }
-  return undefined
+  return walk(items)
 }

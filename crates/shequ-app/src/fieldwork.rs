@@ -68,16 +68,12 @@ fn filtered_choices(
     answers: &Answers,
     env: &EvalEnv,
 ) -> BTreeMap<String, Vec<String>> {
-    let filtered: Vec<&str> = form
-        .definition()
-        .questions()
-        .into_iter()
-        .filter(|q| q.choice_filter.is_some())
-        .map(|q| q.name.as_str())
-        .collect();
     st.items
         .keys()
-        .filter(|k| filtered.contains(&k.rsplit('/').next().unwrap_or(k)))
+        .filter(|k| {
+            form.question_of_key(k)
+                .is_some_and(|q| q.choice_filter.is_some())
+        })
         .map(|k| {
             (
                 k.clone(),
@@ -128,24 +124,6 @@ pub fn clean_value(qtype: &str, raw: &str) -> String {
         "text" => no_controls.trim_end().to_string(),
         _ => no_controls.trim().to_string(),
     }
-}
-
-/// Names of the questions inside repeats (their instances do not exist at the start).
-fn repeat_members(items: &[shequ_core::FormItem]) -> Vec<String> {
-    fn walk(items: &[shequ_core::FormItem], inside: bool, out: &mut Vec<String>) {
-        for item in items {
-            match item {
-                shequ_core::FormItem::Question(q) if inside => out.push(q.name.clone()),
-                shequ_core::FormItem::Question(_) => {}
-                shequ_core::FormItem::Group {
-                    repeat, children, ..
-                } => walk(children, inside || *repeat, out),
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(items, false, &mut out);
-    out
 }
 
 /// A Chinese resident identity number: 18 characters (17 digits and a digit or X) or the
@@ -251,6 +229,8 @@ impl App {
                     .id
             }
         };
+        let device = self.device_id().to_string();
+        let local = now.with_timezone(&self.utc_offset);
         let form = self.compiled(instrument_id)?;
         let def = form.definition().clone();
         let id = shequ_core::new_id();
@@ -262,7 +242,7 @@ impl App {
             community_id: s.community_id,
             status: ResponseStatus::Draft,
             interviewer: interviewer.clone(),
-            device_id: self.device_id().to_string(),
+            device_id: device.clone(),
             respondent,
             started_at: now,
             updated_at: now,
@@ -271,26 +251,27 @@ impl App {
             discarded_at: None,
         };
         // ODK's metadata questions, filled as ODK Collect fills them.
-        let local = now.with_timezone(&self.utc_offset);
-        let in_repeat = repeat_members(&def.items);
         let mut answers = Answers::default();
         for q in def.questions() {
             let value = match q.qtype.as_str() {
                 "start" => odk_timestamp(local),
                 "today" => local.format("%Y-%m-%d").to_string(),
-                "deviceid" => self.device_id().to_string(),
+                "deviceid" => device.clone(),
                 "username" => interviewer.clone(),
                 // A fixed `default` is the starting answer, as ODK Collect fills it in.
                 _ => match &q.default {
                     Some(d)
-                        if q.takes_input() && !d.contains("${") && !in_repeat.contains(&q.name) =>
+                        // (inside a repeat the key names no instance yet: none exist at the start)
+                        if q.takes_input()
+                            && !d.contains("${")
+                            && form.question_of_key(q.key_name()).is_some() =>
                     {
                         clean_value(&q.qtype, d)
                     }
                     _ => continue,
                 },
             };
-            answers.set(&q.name, &value);
+            answers.set(q.key_name(), &value);
         }
         // The calculations that hold from the start (constants, today()…) are stored too.
         let env = self.env(Lang::ZhCn, now);
@@ -491,36 +472,33 @@ impl App {
         if data.read_only {
             return Err(Error::new(ErrorCode::ResponseReadOnly));
         }
-        let order: Vec<String> = data
+        let form = self.compiled(data.response.instrument_id)?;
+        let order: Vec<&str> = data
             .definition
             .questions()
-            .iter()
-            .map(|q| q.name.clone())
+            .into_iter()
+            .map(|q| q.key_name())
             .collect();
-        let mut blockers: Vec<Blocker> = data
+        // Blockers in form order (then instance order), each with its question's label.
+        let mut blockers: Vec<(usize, Blocker)> = data
             .state
             .problems()
             .map(|(k, s)| {
-                let name = k.rsplit('/').next().unwrap_or(k);
-                let label = data
-                    .definition
-                    .question(name)
-                    .and_then(|q| q.label.pick(lang))
-                    .unwrap_or(name)
-                    .to_string();
-                Blocker {
+                let q = form.question_of_key(k);
+                let at = q
+                    .and_then(|q| order.iter().position(|n| *n == q.key_name()))
+                    .unwrap_or(usize::MAX);
+                let label = q.and_then(|q| q.label.pick(lang)).unwrap_or(k).to_string();
+                let b = Blocker {
                     key: k.clone(),
                     label,
                     message: s.message.clone().unwrap_or_default(),
-                }
+                };
+                (at, b)
             })
             .collect();
-        blockers.sort_by_key(|b| {
-            order
-                .iter()
-                .position(|n| Some(n.as_str()) == b.key.rsplit('/').next())
-                .unwrap_or(usize::MAX)
-        });
+        blockers.sort_by_key(|(at, _)| *at);
+        let blockers: Vec<Blocker> = blockers.into_iter().map(|(_, b)| b).collect();
         if !blockers.is_empty() {
             return Ok(FinalizeOutcome {
                 finalized: false,
@@ -538,7 +516,7 @@ impl App {
             .iter()
             .filter(|q| q.qtype == "end")
         {
-            answers.set(&q.name, &local);
+            answers.set(q.key_name(), &local);
         }
         let env = self.env(lang, now);
         let form = self.compiled(data.response.instrument_id)?;
@@ -1160,5 +1138,33 @@ mod tests {
         );
         let v3 = app.edit_interview(v2.instance_id, now()).unwrap();
         assert_eq!(v3.deprecated_id, Some(v2.instance_id));
+    }
+
+    #[test]
+    fn a_loop_is_answered_by_its_key_paths_and_recorded_as_odk_would() {
+        let (_d, mut app, id) = app_with_form("ok_loop.xlsx");
+        app.answer(id, "have", "kitchen", Lang::En, now()).unwrap();
+        app.answer(id, "per_room/kitchen/count", "1", Lang::En, now())
+            .unwrap();
+        app.answer(id, "per_room/kitchen/about", "small", Lang::En, now())
+            .unwrap();
+        app.answer(id, "per_room/bedroom/about", "none yet", Lang::En, now())
+            .unwrap();
+        let e = app.answer(id, "count", "2", Lang::En, now()).unwrap_err();
+        assert_eq!(
+            e.params["refusal"], "unknown_key",
+            "a bare shared name is no key"
+        );
+        // Not relevant (no bedroom ticked): blocks nothing, recorded as nothing.
+        let f = app.finalize(id, Lang::En, now()).unwrap();
+        assert!(f.finalized, "{:?}", f.blockers);
+        let rec = app.store().stored_answers(id).unwrap().values;
+        assert_eq!(rec["per_room/kitchen/count"], "1");
+        assert_eq!(rec["per_room/kitchen/about"], "small");
+        assert_eq!(
+            rec["per_room/bedroom/about"], "none yet",
+            "about has no relevance"
+        );
+        assert!(!rec.contains_key("per_room/bedroom/count"));
     }
 }

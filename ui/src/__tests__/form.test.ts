@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { entries, pages } from '../form'
+import { entries, pages, questionOfKey } from '../form'
 import type { FormItem } from '../ipc/generated/FormItem'
 import type { FormState } from '../ipc/generated/FormState'
 
@@ -66,5 +66,20 @@ describe('pages and entries', () => {
       'heading:kid[2]/g',
       'question:kid[2]/g/age',
     ])
+  })
+})
+
+describe('questionOfKey', () => {
+  const g = (name: string, children: FormItem[]): FormItem =>
+    ({ kind: 'group', name, label: { default: name }, relevant: null, appearance: null, repeat: false, repeat_count: null, row: 0, children }) as FormItem
+  const qp = (name: string, key_path: string): FormItem =>
+    ({ kind: 'question', name, key_path, qtype: 'integer', label: { default: key_path }, supported: true }) as unknown as FormItem
+  const form = [q('n'), g('hh_a', [qp('age', 'hh_a/age')]), g('hh_b', [qp('age', 'hh_b/age')]), repeat('rep', [q('x')])]
+
+  it('finds questions by their own key, inside repeats too, and shared names by their path', () => {
+    expect(questionOfKey(form, 'n')?.name).toBe('n')
+    expect((questionOfKey(form, 'hh_b/age') as { key_path?: string })?.key_path).toBe('hh_b/age')
+    expect(questionOfKey(form, 'rep[3]/x')?.name).toBe('x')
+    expect(questionOfKey(form, 'age')).toBeUndefined()
   })
 })

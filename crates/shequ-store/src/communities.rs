@@ -140,7 +140,7 @@ fn insert_communities_in(
         let id = c.id.to_string();
         let summary = format!("{} {}", c.code, c.name);
         audit::record(
-            &tx,
+            tx,
             actor,
             now,
             Change {

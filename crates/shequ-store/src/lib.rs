@@ -171,6 +171,16 @@ pub(crate) fn parse_uuid(s: &str) -> rusqlite::Result<uuid::Uuid> {
     })
 }
 
+/// Writes a setting, alone or inside a caller's transaction.
+pub(crate) fn put_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .map(|_| ())
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use chrono::{DateTime, TimeZone, Utc};
@@ -185,14 +195,4 @@ pub(crate) mod test_support {
             device_id: "dev-1".into(),
         }
     }
-}
-
-/// Writes a setting, alone or inside a caller's transaction.
-pub(crate) fn put_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )
-    .map(|_| ())
 }

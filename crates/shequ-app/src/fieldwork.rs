@@ -68,12 +68,21 @@ fn filtered_choices(
     answers: &Answers,
     env: &EvalEnv,
 ) -> BTreeMap<String, Vec<String>> {
+    // Cheap per key (this runs at every save): compare the key's own part (after the last
+    // repeat index) with the key names of the filtered questions.
+    let filtered: Vec<&str> = form
+        .definition()
+        .questions()
+        .into_iter()
+        .filter(|q| q.choice_filter.is_some())
+        .map(|q| q.key_name())
+        .collect();
+    if filtered.is_empty() {
+        return BTreeMap::new();
+    }
     st.items
         .keys()
-        .filter(|k| {
-            form.question_of_key(k)
-                .is_some_and(|q| q.choice_filter.is_some())
-        })
+        .filter(|k| filtered.contains(&k.rsplit_once("]/").map_or(k.as_str(), |(_, own)| own)))
         .map(|k| {
             (
                 k.clone(),

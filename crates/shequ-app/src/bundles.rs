@@ -26,6 +26,7 @@ use shequ_store::{ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseW
 use ts_rs::TS;
 use uuid::Uuid;
 
+use shequ_forms::state::EvalEnv;
 use shequ_forms::{CompiledForm, Record};
 
 use crate::App;
@@ -581,7 +582,14 @@ impl App {
                     values: br.answers.clone(),
                     repeat_counts: br.repeat_counts.clone(),
                 };
-                if let Err((key, refusal)) = form.check_record(&record) {
+                let env = EvalEnv {
+                    lang: Lang::ZhCn,
+                    now: br
+                        .finalized_at
+                        .unwrap_or(br.updated_at)
+                        .with_timezone(&self.utc_offset),
+                };
+                if let Err((key, refusal)) = form.check_record(&record, &env) {
                     let value = br.answers.get(&key).cloned().unwrap_or_default();
                     return Err(bad("answer_refused")
                         .with("instance", br.instance_id)

@@ -273,7 +273,9 @@ impl App {
                         // (inside a repeat the key names no instance yet: none exist at the start)
                         if q.takes_input()
                             && !d.contains("${")
-                            && form.question_of_key(q.key_name()).is_some() =>
+                            && form
+                                .question_of_key(q.key_name())
+                                .is_some_and(|found| found.row == q.row && found.name == q.name) =>
                     {
                         clean_value(&q.qtype, d)
                     }
@@ -446,6 +448,15 @@ impl App {
             self.open.insert(id, (answers, state));
             return Err(e);
         }
+        // Removed instances take their answers with them (as in Collect), in the same
+        // transaction: an instance added later starts empty.
+        let old_count = state.repeat_counts.get(repeat_key).copied().unwrap_or(0);
+        let removed: Vec<String> = (count + 1..=old_count)
+            .map(|i| format!("{repeat_key}[{i}]/"))
+            .collect();
+        let gone = |k: &str| removed.iter().any(|p| k.starts_with(p.as_str()));
+        let dropped: Vec<String> = answers.values.keys().filter(|k| gone(k)).cloned().collect();
+        answers.repeat_counts.retain(|k, _| !gone(k));
         answers.repeat_counts.insert(repeat_key.to_string(), count);
         let new_state = form.evaluate(&answers, &env);
         let calculated: BTreeMap<String, String> = form
@@ -458,6 +469,7 @@ impl App {
                     .filter(|k| !new_state.items.contains_key(k))
                     .map(|k| (k, String::new())),
             )
+            .chain(dropped.into_iter().map(|k| (k, String::new())))
             .filter(|(k, v)| answers.values.get(k).map_or("", String::as_str) != v)
             .collect();
         self.store_mut()
@@ -1175,5 +1187,47 @@ mod tests {
             "about has no relevance"
         );
         assert!(!rec.contains_key("per_room/bedroom/count"));
+    }
+
+    #[test]
+    fn a_removed_instance_takes_its_answers_and_nested_repeats_with_it() {
+        let (_d, mut app, id) = app_with_form("ok_nested_repeats.xlsx");
+        app.set_repeat_count(id, "building", 2, Lang::En, now())
+            .unwrap();
+        app.answer(id, "building[2]/bname", "B", Lang::En, now())
+            .unwrap();
+        app.set_repeat_count(id, "building[2]/flat", 1, Lang::En, now())
+            .unwrap();
+        app.answer(id, "building[2]/flat[1]/residents", "4", Lang::En, now())
+            .unwrap();
+        app.answer(id, "building[1]/bname", "A", Lang::En, now())
+            .unwrap();
+        app.set_repeat_count(id, "building", 1, Lang::En, now())
+            .unwrap();
+        let stored = app.store().stored_answers(id).unwrap();
+        assert_eq!(
+            stored
+                .values
+                .keys()
+                .filter(|k| k.starts_with("building"))
+                .collect::<Vec<_>>(),
+            ["building[1]/bname"]
+        );
+        assert!(!stored.repeat_counts.contains_key("building[2]/flat"));
+        // Added again, the second building starts empty, without flats.
+        let st = app
+            .set_repeat_count(id, "building", 2, Lang::En, now())
+            .unwrap();
+        assert_eq!(st.items["building[2]/bname"].value, "");
+        assert_eq!(
+            st.repeat_counts
+                .get("building[2]/flat")
+                .copied()
+                .unwrap_or(0),
+            0
+        );
+        // The in-memory state agrees with a fresh one from the store.
+        let fresh = app.interview(id, Lang::En, now()).unwrap();
+        assert_eq!(fresh.state, st);
     }
 }

@@ -541,7 +541,9 @@ impl CompiledForm {
     fn parse_key(&self, key: &str) -> Option<(usize, Vec<usize>)> {
         let (shape, ctx) = key_shape(key)?;
         let &n = self.shapes.get(&shape)?;
-        (ctx.len() == self.nodes[n].repeats.len()).then_some((n, ctx))
+        // Only the canonical spelling: `rep[01]/q` or `rep[+1]/q` would be stored where
+        // nothing reads it.
+        (ctx.len() == self.nodes[n].repeats.len() && self.key(n, &ctx) == key).then_some((n, ctx))
     }
 
     /// Whether `value` may be written at instance key `key` in this state: the key names an
@@ -575,35 +577,21 @@ impl CompiledForm {
         if let Some(p) = type_problem(q, value, &self.def) {
             return Err(Refusal::Value(p));
         }
-        if node.choice_filter.is_some() && q.list_name.is_some() {
-            let allowed: Vec<String> = self
-                .choices(st, answers, key, env)
-                .into_iter()
-                .map(|c| c.name)
-                .collect();
-            let tokens: Vec<&str> = if q.qtype == "select_one" {
-                vec![value.trim()]
-            } else {
-                value.split_whitespace().collect()
-            };
-            if !tokens.iter().all(|t| allowed.iter().any(|a| a == t)) {
-                return Err(Refusal::Value(Problem::UnknownChoice));
-            }
+        if node.choice_filter.is_some() && !self.passes_filter(q, value, st, answers, key, env) {
+            return Err(Refusal::Value(Problem::UnknownChoice));
         }
         Ok(())
     }
 
-    /// Checks a finalized record that arrived from elsewhere (a bundle) with the same rules
-    /// as [`CompiledForm::check_answer`]: every key names a question instance that exists
-    /// under the record's repeat counts, each repeat count is within the limit, and every
-    /// typed value has its question's type and is in its choice list. Calculations and
-    /// metadata may be present (a record holds them); notes may not. Returns the first
-    /// refused key, in key order.
-    pub fn check_record(&self, record: &Record) -> Result<(), (String, Refusal)> {
-        let st = FormState {
-            items: BTreeMap::new(),
-            repeat_counts: record.repeat_counts.clone(),
-        };
+    /// Checks a finalized record that arrived from elsewhere (a bundle) with the rules of
+    /// [`CompiledForm::check_answer`]: every key names a question of the form in its
+    /// canonical shape, no note holds a value, every repeat count names a repeat and stays
+    /// within the limit, and every answer that is part of the submission (its instance exists
+    /// once `repeat_count` expressions are evaluated, and its question applies) has its
+    /// question's type. Records finalized before calculations and repeat counts were stored
+    /// (or pruned) still pass: what is not part of the submission is inert, exports never
+    /// read it. Returns the first refused key, in key order.
+    pub fn check_record(&self, record: &Record, env: &EvalEnv) -> Result<(), (String, Refusal)> {
         for (rk, &count) in &record.repeat_counts {
             let known = self
                 .parse_key(&format!("{rk}[1]"))
@@ -615,27 +603,57 @@ impl CompiledForm {
                 return Err((rk.clone(), Refusal::Value(Problem::Constraint)));
             }
         }
+        let answers = Answers {
+            values: record.values.clone(),
+            repeat_counts: record.repeat_counts.clone(),
+        };
+        let st = self.evaluate(&answers, env);
         for (key, value) in &record.values {
             let refuse = |r| Err((key.clone(), r));
-            let Some((n, ctx)) = self.parse_key(key) else {
+            let Some((n, _)) = self.parse_key(key) else {
                 return refuse(Refusal::UnknownKey);
             };
-            let Some(q) = &self.nodes[n].question else {
+            let node = &self.nodes[n];
+            let Some(q) = &node.question else {
                 return refuse(Refusal::UnknownKey);
             };
-            if !self.instances(n, &st).contains(&ctx) {
-                return refuse(Refusal::NoSuchInstance);
-            }
-            if q.qtype == "note" && self.nodes[n].calculation.is_none() {
+            if q.qtype == "note" && node.calculation.is_none() {
                 return refuse(Refusal::NotAnswerable);
             }
-            if q.takes_input() && self.nodes[n].calculation.is_none() {
+            let submitted = st.items.get(key).is_some_and(|s| s.relevant);
+            if submitted && q.takes_input() && node.calculation.is_none() {
                 if let Some(p) = type_problem(q, value, &self.def) {
                     return refuse(Refusal::Value(p));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether every choice in `value` passes the question's `choice_filter` now.
+    fn passes_filter(
+        &self,
+        q: &Question,
+        value: &str,
+        st: &FormState,
+        answers: &Answers,
+        key: &str,
+        env: &EvalEnv,
+    ) -> bool {
+        if q.list_name.is_none() {
+            return true;
+        }
+        let allowed: Vec<String> = self
+            .choices(st, answers, key, env)
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let tokens: Vec<&str> = if q.qtype == "select_one" {
+            vec![value.trim()]
+        } else {
+            value.split_whitespace().collect()
+        };
+        tokens.iter().all(|t| allowed.iter().any(|a| a == t))
     }
 
     /// Whether the worker may give the repeat at `repeat_key` (`rep`, `outer[2]/inner`)
@@ -833,6 +851,12 @@ impl CompiledForm {
                     required.then_some(Problem::Required)
                 } else if let Some(p) = type_problem(q, &value, &self.def) {
                     Some(p)
+                } else if node.choice_filter.is_some()
+                    && !self.passes_filter(q, &value, st, answers, &key, env)
+                {
+                    // A cascading answer its filter no longer allows (the district changed
+                    // after the sub-district was chosen) blocks finalizing.
+                    Some(Problem::UnknownChoice)
                 } else if node
                     .constraint
                     .as_ref()
@@ -1939,8 +1963,8 @@ mod tests {
         assert_eq!(keys, ["county", "has_kids", "total", "town"]);
         assert_eq!(r2.values["total"], "0");
         assert!(r2.repeat_counts.is_empty(), "{:?}", r2.repeat_counts);
-        assert_eq!(f.check_record(&r), Ok(()));
-        assert_eq!(f.check_record(&r2), Ok(()));
+        assert_eq!(f.check_record(&r, &env(Lang::En)), Ok(()));
+        assert_eq!(f.check_record(&r2, &env(Lang::En)), Ok(()));
     }
 
     #[test]
@@ -1978,6 +2002,17 @@ mod tests {
             Err(Refusal::Value(Problem::UnknownChoice)),
             "a town of another county does not pass the choice_filter"
         );
+        // The county changes after the town was chosen: the town no longer passes the
+        // filter, so it blocks finalizing.
+        let mut a2 = answers(&[("county", "b"), ("town", "b1")]);
+        let st2 = f.evaluate(&a2, &e);
+        assert_eq!(st2.items["town"].problem, None);
+        a2.set("county", "a");
+        let mut st3 = st2.clone();
+        f.update(&mut st3, &a2, "county", &e);
+        assert_eq!(st3.items["town"].problem, Some(Problem::UnknownChoice));
+        assert_eq!(check("kid[01]/age", "5"), Err(Refusal::UnknownKey));
+        assert_eq!(check("kid[+1]/age", "5"), Err(Refusal::UnknownKey));
         assert_eq!(
             f.check_repeat_count(&st, "kid", 3),
             Err(Refusal::NotAnswerable),
@@ -1996,27 +2031,69 @@ mod tests {
             repeat_counts: counts.iter().map(|(k, c)| (k.to_string(), *c)).collect(),
         };
         assert_eq!(
-            f.check_record(&rec(&[("total", "3"), ("kid[2]/age", "3")], &[("kid", 2)])),
+            f.check_record(
+                &rec(&[("total", "3"), ("kid[2]/age", "3")], &[("kid", 2)]),
+                &env(Lang::En)
+            ),
+            Ok(())
+        );
+        // Refused: a wrong type in an answer that is part of the submission.
+        assert_eq!(
+            f.check_record(
+                &rec(&[("has_kids", "yes"), ("n", "2"), ("kid[2]/age", "x")], &[]),
+                &env(Lang::En)
+            ),
+            Err((
+                "kid[2]/age".to_string(),
+                Refusal::Value(Problem::NotAnInteger)
+            ))
+        );
+        // Accepted: a record from before repeat counts were stored (kid is sized by ${n});
+        // and a leftover of an instance that no longer exists, or of a question that does
+        // not apply, is inert (exports never read it).
+        assert_eq!(
+            f.check_record(
+                &rec(&[("has_kids", "yes"), ("n", "2"), ("kid[2]/age", "5")], &[]),
+                &env(Lang::En)
+            ),
             Ok(())
         );
         assert_eq!(
-            f.check_record(&rec(&[("kid[3]/age", "3")], &[("kid", 2)])),
-            Err(("kid[3]/age".to_string(), Refusal::NoSuchInstance))
+            f.check_record(
+                &rec(&[("has_kids", "yes"), ("n", "2"), ("kid[3]/age", "x")], &[]),
+                &env(Lang::En)
+            ),
+            Ok(())
         );
         assert_eq!(
-            f.check_record(&rec(&[], &[("kid", 5000)])),
+            f.check_record(
+                &rec(&[("has_kids", "no"), ("n", "lots")], &[]),
+                &env(Lang::En)
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            f.check_record(&rec(&[("kid[01]/age", "3")], &[]), &env(Lang::En)),
+            Err(("kid[01]/age".to_string(), Refusal::UnknownKey)),
+            "only the canonical spelling of a key"
+        );
+        assert_eq!(
+            f.check_record(&rec(&[], &[("kid", 5000)]), &env(Lang::En)),
             Err(("kid".to_string(), Refusal::Value(Problem::Constraint)))
         );
         assert_eq!(
-            f.check_record(&rec(&[], &[("kidz", 1)])),
+            f.check_record(&rec(&[], &[("kidz", 1)]), &env(Lang::En)),
             Err(("kidz".to_string(), Refusal::UnknownKey))
         );
         assert_eq!(
-            f.check_record(&rec(&[("n", "lots")], &[])),
+            f.check_record(
+                &rec(&[("has_kids", "yes"), ("n", "lots")], &[]),
+                &env(Lang::En)
+            ),
             Err(("n".to_string(), Refusal::Value(Problem::NotAnInteger)))
         );
         assert_eq!(
-            f.check_record(&rec(&[("bye", "x")], &[])),
+            f.check_record(&rec(&[("bye", "x")], &[]), &env(Lang::En)),
             Err(("bye".to_string(), Refusal::NotAnswerable))
         );
     }
@@ -2110,13 +2187,13 @@ mod tests {
             Some("4")
         );
         assert!(!rec.values.contains_key("hh_b/age"), "not relevant");
-        assert_eq!(f.check_record(&rec), Ok(()));
+        assert_eq!(f.check_record(&rec, &env(Lang::En)), Ok(()));
         let stray = Record {
             values: [("age".to_string(), "3".to_string())].into(),
             repeat_counts: BTreeMap::new(),
         };
         assert_eq!(
-            f.check_record(&stray),
+            f.check_record(&stray, &env(Lang::En)),
             Err(("age".to_string(), Refusal::UnknownKey))
         );
         let calc = f.all_calculated(&st);

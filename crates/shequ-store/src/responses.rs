@@ -366,7 +366,9 @@ impl Store {
         tx.commit().map_err(err)
     }
 
-    /// Sets the number of instances of a user-sized repeat.
+    /// Sets the number of instances of a user-sized repeat; `calculated` holds the answers
+    /// and calculations that change with it (`""` deletes: the answers of removed
+    /// instances), written in the same transaction.
     pub fn set_repeat_count(
         &mut self,
         instance_id: Uuid,
@@ -397,6 +399,11 @@ impl Store {
             )
             .map_err(err)?;
         let mut counts: BTreeMap<String, u32> = serde_json::from_str(&json).unwrap_or_default();
+        // The sizes of repeats nested in removed instances go with them.
+        let old = counts.get(repeat_key).copied().unwrap_or(0);
+        counts.retain(|k, _| {
+            !(count + 1..=old).any(|i| k.starts_with(&format!("{repeat_key}[{i}]/")))
+        });
         counts.insert(repeat_key.to_string(), count);
         let json = serde_json::to_string(&counts).map_err(Error::internal)?;
         tx.execute(

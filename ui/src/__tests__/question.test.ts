@@ -81,3 +81,24 @@ describe('QuestionField number keys', () => {
     expect(saves(w)).toEqual(['c12'])
   })
 })
+
+describe('QuestionField number keys when leaving', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('picks the typed number when focus leaves the question', async () => {
+    const w = field(13)
+    await press(w, '1')
+    await w.find('[data-testid="q-q"]').trigger('focusout', { relatedTarget: null })
+    expect(saves(w)).toEqual(['c1'])
+  })
+
+  it('picks the typed number when the question goes away', async () => {
+    const onSave = vi.fn()
+    const w = field(13)
+    await w.setProps({ onSave } as never)
+    await press(w, '1')
+    w.unmount()
+    expect(onSave.mock.calls.map((c) => c[0])).toEqual(['c1'])
+  })
+})

@@ -458,7 +458,31 @@ impl App {
         let dropped: Vec<String> = answers.values.keys().filter(|k| gone(k)).cloned().collect();
         answers.repeat_counts.retain(|k, _| !gone(k));
         answers.repeat_counts.insert(repeat_key.to_string(), count);
-        let new_state = form.evaluate(&answers, &env);
+        // Added instances start with their questions' fixed defaults, as Collect fills them.
+        let added: Vec<String> = (old_count + 1..=count)
+            .map(|i| format!("{repeat_key}[{i}]/"))
+            .collect();
+        let probe = form.evaluate(&answers, &env);
+        let defaults: BTreeMap<String, String> = probe
+            .items
+            .keys()
+            .filter(|k| added.iter().any(|p| k.starts_with(p.as_str())))
+            .filter(|k| !answers.values.contains_key(*k))
+            .filter_map(|k| {
+                let q = form.question_of_key(k)?;
+                let d = q.default.as_deref()?;
+                (q.takes_input() && q.calculation.is_none() && !d.contains("${"))
+                    .then(|| (k.clone(), clean_value(&q.qtype, d)))
+            })
+            .collect();
+        for (k, v) in &defaults {
+            answers.set(k, v);
+        }
+        let new_state = if defaults.is_empty() {
+            probe
+        } else {
+            form.evaluate(&answers, &env)
+        };
         let calculated: BTreeMap<String, String> = form
             .all_calculated(&new_state)
             .into_iter()
@@ -471,6 +495,7 @@ impl App {
             )
             .chain(dropped.into_iter().map(|k| (k, String::new())))
             .filter(|(k, v)| answers.values.get(k).map_or("", String::as_str) != v)
+            .chain(defaults)
             .collect();
         self.store_mut()
             .set_repeat_count(id, repeat_key, count, &calculated, now)?;
@@ -482,8 +507,24 @@ impl App {
     }
 
     /// Finalizes when every relevant question is answered and valid; otherwise says which
-    /// questions block it, in form order, with their messages.
+    /// questions block it, in form order, with their messages. If another process saves into
+    /// the draft meanwhile, the record is computed again (a few times at most).
     pub fn finalize(
+        &mut self,
+        id: Uuid,
+        lang: Lang,
+        now: DateTime<Utc>,
+    ) -> Result<FinalizeOutcome> {
+        let mut tries = 0;
+        loop {
+            match self.finalize_once(id, lang, now) {
+                Err(e) if e.code == ErrorCode::ResponseChanged && tries < 3 => tries += 1,
+                other => return other,
+            }
+        }
+    }
+
+    fn finalize_once(
         &mut self,
         id: Uuid,
         lang: Lang,
@@ -550,6 +591,7 @@ impl App {
                 values: record.values,
                 repeat_counts: record.repeat_counts,
             },
+            data.response.updated_at,
             &actor,
             now,
         )?;
@@ -1229,5 +1271,27 @@ mod tests {
         // The in-memory state agrees with a fresh one from the store.
         let fresh = app.interview(id, Lang::En, now()).unwrap();
         assert_eq!(fresh.state, st);
+    }
+
+    #[test]
+    fn an_added_repeat_instance_starts_with_its_fixed_defaults() {
+        let (_d, mut app, id) = app_with_form("ok_repeat_default.xlsx");
+        let st = app
+            .set_repeat_count(id, "member", 2, Lang::En, now())
+            .unwrap();
+        assert_eq!(st.items["member[2]/lives_here"].value, "yes");
+        assert_eq!(st.items["member[2]/meals"].value, "3");
+        app.answer(id, "member[1]/meals", "2", Lang::En, now())
+            .unwrap();
+        app.set_repeat_count(id, "member", 3, Lang::En, now())
+            .unwrap();
+        let stored = app.store().stored_answers(id).unwrap().values;
+        assert_eq!(
+            stored["member[1]/meals"], "2",
+            "an answer is never replaced by a default"
+        );
+        assert_eq!(stored["member[3]/meals"], "3");
+        assert_eq!(stored["member[3]/lives_here"], "yes");
+        assert!(!stored.contains_key("member[3]/mname"));
     }
 }

@@ -41,6 +41,8 @@ pub enum ErrorCode {
     ResponseDiscarded,
     /// A finalized version that already has a newer finalized version: editing it would fork.
     ResponseSuperseded,
+    /// The draft was saved into by another process while it was being finalized.
+    ResponseChanged,
     /// A value the form cannot hold at that key (unknown key, calculation, wrong type…).
     AnswerRefused,
     DbReadOnly,
@@ -219,6 +221,7 @@ mod tests {
             DemoAlreadyLoaded,
             FileUnwritable,
             ResponseSuperseded,
+            ResponseChanged,
             AnswerRefused,
             Internal,
         ] {

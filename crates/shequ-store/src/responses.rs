@@ -472,10 +472,15 @@ impl Store {
     /// repeat counts become the record's; the status becomes finalized. A draft that would
     /// fork a version chain (its predecessor already has another finalized successor) is
     /// refused.
+    ///
+    /// `read_at` is the draft's `updated_at` when the record was computed: if anything was
+    /// saved into the draft since (the CLI beside the window), the record may lack it, and
+    /// finalize is refused with `ResponseChanged` so the caller computes it again.
     pub fn finalize_response(
         &mut self,
         instance_id: Uuid,
         record: &StoredAnswers,
+        read_at: DateTime<Utc>,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -493,13 +498,16 @@ impl Store {
             Some((s, _, _)) if s != "draft" => return Err(Error::new(ErrorCode::ResponseReadOnly)),
             _ => {}
         }
-        let deprecated: Option<String> = tx
+        let (deprecated, updated): (Option<String>, String) = tx
             .query_row(
-                "SELECT deprecated_id FROM responses WHERE instance_id = ?1",
+                "SELECT deprecated_id, updated_at FROM responses WHERE instance_id = ?1",
                 [&id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(err)?;
+        if updated != ts(read_at) {
+            return Err(Error::new(ErrorCode::ResponseChanged));
+        }
         if let Some(prev) = &deprecated {
             if let Some(newer) = successor(&tx, prev, &id).map_err(err)? {
                 return Err(Error::new(ErrorCode::ResponseSuperseded).with("id", newer));
@@ -912,6 +920,7 @@ mod tests {
         s.finalize_response(
             r.instance_id,
             &s.stored_answers(r.instance_id).unwrap(),
+            s.response(r.instance_id).unwrap().updated_at,
             &actor(),
             later(2),
         )
@@ -971,6 +980,7 @@ mod tests {
         s.finalize_response(
             v2.instance_id,
             &s.stored_answers(v2.instance_id).unwrap(),
+            s.response(v2.instance_id).unwrap().updated_at,
             &actor(),
             later(7),
         )
@@ -1064,6 +1074,7 @@ mod tests {
             s.finalize_response(
                 shequ_core::new_id(),
                 &StoredAnswers::default(),
+                later(6),
                 &actor(),
                 later(6)
             )
@@ -1110,6 +1121,49 @@ mod tests {
             s.stored_answers(r.instance_id).unwrap().values["a_age"],
             "34",
             "nothing half-written"
+        );
+    }
+
+    #[test]
+    fn finalize_is_refused_when_the_draft_changed_after_its_record_was_computed() {
+        let (mut s, inst, c) = setup();
+        let r = draft(inst, c);
+        s.create_response(&r, vec![], &[], &actor(), t0()).unwrap();
+        s.save_answer(
+            r.instance_id,
+            "b1",
+            "4",
+            "b1",
+            &BTreeMap::new(),
+            &actor(),
+            later(1),
+        )
+        .unwrap();
+        let record = s.stored_answers(r.instance_id).unwrap();
+        let read_at = s.response(r.instance_id).unwrap().updated_at;
+        // Another process saves in between.
+        s.save_answer(
+            r.instance_id,
+            "b2",
+            "5",
+            "b2",
+            &BTreeMap::new(),
+            &actor(),
+            later(2),
+        )
+        .unwrap();
+        let e = s
+            .finalize_response(r.instance_id, &record, read_at, &actor(), later(3))
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ResponseChanged);
+        assert_eq!(
+            s.response(r.instance_id).unwrap().status,
+            ResponseStatus::Draft
+        );
+        assert_eq!(
+            s.stored_answers(r.instance_id).unwrap().values["b2"],
+            "5",
+            "kept"
         );
     }
 

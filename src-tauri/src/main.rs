@@ -13,12 +13,11 @@ use chrono::Utc;
 use shequ_app::bundles::{DeviceBundles, ImportReport, KeyStatus};
 use shequ_app::exports::DataFormat;
 use shequ_app::fieldwork::{
-    FinalizeOutcome, InterviewData, ResponseHistory, SaveOutcome, StartInterview,
+    FinalizeOutcome, InterviewData, RepeatOutcome, ResponseHistory, SaveOutcome, StartInterview,
 };
 use shequ_app::instruments::{ImportStatus, InstrumentPreview};
 use shequ_app::{demo::DemoReport, App, HomeData};
 use shequ_core::{Community, Error, IpcError, Lang, NewCommunity};
-use shequ_forms::FormState;
 use shequ_store::InstrumentSummary;
 use shequ_store::ResponseRow;
 use shequ_store::{ConflictRow, ExportRow};
@@ -148,7 +147,7 @@ fn set_repeat_count(
     id: Uuid,
     key: String,
     count: u32,
-) -> Result<FormState, IpcError> {
+) -> Result<RepeatOutcome, IpcError> {
     with_app(&state, |app, lang| {
         app.set_repeat_count(id, &key, count, lang, Utc::now())
     })

@@ -61,6 +61,15 @@ pub struct SaveOutcome {
     pub filtered_choices: BTreeMap<String, Vec<String>>,
 }
 
+/// The result of adding or removing a repeat instance: the whole new state (instances
+/// appear and go), and the choices passing each `choice_filter`, new instances included.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct RepeatOutcome {
+    pub state: FormState,
+    pub filtered_choices: BTreeMap<String, Vec<String>>,
+}
+
 /// The choices passing each `choice_filter`, for every instance of a filtered question.
 fn filtered_choices(
     form: &CompiledForm,
@@ -438,7 +447,7 @@ impl App {
         count: u32,
         lang: Lang,
         now: DateTime<Utc>,
-    ) -> Result<FormState> {
+    ) -> Result<RepeatOutcome> {
         let response = self.store().response(id)?;
         let env = self.env(lang, now);
         let (mut answers, state) = self.open_state(id, response.instrument_id, &env)?;
@@ -502,8 +511,13 @@ impl App {
         for (k, v) in &calculated {
             answers.set(k, v);
         }
+        let form = self.compiled(response.instrument_id)?;
+        let filtered_choices = filtered_choices(form, &new_state, &answers, &env);
         self.open.insert(id, (answers, new_state.clone()));
-        Ok(new_state)
+        Ok(RepeatOutcome {
+            state: new_state,
+            filtered_choices,
+        })
     }
 
     /// Finalizes when every relevant question is answered and valid; otherwise says which
@@ -571,7 +585,12 @@ impl App {
         // nothing of what is not relevant, repeat counts as evaluated. Written, with the
         // status, in one transaction.
         let local = odk_timestamp(now.with_timezone(&self.utc_offset));
-        let mut answers = self.answers_of(id)?;
+        // The answers `interview` read with the response: one snapshot, the one `read_at`
+        // (the response's `updated_at`) vouches for.
+        let mut answers = Answers {
+            values: data.answers.values,
+            repeat_counts: data.answers.repeat_counts,
+        };
         for q in data
             .definition
             .questions()
@@ -1259,7 +1278,8 @@ mod tests {
         // Added again, the second building starts empty, without flats.
         let st = app
             .set_repeat_count(id, "building", 2, Lang::En, now())
-            .unwrap();
+            .unwrap()
+            .state;
         assert_eq!(st.items["building[2]/bname"].value, "");
         assert_eq!(
             st.repeat_counts
@@ -1278,7 +1298,8 @@ mod tests {
         let (_d, mut app, id) = app_with_form("ok_repeat_default.xlsx");
         let st = app
             .set_repeat_count(id, "member", 2, Lang::En, now())
-            .unwrap();
+            .unwrap()
+            .state;
         assert_eq!(st.items["member[2]/lives_here"].value, "yes");
         assert_eq!(st.items["member[2]/meals"].value, "3");
         app.answer(id, "member[1]/meals", "2", Lang::En, now())

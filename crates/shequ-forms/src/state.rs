@@ -603,11 +603,10 @@ impl CompiledForm {
                 return Err((rk.clone(), Refusal::Value(Problem::Constraint)));
             }
         }
-        let answers = Answers {
-            values: record.values.clone(),
-            repeat_counts: record.repeat_counts.clone(),
-        };
-        let st = self.evaluate(&answers, env);
+        // Whether a badly typed answer is part of the submission takes a full evaluation:
+        // made once, and only for a record that has such an answer (bundle import checks
+        // every response, and almost all of them have none).
+        let mut st: Option<FormState> = None;
         for (key, value) in &record.values {
             let refuse = |r| Err((key.clone(), r));
             let Some((n, _)) = self.parse_key(key) else {
@@ -620,9 +619,18 @@ impl CompiledForm {
             if q.qtype == "note" && node.calculation.is_none() {
                 return refuse(Refusal::NotAnswerable);
             }
-            let submitted = st.items.get(key).is_some_and(|s| s.relevant);
-            if submitted && q.takes_input() && node.calculation.is_none() {
-                if let Some(p) = type_problem(q, value, &self.def) {
+            if !q.takes_input() || node.calculation.is_some() {
+                continue;
+            }
+            if let Some(p) = type_problem(q, value, &self.def) {
+                let st = st.get_or_insert_with(|| {
+                    let answers = Answers {
+                        values: record.values.clone(),
+                        repeat_counts: record.repeat_counts.clone(),
+                    };
+                    self.evaluate(&answers, env)
+                });
+                if st.items.get(key).is_some_and(|s| s.relevant) {
                     return refuse(Refusal::Value(p));
                 }
             }

@@ -203,6 +203,13 @@ pub async fn wait_any_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> 
     }
 }
 
+/// Replaces the text of the input `css` with `text`, as a person selecting it and typing.
+pub async fn retype(c: &Client, css: &str, text: &str) {
+    let input = c.find(Locator::Css(css)).await.expect("input on screen");
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
 // Keyboard helpers for the interview screen.
 
 /// Types into whatever has focus, as a person at the keyboard does, then waits until the

@@ -3,7 +3,6 @@
 //! the centre, the exchange screen names the bundle of a laptop that never arrived.
 
 use chrono::{Duration, Utc};
-use fantoccini::Locator;
 use shequ_app::App;
 use shequ_core::Lang;
 use shequ_e2e::*;
@@ -28,12 +27,7 @@ async fn a_failed_export_is_not_recorded_and_the_centre_sees_a_missing_bundle() 
     let c = driver.open(&laptop).await;
     click(&c, &testid("open-exchange")).await;
     wait_text(&c, &testid("last-export"), |t| t == "还没有导出过。").await;
-    let folder = c
-        .find(Locator::Css(&testid("exchange-folder")))
-        .await
-        .unwrap();
-    folder.clear().await.unwrap();
-    folder.send_keys(usb.to_str().unwrap()).await.unwrap();
+    retype(&c, &testid("exchange-folder"), usb.to_str().unwrap()).await;
     click(&c, &testid("export-new")).await;
     let err = wait_text(&c, &testid("exchange-error"), |t| !t.is_empty()).await;
     assert!(

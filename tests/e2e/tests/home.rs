@@ -251,12 +251,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     wait_text(&c, &testid("open-exchange"), |t| !t.is_empty()).await;
     click(&c, &testid("open-exchange")).await;
     wait_text(&c, &testid("last-export"), |t| t == "还没有导出过。").await;
-    let folder = c
-        .find(Locator::Css(&testid("exchange-folder")))
-        .await
-        .unwrap();
-    folder.clear().await.unwrap();
-    folder.send_keys(out.to_str().unwrap()).await.unwrap();
+    retype(&c, &testid("exchange-folder"), out.to_str().unwrap()).await;
     click(&c, &testid("export-all")).await;
     let msg = wait_text(&c, &testid("exchange-message"), |t| !t.is_empty()).await;
     assert!(msg.starts_with("已导出 423 份问卷到"), "{msg}");

@@ -15,6 +15,7 @@ import type { Response } from './generated/Response'
 import type { InterviewData } from './generated/InterviewData'
 import type { SaveOutcome } from './generated/SaveOutcome'
 import type { FormState } from './generated/FormState'
+import type { RepeatOutcome } from './generated/RepeatOutcome'
 import type { FinalizeOutcome } from './generated/FinalizeOutcome'
 import type { ResponseRow } from './generated/ResponseRow'
 import type { ResponseHistory } from './generated/ResponseHistory'
@@ -27,7 +28,7 @@ import type { DeviceBundles } from './generated/DeviceBundles'
 
 export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
-  Response, InterviewData, SaveOutcome, FormState, FinalizeOutcome, ResponseRow, ResponseHistory,
+  Response, InterviewData, SaveOutcome, FormState, RepeatOutcome, FinalizeOutcome, ResponseRow, ResponseHistory,
   KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles,
 }
 
@@ -47,7 +48,7 @@ export interface Backend {
   interview(id: string): Promise<InterviewData>
   /** Resolves only after the answer is durably saved. */
   answer(id: string, key: string, value: string): Promise<SaveOutcome>
-  setRepeatCount(id: string, key: string, count: number): Promise<FormState>
+  setRepeatCount(id: string, key: string, count: number): Promise<RepeatOutcome>
   finalize(id: string): Promise<FinalizeOutcome>
   editInterview(id: string): Promise<Response>
   discardInterview(id: string): Promise<void>

@@ -20,7 +20,8 @@ SURVEY_COLS = [
     "type", "name", f"label::{ZH}", f"label::{EN}", f"hint::{ZH}", f"hint::{EN}",
     "required", f"required_message::{ZH}", f"required_message::{EN}", "relevant", "constraint",
     f"constraint_message::{ZH}", f"constraint_message::{EN}", "appearance", "choice_filter",
-    "calculation", "score_dimension", "score_reverse", "need_group",
+    "calculation", "score_dimension", "score_reverse", "need_group", "severity_of", "score_tag",
+    "profile",
 ]
 
 rows = []
@@ -28,7 +29,7 @@ rows = []
 
 def q(type_, name, zh="", en="", hint=("", ""), required=False, relevant="", constraint="",
       cmsg=("", ""), appearance="", choice_filter="", calculation="", dim="", reverse=False,
-      need=""):
+      need="", severity_of="", tag="", profile=""):
     rows.append({
         "type": type_, "name": name, f"label::{ZH}": zh, f"label::{EN}": en,
         f"hint::{ZH}": hint[0], f"hint::{EN}": hint[1],
@@ -39,6 +40,7 @@ def q(type_, name, zh="", en="", hint=("", ""), required=False, relevant="", con
         f"constraint_message::{ZH}": cmsg[0], f"constraint_message::{EN}": cmsg[1],
         "appearance": appearance, "choice_filter": choice_filter, "calculation": calculation,
         "score_dimension": dim, "score_reverse": "yes" if reverse else "", "need_group": need,
+        "severity_of": severity_of, "score_tag": tag, "profile": profile,
     })
 
 
@@ -64,18 +66,21 @@ q("note", "a_intro", "以下问题只用于统计，不会单独公开您的个�
   "These questions are for statistics only; your personal answers are never shown on their own.")
 q("integer", "a_age", "您的年龄（周岁）", "Your age (years)", required=True,
   constraint=". >= 16 and . <= 110",
-  cmsg=("年龄应在 16 到 110 岁之间。", "Age must be between 16 and 110."))
+  cmsg=("年龄应在 16 到 110 岁之间。", "Age must be between 16 and 110."), tag="ageing: . >= 60")
 q("select_one sex", "a_sex", "您的性别", "Your sex", required=True)
-q("select_one tenure", "a_tenure", "您住的房子是", "Your home is", required=True)
+q("select_one tenure", "a_tenure", "您住的房子是", "Your home is", required=True,
+  tag="migrant: . = 'renter'")
 q("integer", "a_years", "您在本社区住了多少年？（不满一年填 0）",
   "How many years have you lived in this community? (0 if under a year)", required=True,
   constraint=". >= 0 and . <= ${a_age}",
   cmsg=("居住年数不能超过年龄。", "Years lived here cannot exceed your age."))
-q("select_one hukou", "a_hukou", "您的户籍", "Your household registration (hukou)", required=True)
+q("select_one hukou", "a_hukou", "您的户籍", "Your household registration (hukou)", required=True,
+  tag="migrant: . = 'other_province' or . = 'none'")
 q("select_multiple household", "a_household", "您家里有下列成员吗？（可多选）",
   "Does your household include any of these? (tick all that apply)", required=True,
   constraint="not(selected(., 'none') and count-selected(.) > 1)",
-  cmsg=("选了“都没有”就不能再选其他项。", "“None of these” cannot be ticked with other answers."))
+  cmsg=("选了“都没有”就不能再选其他项。", "“None of these” cannot be ticked with other answers."),
+  tag="hardship: selected(., 'low_income')")
 q("select_one yes_no", "a_party", "您是中共党员吗？", "Are you a member of the Communist Party of China?",
   required=True)
 end("A")
@@ -181,7 +186,8 @@ q("select_multiple problems", "h_problems", "您觉得本社区存在下列哪�
   hint=("没有的可以不选。", "Leave blank if none."), need="problem")
 for code, zh, en in PROBLEMS:
     q("select_one severity", f"h_sev_{code}", f"“{zh}”这个问题有多严重？", f"How serious is “{en}”?",
-      required=True, relevant=f"selected(${{h_problems}}, '{code}')", appearance="likert")
+      required=True, relevant=f"selected(${{h_problems}}, '{code}')", appearance="likert",
+      severity_of=code)
 q("calculate", "h_count", calculation="count-selected(${h_problems})")
 end("H")
 
@@ -189,22 +195,23 @@ begin("I", "I 资源", "I Resources")
 q("integer", "i_volunteer_hours", "您每月愿意为社区做几个小时志愿服务？（不愿意填 0）",
   "How many hours a month would you volunteer for the community? (0 if none)", required=True,
   constraint=". >= 0 and . <= 200",
-  cmsg=("请填 0 到 200 之间的小时数。", "Enter between 0 and 200 hours."))
+  cmsg=("请填 0 到 200 之间的小时数。", "Enter between 0 and 200 hours."), profile="resources")
 q("select_multiple skills", "i_skills", "您有哪些可以为社区出力的技能？（可多选）",
   "Which of your skills could help the community? (tick all that apply)",
-  relevant="${i_volunteer_hours} > 0")
+  relevant="${i_volunteer_hours} > 0", profile="resources")
 q("select_one yes_no", "i_venue", "您或您的单位能为社区活动提供场地吗？",
-  "Could you or your employer offer a venue for community activities?", required=True)
+  "Could you or your employer offer a venue for community activities?", required=True,
+  profile="resources")
 q("select_one yes_no", "i_contacts", "您能为社区联系到外部资源（单位、组织、专家）吗？",
   "Could you connect the community with outside resources (employers, organisations, experts)?",
-  required=True)
+  required=True, profile="resources")
 q("text", "i_contacts_detail", "请简单说说是哪些资源。", "Briefly, which resources?",
-  relevant="${i_contacts} = 'yes'")
+  relevant="${i_contacts} = 'yes'", profile="resources")
 end("I")
 
 begin("J", "J 建议", "J Suggestions")
 q("text", "j_suggestions", "您对社区工作还有什么意见和建议？",
-  "Any other comments or suggestions for the community's work?", appearance="multiline")
+  "Any other comments or suggestions for the community's work?", appearance="multiline", profile="suggestions")
 end("J")
 
 AGREE5 = [("1", "非常不同意", "Strongly disagree"), ("2", "不同意", "Disagree"),
@@ -284,7 +291,7 @@ def main():
             choices.append([list_name, name, zh, en])
     settings = wb.create_sheet("settings")
     settings.append(["form_id", "version", "form_title", "default_language"])
-    settings.append(["community_analysis_scale", "2026.1", "社区分析量表", ZH])
+    settings.append(["community_analysis_scale", "2026.2", "社区分析量表", ZH])
     for ws in (survey, choices, settings):
         for cell in ws[1]:
             cell.font = Font(bold=True)

@@ -55,6 +55,10 @@ pub enum ErrorCode {
     BundleKeyInvalid,
     UnencryptedExport,
     FileUnwritable,
+    /// An analysis threshold out of its range (`setting`, `value`, `min`, `max`).
+    SettingOutOfRange,
+    /// No survey round of that name (`round`, and `rounds`: the known ones).
+    RoundNotFound,
     Internal,
 }
 
@@ -109,6 +113,8 @@ impl Error {
             ("refusal", "answer_refusals"),
             ("bundle_problem", "bundle_problems"),
             ("io_problem", "io_problems"),
+            ("what", "things"),
+            ("setting", "analysis.setting_names"),
         ] {
             if let Some(v) = params.get(key).cloned() {
                 let full = format!("{prefix}.{v}");

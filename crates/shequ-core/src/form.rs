@@ -67,6 +67,18 @@ pub struct Scoring {
     pub reverse: bool,
     /// The need group a multi-select item feeds (`service`, `elderly`, `problem`…).
     pub need: Option<String>,
+    /// A severity rating of one problem: the choice name of the `problem` item it rates
+    /// (column `severity_of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_of: Option<String>,
+    /// A community tag this answer counts towards, as `tag: expression` with `.` the answer
+    /// (column `score_tag`, e.g. `ageing: . >= 60`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// A part of the community portrait this answer is reported in, verbatim or summed
+    /// (column `profile`: `resources` or `suggestions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// A question (any XLSForm row that is not a group boundary).

@@ -57,6 +57,18 @@ pub fn read_xlsform(bytes: &[u8], source: &str) -> Result<FormDefinition> {
     import_xlsform(bytes, source).map(|i| i.definition)
 }
 
+/// A `score_tag` cell, `tag: expression`: the tag (lowercase letters, digits, `_`) and the
+/// expression, with `.` the answer. `None` when it has not that shape.
+pub fn split_score_tag(cell: &str) -> Option<(&str, &str)> {
+    let (tag, expression) = cell.split_once(':')?;
+    let (tag, expression) = (tag.trim(), expression.trim());
+    let tag_ok = !tag.is_empty()
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (tag_ok && !expression.is_empty()).then_some((tag, expression))
+}
+
 fn invalid(sheet: &str, row: usize, column: &str, problem: &str) -> Error {
     Error::new(ErrorCode::FormInvalid)
         .with("sheet", sheet)
@@ -1038,11 +1050,26 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                         dimension: opt(survey.get(row, "score_dimension")),
                         reverse: yes_no_or_expr(survey.get(row, "score_reverse")).is_some(),
                         need: opt(survey.get(row, "need_group")),
+                        severity_of: opt(survey.get(row, "severity_of")),
+                        tag: opt(survey.get(row, "score_tag")),
+                        profile: opt(survey.get(row, "profile")),
                     },
                     supported,
                     row: rownum as u32,
                     key_path: String::new(),
                 };
+                if let Some(tag) = &q.scoring.tag {
+                    let (_, expression) = split_score_tag(tag).ok_or_else(|| {
+                        invalid("survey", rownum, "score_tag", "score_tag_syntax")
+                            .with("value", tag)
+                    })?;
+                    pending.push(PendingExpr {
+                        row: rownum,
+                        column: "score_tag",
+                        owner: name.clone(),
+                        text: expression.to_string(),
+                    });
+                }
                 stack
                     .last_mut()
                     .expect("root stays")

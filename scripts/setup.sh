@@ -30,6 +30,11 @@ if ! python3 -c "import pyxform" 2>/dev/null; then
   python3 -m pip install -q pyxform
 fi
 
+if ! python3 -c "import pandas" 2>/dev/null; then
+  log "installing pandas (the reference for the analysis: profile test and benchmark)"
+  python3 -m pip install -q pandas
+fi
+
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v tauri-driver >/dev/null; then
   log "installing tauri-driver"

@@ -58,6 +58,7 @@ fn content() -> BundleContent {
             finalized_at: Some(t),
             answers,
             repeat_counts: BTreeMap::new(),
+            round: None,
         }],
         audit: vec![],
     }

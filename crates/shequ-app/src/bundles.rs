@@ -172,6 +172,7 @@ fn to_bundle_response(
         finalized_at: r.finalized_at,
         answers: values,
         repeat_counts: counts,
+        round: None,
     }
 }
 
@@ -286,12 +287,9 @@ impl App {
             if !used_i.contains(&r.instrument_id) {
                 used_i.push(r.instrument_id);
             }
-            responses.push(to_bundle_response(
-                &r,
-                &code,
-                stored.values,
-                stored.repeat_counts,
-            ));
+            let mut br = to_bundle_response(&r, &code, stored.values, stored.repeat_counts);
+            br.round = self.store().response_round(*id)?;
+            responses.push(br);
         }
         let audit = self
             .store()
@@ -569,6 +567,7 @@ impl App {
         }
         let mut counts = ImportCounts::default();
         let (mut responses, mut conflicts) = (Vec::new(), Vec::new());
+        let mut rounds = BTreeMap::new();
         for br in &opened.content.responses {
             if !forms.contains_key(&br.instrument_id) && installed.contains(&br.instrument_id) {
                 if let Some(rec) = self.store().instrument(br.instrument_id)? {
@@ -648,6 +647,9 @@ impl App {
                     } else {
                         counts.new += 1;
                     }
+                    if let Some(round) = br.round.as_ref().filter(|r| !r.trim().is_empty()) {
+                        rounds.insert(br.instance_id, round.trim().to_string());
+                    }
                     responses.push(from_bundle_response(br, instrument_id, community_id));
                 }
                 Err(e) => return Err(e),
@@ -683,6 +685,7 @@ impl App {
             counts,
             bundle_seq: m.bundle_seq,
             bundle_full: m.is_full(),
+            rounds,
         };
         Ok((opened, batch, known_key.is_none()))
     }

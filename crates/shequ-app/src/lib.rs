@@ -2,6 +2,7 @@
 //! store. The `shequ` CLI and the desktop shell are thin callers of this crate; neither
 //! talks to the store directly.
 
+pub mod analysis;
 pub mod bundles;
 mod community_csv;
 pub mod demo;
@@ -72,6 +73,7 @@ impl App {
         };
         // The device's signing key for bundles is made on first run.
         app.device_key()?;
+        app.ensure_round(now)?;
         let scale = shequ_forms::default_scale()?;
         if app
             .store

@@ -119,6 +119,10 @@ pub struct BundleResponse {
     pub finalized_at: Option<DateTime<Utc>>,
     pub answers: BTreeMap<String, String>,
     pub repeat_counts: BTreeMap<String, u32>,
+    /// The survey round (调查轮次) the response belongs to; absent in bundles written before
+    /// rounds, which go into the importing centre's current round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,9 +168,15 @@ impl Counts {
 impl BundleResponse {
     /// A fingerprint of what the response says (not when it travelled): equal for the same
     /// version delivered twice, different when one instance id carries other content.
+    /// The round is filing, not content: it is left out, so a bundle written before rounds
+    /// still matches what the centre stored from it.
     pub fn content_hash(&self) -> String {
         use sha2::{Digest, Sha256};
-        let json = serde_json::to_vec(self).unwrap_or_default();
+        let content = BundleResponse {
+            round: None,
+            ..self.clone()
+        };
+        let json = serde_json::to_vec(&content).unwrap_or_default();
         format!("{:x}", Sha256::digest(&json))
     }
 }

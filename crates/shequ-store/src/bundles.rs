@@ -45,6 +45,9 @@ pub struct ImportBatch {
     pub bundle_seq: Option<u32>,
     /// The bundle carries all of the device's finalized work, not only what is new.
     pub bundle_full: bool,
+    /// The round of each incoming response (instance id → round); a response without one
+    /// goes into the store's current round.
+    pub rounds: BTreeMap<Uuid, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,13 +237,21 @@ impl Store {
                 .prepare(
                     "INSERT OR IGNORE INTO responses (instance_id, root_id, deprecated_id, instrument_id, community_id,
                          status, interviewer, device_id, respondent, started_at, updated_at, finalized_at, position,
-                         repeat_counts)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', ?13)",
+                         repeat_counts, round)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', ?13,
+                         coalesce(?14, (SELECT value FROM settings WHERE key = 'current_round'), ''))",
                 )
                 .map_err(err)?;
             let mut ans = tx
                 .prepare("INSERT OR IGNORE INTO answers (instance_id, question, value, saved_at) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(err)?;
+            for round in b.rounds.values() {
+                tx.execute(
+                    "INSERT OR IGNORE INTO rounds (name, created_at) VALUES (?1, ?2)",
+                    params![round, ts(now)],
+                )
+                .map_err(err)?;
+            }
             for (r, answers, counts) in &b.responses {
                 let id = r.instance_id.to_string();
                 ins.execute(params![
@@ -257,6 +268,7 @@ impl Store {
                     ts(r.updated_at),
                     r.finalized_at.map(ts),
                     serde_json::to_string(counts).map_err(Error::internal)?,
+                    b.rounds.get(&r.instance_id),
                 ])
                 .map_err(err)?;
                 for (q, v) in answers {

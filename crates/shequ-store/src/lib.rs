@@ -4,6 +4,7 @@
 //! the schema version lives in `PRAGMA user_version` and a build refuses a database whose
 //! version is newer than its own migrations, before writing anything to it.
 
+mod analysis;
 mod audit;
 mod bundles;
 mod communities;
@@ -17,6 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 use shequ_core::{Error, ErrorCode, Result};
 
+pub use analysis::{AnalysisRecord, ChecklistEditRow, RoundRow, SETTING_CURRENT_ROUND};
 pub use bundles::{
     ConflictRow, ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseWithAnswers,
 };

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_fieldwork.sql")),
     (3, include_str!("../migrations/0003_bundles.sql")),
     (4, include_str!("../migrations/0004_handover.sql")),
+    (5, include_str!("../migrations/0005_analysis.sql")),
 ];
 
 /// The schema version this build writes.

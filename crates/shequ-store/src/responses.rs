@@ -80,8 +80,12 @@ fn from_row(r: &Row) -> rusqlite::Result<Response> {
 fn insert_response(tx: &Transaction, r: &Response) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO responses (instance_id, root_id, deprecated_id, instrument_id, community_id,
-             status, interviewer, device_id, respondent, started_at, updated_at, finalized_at, position)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             status, interviewer, device_id, respondent, started_at, updated_at, finalized_at, position, round)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+             -- A new version stays in the round of the one it replaces; a new response
+             -- takes the store's current round.
+             coalesce((SELECT round FROM responses WHERE instance_id = ?3),
+                      (SELECT value FROM settings WHERE key = 'current_round'), ''))",
         params![
             r.instance_id.to_string(),
             r.root_id.to_string(),

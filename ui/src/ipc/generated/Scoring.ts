@@ -15,4 +15,19 @@ reverse: boolean,
 /**
  * The need group a multi-select item feeds (`service`, `elderly`, `problem`…).
  */
-need: string | null, };
+need: string | null, 
+/**
+ * A severity rating of one problem: the choice name of the `problem` item it rates
+ * (column `severity_of`).
+ */
+severity_of?: string | null, 
+/**
+ * A community tag this answer counts towards, as `tag: expression` with `.` the answer
+ * (column `score_tag`, e.g. `ageing: . >= 60`).
+ */
+tag?: string | null, 
+/**
+ * A part of the community portrait this answer is reported in, verbatim or summed
+ * (column `profile`: `resources` or `suggestions`).
+ */
+profile?: string | null, };

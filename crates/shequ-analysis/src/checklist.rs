@@ -74,11 +74,11 @@ pub struct Library {
     pub items: Vec<ChecklistItem>,
 }
 
-fn bad(item: &str, problem: &str) -> Error {
-    Error::new(ErrorCode::InvalidField)
+fn bad(item: &str, why: &str) -> Error {
+    Error::new(ErrorCode::InvalidValue)
         .with("field", "checklist_item")
         .with("value", item)
-        .with("detail", problem)
+        .with("why", why)
 }
 
 /// Checks an item's owner, frequency, priority and text (library items and edits alike).
@@ -105,7 +105,7 @@ impl Library {
         let mut seen = BTreeSet::new();
         for item in &lib.items {
             if !seen.insert(item.id.as_str()) {
-                return Err(bad(&item.id, "duplicate id"));
+                return Err(bad(&item.id, "duplicate_id"));
             }
             let w = &item.when;
             let keys = [
@@ -213,7 +213,10 @@ impl Edit {
     /// own that is incomplete, an empty reason.
     pub fn check(&self) -> Result<()> {
         if self.reason.trim().is_empty() {
-            return Err(Error::new(ErrorCode::InvalidField).with("field", "edit_reason"));
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "edit_reason")
+                .with("value", "")
+                .with("why", "reason"));
         }
         match self.kind {
             EditKind::Add => match &self.item {

@@ -338,7 +338,9 @@ pub fn classify(
     let mut needs: Vec<_> = p
         .needs
         .iter()
-        .filter(|n| matches!(n.tier, Some(Tier::High | Tier::Medium)))
+        .filter(|n| {
+            matches!(n.tier, Some(Tier::High | Tier::Medium)) && n.applied >= settings.need_min_base
+        })
         .collect();
     needs.sort_by(|a, b| {
         b.degree
@@ -436,7 +438,8 @@ impl Tag {
 }
 
 impl Classification {
-    /// The composite label: `老旧小区 × 松散型 + 老龄化 + 需求：加装电梯`.
+    /// The composite label: `老旧小区 × 松散型 + 老龄化 + 需求：加装电梯` (the population tags
+    /// and the first top need).
     pub fn label(&self, lang: Lang) -> String {
         let housing = self.housing_form.label(lang);
         let housing = housing.split('/').next().unwrap_or(&housing).to_string();
@@ -446,7 +449,9 @@ impl Classification {
             _ => i18n::text(lang, "analysis.status.missing_dimension"),
         };
         let mut out = format!("{housing} × {social}");
-        for t in &self.tags {
+        // The population tags, then the first top need (all of them are in `tags`).
+        let needs = self.tags.iter().filter(|t| t.kind == "need").take(1);
+        for t in self.tags.iter().filter(|t| t.kind != "need").chain(needs) {
             out.push_str(" + ");
             out.push_str(&t.render(lang));
         }

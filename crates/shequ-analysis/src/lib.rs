@@ -54,6 +54,9 @@ pub struct AnalysisSettings {
     pub tag_thresholds: BTreeMap<String, f64>,
     /// How many of the highest needs (at or above the medium tier) become tags.
     pub top_needs: u32,
+    /// A need becomes a top need only when its item applied to at least this many
+    /// respondents (a group need asked of three households says little).
+    pub need_min_base: u32,
     /// How many of the highest problems (index at or above `problem_index_min`) select
     /// checklist items.
     pub top_problems: u32,
@@ -75,6 +78,7 @@ impl Default for AnalysisSettings {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
             top_needs: 3,
+            need_min_base: 10,
             top_problems: 3,
             problem_index_min: 40.0,
         }
@@ -117,6 +121,7 @@ impl AnalysisSettings {
                 .with("max", 100));
         }
         check("top_needs", self.top_needs as f64, 0.0, 10.0)?;
+        check("need_min_base", self.need_min_base as f64, 1.0, 10000.0)?;
         check("top_problems", self.top_problems as f64, 0.0, 10.0)?;
         check("problem_index_min", self.problem_index_min, 0.0, 300.0)?;
         Ok(())

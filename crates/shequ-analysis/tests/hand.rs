@@ -500,6 +500,8 @@ fn tags_need_thresholds_and_the_label() {
         nd("lift", "加装电梯", 72.5, Tier::High),
         nd("repairs", "居家维修", 52.5, Tier::Medium),
         nd("parking", "停车", 47.5, Tier::Low),
+        // 100 % of the 4 households it applied to: below the base of 10, not a top need.
+        NeedDegree { applied: 4, ticked: 4, ..nd("rehab", "康复服务", 100.0, Tier::High) },
     ];
     let s = AnalysisSettings::default();
     let cut = classify::cutoffs(std::slice::from_ref(&p), &s);
@@ -510,7 +512,7 @@ fn tags_need_thresholds_and_the_label() {
     assert_eq!(keys, vec!["ageing", "service:lift", "service:repairs"]);
     assert_eq!(
         c.label(shequ_core::Lang::ZhCn),
-        "老旧小区 × 松散型 + 老龄化 + 需求：加装电梯 + 需求：居家维修"
+        "老旧小区 × 松散型 + 老龄化 + 需求：加装电梯"
     );
     let text = c.explain(shequ_core::Lang::ZhCn).join("\n");
     assert!(

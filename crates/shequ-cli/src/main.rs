@@ -55,6 +55,55 @@ enum Command {
     /// Assessment bundles (评估数据包): export from a laptop, import at the centre.
     #[command(subcommand)]
     Bundle(BundleCmd),
+    /// Every community's profile (社区肖像) in a round: scores with n, SD, 95% CI and λ,
+    /// need degrees, problem indices, tags.
+    Profiles {
+        /// The survey round (default: the current one).
+        #[arg(long, value_name = "ROUND")]
+        round: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The classification (housing form × social type × tags), each with its explanation,
+    /// and the k-means grouping beside it.
+    Classify {
+        #[arg(long, value_name = "ROUND")]
+        round: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Survey rounds (调查轮次): list them, or start a new one (new interviews go into it).
+    Rounds {
+        /// Start this round and make it current.
+        #[arg(long, value_name = "NAME")]
+        start: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// This computer's role: `laptop` (fieldwork) or `centre` (import and analysis).
+    Role {
+        #[arg(value_parser = ["laptop", "centre"])]
+        role: Option<String>,
+    },
+    /// The analysis thresholds: show them, or change some (`--set cutoff=65`).
+    Thresholds {
+        /// KEY=VALUE, repeatable: min_responses, cutoff_mode (fixed|median), cutoff,
+        /// borderline_margin, need_high, need_medium, ageing, migrant, hardship, top_needs, need_min_base,
+        /// top_problems, problem_index_min.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A community's governance checklist (治理清单), or accept what its current
+    /// classification selects.
+    Checklist {
+        code: String,
+        #[arg(long)]
+        accept: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Export the data for Excel and analysis tools (latest finalized version of each interview).
     Export {
         #[arg(long, value_parser = ["csv", "xlsx", "jsonl"], default_value = "csv")]
@@ -390,6 +439,80 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
             }
         },
         Command::Bundle(cmd) => bundle(&mut app, cmd, lang, out)?,
+        Command::Profiles { round, json } => profiles(&app, round.as_deref(), json, true, lang, out)?,
+        Command::Classify { round, json } => profiles(&app, round.as_deref(), json, false, lang, out)?,
+        Command::Rounds { start, json } => {
+            if let Some(name) = start {
+                app.set_current_round(&name, now)?;
+                say!(out, "{}", msg(lang, "cli.round_started", &[("round", name.trim().to_string())]));
+            }
+            let rounds = app.rounds()?;
+            print_list(out, lang, json, &rounds, "cli.no_rounds", &["col_round", "col_responses", "col_current"], |r| {
+                vec![r.name.clone(), r.responses.to_string(), if r.current { "✓".into() } else { String::new() }]
+            })?;
+        }
+        Command::Role { role } => {
+            use shequ_app::analysis::Role;
+            if let Some(r) = role {
+                app.set_role(if r == "centre" { Role::Centre } else { Role::Laptop })?;
+            }
+            let key = match app.role()? {
+                Role::Centre => "cli.role_centre",
+                Role::Laptop => "cli.role_laptop",
+            };
+            say!(out, "{}", i18n::text(lang, key));
+        }
+        Command::Thresholds { set, json } => {
+            let mut s = app.analysis_settings()?;
+            if !set.is_empty() {
+                for kv in &set {
+                    apply_threshold(&mut s, kv)?;
+                }
+                app.set_analysis_settings(&s, now)?;
+            }
+            if json {
+                say!(out, "{}", serde_json::to_string_pretty(&s).map_err(shequ_core::Error::internal)?);
+            } else {
+                let v = serde_json::to_value(&s).map_err(shequ_core::Error::internal)?;
+                let mut t = table(lang, &["col_setting", "col_value"]);
+                if let Some(obj) = v.as_object() {
+                    for (k, v) in obj {
+                        if k == "tag_thresholds" {
+                            for (tag, x) in v.as_object().into_iter().flatten() {
+                                t.add_row(vec![setting_name(lang, tag), x.to_string()]);
+                            }
+                        } else {
+                            t.add_row(vec![setting_name(lang, k), v.to_string().trim_matches('"').to_string()]);
+                        }
+                    }
+                }
+                say!(out, "{t}");
+            }
+        }
+        Command::Checklist { code, accept, json } => {
+            let c = if accept { app.accept_checklist(&code, now)? } else { app.checklist(&code)? };
+            if json {
+                say!(out, "{}", serde_json::to_string_pretty(&c).map_err(shequ_core::Error::internal)?);
+            } else {
+                let mut t = table(lang, &["col_priority", "col_action", "col_owner", "col_frequency"]);
+                for i in c.items.iter().filter(|i| !i.removed) {
+                    t.add_row(vec![
+                        i18n::text(lang, &format!("analysis.priorities.{}", i.item.priority)),
+                        shequ_analysis::checklist::pick(&i.item.action, lang).to_string(),
+                        i18n::text(lang, &format!("analysis.owners.{}", i.item.owner)),
+                        i18n::text(lang, &format!("analysis.frequencies.{}", i.item.frequency)),
+                    ]);
+                }
+                say!(out, "{t}");
+                if !c.pending_add.is_empty() || !c.pending_remove.is_empty() {
+                    say!(out, "{}", msg(lang, "cli.checklist_pending", &[
+                        ("added", c.pending_add.len().to_string()),
+                        ("removed", c.pending_remove.len().to_string()),
+                        ("code", code.clone()),
+                    ]));
+                }
+            }
+        }
         Command::Export {
             format,
             out: dir,
@@ -987,6 +1110,192 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                 "{}",
                 msg(lang, "cli.conflict_restored", &[("instance", instance)])
             );
+        }
+    }
+    Ok(())
+}
+
+fn setting_name(lang: Lang, key: &str) -> String {
+    i18n::lookup(lang, &format!("analysis.setting_names.{key}"))
+        .map(str::to_string)
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// Applies one `KEY=VALUE` to the thresholds; an unknown key or a value that is not a number
+/// is refused by name (ranges are checked when they are saved).
+fn apply_threshold(s: &mut shequ_analysis::AnalysisSettings, kv: &str) -> Result<()> {
+    use shequ_core::{Error, ErrorCode};
+    let bad = || {
+        Error::new(ErrorCode::InvalidValue)
+            .with("field", "threshold")
+            .with("value", kv)
+            .with("why", "threshold_format")
+    };
+    let (k, v) = kv.split_once('=').ok_or_else(bad)?;
+    let (k, v) = (k.trim(), v.trim());
+    let num = || v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(bad);
+    let count = || v.parse::<u32>().map_err(|_| bad());
+    match k {
+        "min_responses" => s.min_responses = count()?,
+        "top_needs" => s.top_needs = count()?,
+        "need_min_base" => s.need_min_base = count()?,
+        "top_problems" => s.top_problems = count()?,
+        "cutoff_mode" => {
+            s.cutoff_mode = match v {
+                "fixed" => shequ_analysis::CutoffMode::Fixed,
+                "median" => shequ_analysis::CutoffMode::Median,
+                _ => return Err(bad()),
+            }
+        }
+        "cutoff" => s.cutoff = num()?,
+        "borderline_margin" => s.borderline_margin = num()?,
+        "need_high" => s.need_high = num()?,
+        "need_medium" => s.need_medium = num()?,
+        "problem_index_min" => s.problem_index_min = num()?,
+        "ageing" | "migrant" | "hardship" => {
+            s.tag_thresholds.insert(k.to_string(), num()?);
+        }
+        _ => return Err(bad()),
+    }
+    Ok(())
+}
+
+fn f1(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{v:.1}"))
+}
+
+/// `shequ profiles` (`full`) and `shequ classify`: JSON per community, or text.
+fn profiles(
+    app: &App,
+    round: Option<&str>,
+    json: bool,
+    full: bool,
+    lang: Lang,
+    out: &mut String,
+) -> Result<()> {
+    use serde_json::{json, Map, Value};
+    let view = app.analysis(round, None, lang)?;
+    let d = &view.district;
+    if json {
+        let mut list = Vec::new();
+        for (p, c) in d.communities.iter().zip(&d.classifications) {
+            let mut o = Map::new();
+            o.insert("code".into(), json!(p.code));
+            o.insert("name".into(), json!(p.name));
+            o.insert("round".into(), json!(d.round));
+            o.insert("n".into(), json!(p.n));
+            o.insert("sufficient".into(), json!(p.sufficient));
+            let dims: Map<String, Value> = p
+                .dimensions
+                .iter()
+                .map(|x| {
+                    (
+                        x.dimension.clone(),
+                        json!({"score": x.score, "n": x.n, "sd": x.sd, "ci_low": x.ci_low,
+                               "ci_high": x.ci_high, "lambda": x.lambda, "percentile": x.percentile,
+                               "previous": x.previous}),
+                    )
+                })
+                .collect();
+            o.insert("dimensions".into(), Value::Object(dims));
+            if full {
+                let mut needs = Map::new();
+                for n in &p.needs {
+                    let item = needs
+                        .entry(n.item.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(m) = item.as_object_mut() {
+                        m.insert(n.choice.clone(), json!(n.degree));
+                    }
+                }
+                o.insert("needs".into(), Value::Object(needs));
+                let problems: Map<String, Value> = p
+                    .problems
+                    .iter()
+                    .map(|x| {
+                        (
+                            x.choice.clone(),
+                            json!({"index": x.index, "share": x.share, "severity": x.severity}),
+                        )
+                    })
+                    .collect();
+                o.insert("problems".into(), Value::Object(problems));
+                let rates: Map<String, Value> =
+                    p.tags.iter().map(|t| (t.tag.clone(), json!(t.rate))).collect();
+                o.insert("tag_rates".into(), Value::Object(rates));
+            }
+            o.insert("housing_form".into(), json!(p.housing_form.code()));
+            o.insert("status".into(), json!(c.status));
+            o.insert("social_type".into(), json!(c.social_type));
+            o.insert("borderline".into(), json!(c.borderline));
+            o.insert("unnamed".into(), json!(c.unnamed));
+            o.insert(
+                "tags".into(),
+                json!(c.tags.iter().map(|t| &t.key).collect::<Vec<_>>()),
+            );
+            o.insert("label".into(), json!(view.labels.get(&p.code)));
+            o.insert("explanation".into(), json!(view.explanations.get(&p.code)));
+            o.insert("cluster".into(), json!(c.cluster));
+            list.push(Value::Object(o));
+        }
+        let doc = if full {
+            Value::Array(list)
+        } else {
+            json!({"round": d.round, "cutoffs": d.cutoffs, "communities": list, "kmeans": d.kmeans})
+        };
+        say!(out, "{}", serde_json::to_string_pretty(&doc).map_err(shequ_core::Error::internal)?);
+        return Ok(());
+    }
+    for n in &view.notes {
+        say!(out, "! {n}");
+    }
+    say!(out, "{}", msg(lang, "cli.analysis_round", &[("round", d.round.clone())]));
+    let mut t = table(lang, &["col_code", "col_name", "col_n", "col_interaction", "col_identity", "col_linkages", "col_label"]);
+    for (p, _c) in d.communities.iter().zip(&d.classifications) {
+        let score = |dim: &str| f1(p.dimensions.iter().find(|x| x.dimension == dim).and_then(|x| x.score));
+        t.add_row(vec![
+            p.code.clone(),
+            p.name.clone(),
+            p.n.to_string(),
+            score("interaction"),
+            score("identity"),
+            score("linkages"),
+            view.labels.get(&p.code).cloned().unwrap_or_default(),
+        ]);
+    }
+    say!(out, "{t}");
+    if full {
+        for p in d.communities.iter().filter(|p| p.sufficient) {
+            say!(out, "\n{} {}", p.code, p.name);
+            for x in &p.dimensions {
+                say!(out, "  {}", msg(lang, "cli.dimension_line", &[
+                    ("dimension", i18n::text(lang, &format!("analysis.dimensions.{}", x.dimension))),
+                    ("score", f1(x.score)),
+                    ("n", x.n.to_string()),
+                    ("sd", f1(x.sd)),
+                    ("low", f1(x.ci_low)),
+                    ("high", f1(x.ci_high)),
+                    ("lambda", x.lambda.map_or("—".into(), |l| format!("{l:.2}"))),
+                ]));
+            }
+            let mut needs: Vec<_> = p.needs.iter().filter(|n| n.degree.unwrap_or(0.0) >= d.settings.need_medium).collect();
+            needs.sort_by(|a, b| b.degree.unwrap_or(0.0).total_cmp(&a.degree.unwrap_or(0.0)));
+            for n in needs.iter().take(5) {
+                say!(out, "  {}", msg(lang, "cli.need_line", &[
+                    ("need", n.label.pick(lang).unwrap_or(&n.choice).to_string()),
+                    ("degree", f1(n.degree)),
+                ]));
+            }
+        }
+    } else {
+        for (p, _) in d.communities.iter().zip(&d.classifications) {
+            say!(out, "\n{} {}", p.code, view.labels.get(&p.code).cloned().unwrap_or_default());
+            for line in view.explanations.get(&p.code).into_iter().flatten() {
+                say!(out, "  · {line}");
+            }
+        }
+        if let Some(k) = &d.kmeans {
+            say!(out, "\n{}", msg(lang, "cli.kmeans_line", &[("k", k.k.to_string()), ("silhouette", format!("{:.2}", k.silhouette))]));
         }
     }
     Ok(())

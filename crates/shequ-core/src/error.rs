@@ -55,6 +55,9 @@ pub enum ErrorCode {
     BundleKeyInvalid,
     UnencryptedExport,
     FileUnwritable,
+    /// A value the user gave that cannot be used (`field`, `value`, and `why`: a key under
+    /// `value_problems`).
+    InvalidValue,
     /// An analysis threshold out of its range (`setting`, `value`, `min`, `max`).
     SettingOutOfRange,
     /// No survey round of that name (`round`, and `rounds`: the known ones).
@@ -114,6 +117,7 @@ impl Error {
             ("bundle_problem", "bundle_problems"),
             ("io_problem", "io_problems"),
             ("what", "things"),
+            ("why", "value_problems"),
             ("setting", "analysis.setting_names"),
         ] {
             if let Some(v) = params.get(key).cloned() {

@@ -96,9 +96,10 @@ impl Store {
     ) -> Result<()> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 40 {
-            return Err(Error::new(ErrorCode::InvalidField)
+            return Err(Error::new(ErrorCode::InvalidValue)
                 .with("field", "round_name")
-                .with("value", name));
+                .with("value", name)
+                .with("why", "round_name"));
         }
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);

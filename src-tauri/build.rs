@@ -32,6 +32,16 @@ fn main() {
             "bundle_status",
             "replaced_versions",
             "restore_replaced",
+            "role",
+            "set_role",
+            "rounds",
+            "set_current_round",
+            "analysis",
+            "analysis_settings",
+            "set_analysis_settings",
+            "checklist",
+            "accept_checklist",
+            "edit_checklist",
         ]));
     if let Err(e) = tauri_build::try_build(attrs) {
         eprintln!("tauri-build failed: {e:#}");

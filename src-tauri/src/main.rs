@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::Utc;
+use shequ_analysis::checklist::Composite;
+use shequ_analysis::AnalysisSettings;
+use shequ_app::analysis::{AnalysisView, EditInput, Role};
 use shequ_app::bundles::{DeviceBundles, ImportReport, KeyStatus};
 use shequ_app::exports::DataFormat;
 use shequ_app::fieldwork::{
@@ -20,7 +23,7 @@ use shequ_app::{demo::DemoReport, App, HomeData};
 use shequ_core::{Community, Error, IpcError, Lang, NewCommunity};
 use shequ_store::InstrumentSummary;
 use shequ_store::ResponseRow;
-use shequ_store::{ConflictRow, ExportRow};
+use shequ_store::{ConflictRow, ExportRow, RoundRow};
 use tauri::State;
 use uuid::Uuid;
 
@@ -292,6 +295,66 @@ fn set_ui_lang(state: State<Shared>, lang: Lang) -> Result<(), IpcError> {
     Ok(())
 }
 
+#[tauri::command]
+fn role(state: State<Shared>) -> Result<Role, IpcError> {
+    with_app(&state, |app, _| app.role())
+}
+
+#[tauri::command]
+fn set_role(state: State<Shared>, role: Role) -> Result<(), IpcError> {
+    with_app(&state, |app, _| app.set_role(role))
+}
+
+#[tauri::command]
+fn rounds(state: State<Shared>) -> Result<Vec<RoundRow>, IpcError> {
+    with_app(&state, |app, _| app.rounds())
+}
+
+#[tauri::command]
+fn set_current_round(state: State<Shared>, name: String) -> Result<(), IpcError> {
+    with_app(&state, |app, _| app.set_current_round(&name, Utc::now()))
+}
+
+#[tauri::command]
+fn analysis(state: State<Shared>, round: Option<String>) -> Result<AnalysisView, IpcError> {
+    with_app(&state, |app, lang| {
+        app.analysis(round.as_deref(), None, lang)
+    })
+}
+
+#[tauri::command]
+fn analysis_settings(state: State<Shared>) -> Result<AnalysisSettings, IpcError> {
+    with_app(&state, |app, _| app.analysis_settings())
+}
+
+#[tauri::command]
+fn set_analysis_settings(state: State<Shared>, settings: AnalysisSettings) -> Result<(), IpcError> {
+    with_app(&state, |app, _| {
+        app.set_analysis_settings(&settings, Utc::now())
+    })
+}
+
+#[tauri::command]
+fn checklist(state: State<Shared>, code: String) -> Result<Composite, IpcError> {
+    with_app(&state, |app, _| app.checklist(&code))
+}
+
+#[tauri::command]
+fn accept_checklist(state: State<Shared>, code: String) -> Result<Composite, IpcError> {
+    with_app(&state, |app, _| app.accept_checklist(&code, Utc::now()))
+}
+
+#[tauri::command]
+fn edit_checklist(
+    state: State<Shared>,
+    code: String,
+    edit: EditInput,
+) -> Result<Composite, IpcError> {
+    with_app(&state, |app, _| {
+        app.edit_checklist(&code, &edit, Utc::now())
+    })
+}
+
 fn main() {
     let dir = shequ_app::resolve_data_dir(data_dir_arg().as_deref());
     let app = open(&dir);
@@ -333,7 +396,17 @@ fn main() {
             set_ui_lang,
             bundle_status,
             replaced_versions,
-            restore_replaced
+            restore_replaced,
+            role,
+            set_role,
+            rounds,
+            set_current_round,
+            analysis,
+            analysis_settings,
+            set_analysis_settings,
+            checklist,
+            accept_checklist,
+            edit_checklist
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

@@ -501,7 +501,11 @@ fn tags_need_thresholds_and_the_label() {
         nd("repairs", "居家维修", 52.5, Tier::Medium),
         nd("parking", "停车", 47.5, Tier::Low),
         // 100 % of the 4 households it applied to: below the base of 10, not a top need.
-        NeedDegree { applied: 4, ticked: 4, ..nd("rehab", "康复服务", 100.0, Tier::High) },
+        NeedDegree {
+            applied: 4,
+            ticked: 4,
+            ..nd("rehab", "康复服务", 100.0, Tier::High)
+        },
     ];
     let s = AnalysisSettings::default();
     let cut = classify::cutoffs(std::slice::from_ref(&p), &s);

@@ -10,6 +10,7 @@ pub mod exports;
 pub mod fieldwork;
 pub mod instruments;
 mod paths;
+pub mod reports;
 
 use std::path::{Path, PathBuf};
 

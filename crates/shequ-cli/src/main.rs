@@ -439,22 +439,54 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
             }
         },
         Command::Bundle(cmd) => bundle(&mut app, cmd, lang, out)?,
-        Command::Profiles { round, json } => profiles(&app, round.as_deref(), json, true, lang, out)?,
-        Command::Classify { round, json } => profiles(&app, round.as_deref(), json, false, lang, out)?,
+        Command::Profiles { round, json } => {
+            profiles(&app, round.as_deref(), json, true, lang, out)?
+        }
+        Command::Classify { round, json } => {
+            profiles(&app, round.as_deref(), json, false, lang, out)?
+        }
         Command::Rounds { start, json } => {
             if let Some(name) = start {
                 app.set_current_round(&name, now)?;
-                say!(out, "{}", msg(lang, "cli.round_started", &[("round", name.trim().to_string())]));
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        "cli.round_started",
+                        &[("round", name.trim().to_string())]
+                    )
+                );
             }
             let rounds = app.rounds()?;
-            print_list(out, lang, json, &rounds, "cli.no_rounds", &["col_round", "col_responses", "col_current"], |r| {
-                vec![r.name.clone(), r.responses.to_string(), if r.current { "✓".into() } else { String::new() }]
-            })?;
+            print_list(
+                out,
+                lang,
+                json,
+                &rounds,
+                "cli.no_rounds",
+                &["col_round", "col_responses", "col_current"],
+                |r| {
+                    vec![
+                        r.name.clone(),
+                        r.responses.to_string(),
+                        if r.current {
+                            "✓".into()
+                        } else {
+                            String::new()
+                        },
+                    ]
+                },
+            )?;
         }
         Command::Role { role } => {
             use shequ_app::analysis::Role;
             if let Some(r) = role {
-                app.set_role(if r == "centre" { Role::Centre } else { Role::Laptop })?;
+                app.set_role(if r == "centre" {
+                    Role::Centre
+                } else {
+                    Role::Laptop
+                })?;
             }
             let key = match app.role()? {
                 Role::Centre => "cli.role_centre",
@@ -471,7 +503,11 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                 app.set_analysis_settings(&s, now)?;
             }
             if json {
-                say!(out, "{}", serde_json::to_string_pretty(&s).map_err(shequ_core::Error::internal)?);
+                say!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&s).map_err(shequ_core::Error::internal)?
+                );
             } else {
                 let v = serde_json::to_value(&s).map_err(shequ_core::Error::internal)?;
                 let mut t = table(lang, &["col_setting", "col_value"]);
@@ -482,7 +518,10 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                                 t.add_row(vec![setting_name(lang, tag), x.to_string()]);
                             }
                         } else {
-                            t.add_row(vec![setting_name(lang, k), v.to_string().trim_matches('"').to_string()]);
+                            t.add_row(vec![
+                                setting_name(lang, k),
+                                v.to_string().trim_matches('"').to_string(),
+                            ]);
                         }
                     }
                 }
@@ -490,11 +529,22 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
             }
         }
         Command::Checklist { code, accept, json } => {
-            let c = if accept { app.accept_checklist(&code, now)? } else { app.checklist(&code)? };
-            if json {
-                say!(out, "{}", serde_json::to_string_pretty(&c).map_err(shequ_core::Error::internal)?);
+            let c = if accept {
+                app.accept_checklist(&code, now)?
             } else {
-                let mut t = table(lang, &["col_priority", "col_action", "col_owner", "col_frequency"]);
+                app.checklist(&code)?
+            };
+            if json {
+                say!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&c).map_err(shequ_core::Error::internal)?
+                );
+            } else {
+                let mut t = table(
+                    lang,
+                    &["col_priority", "col_action", "col_owner", "col_frequency"],
+                );
                 for i in c.items.iter().filter(|i| !i.removed) {
                     t.add_row(vec![
                         i18n::text(lang, &format!("analysis.priorities.{}", i.item.priority)),
@@ -505,11 +555,19 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                 }
                 say!(out, "{t}");
                 if !c.pending_add.is_empty() || !c.pending_remove.is_empty() {
-                    say!(out, "{}", msg(lang, "cli.checklist_pending", &[
-                        ("added", c.pending_add.len().to_string()),
-                        ("removed", c.pending_remove.len().to_string()),
-                        ("code", code.clone()),
-                    ]));
+                    say!(
+                        out,
+                        "{}",
+                        msg(
+                            lang,
+                            "cli.checklist_pending",
+                            &[
+                                ("added", c.pending_add.len().to_string()),
+                                ("removed", c.pending_remove.len().to_string()),
+                                ("code", code.clone()),
+                            ]
+                        )
+                    );
                 }
             }
         }
@@ -1133,7 +1191,12 @@ fn apply_threshold(s: &mut shequ_analysis::AnalysisSettings, kv: &str) -> Result
     };
     let (k, v) = kv.split_once('=').ok_or_else(bad)?;
     let (k, v) = (k.trim(), v.trim());
-    let num = || v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(bad);
+    let num = || {
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(bad)
+    };
     let count = || v.parse::<u32>().map_err(|_| bad());
     match k {
         "min_responses" => s.min_responses = count()?,
@@ -1220,8 +1283,11 @@ fn profiles(
                     })
                     .collect();
                 o.insert("problems".into(), Value::Object(problems));
-                let rates: Map<String, Value> =
-                    p.tags.iter().map(|t| (t.tag.clone(), json!(t.rate))).collect();
+                let rates: Map<String, Value> = p
+                    .tags
+                    .iter()
+                    .map(|t| (t.tag.clone(), json!(t.rate)))
+                    .collect();
                 o.insert("tag_rates".into(), Value::Object(rates));
             }
             o.insert("housing_form".into(), json!(p.housing_form.code()));
@@ -1243,16 +1309,40 @@ fn profiles(
         } else {
             json!({"round": d.round, "cutoffs": d.cutoffs, "communities": list, "kmeans": d.kmeans})
         };
-        say!(out, "{}", serde_json::to_string_pretty(&doc).map_err(shequ_core::Error::internal)?);
+        say!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(shequ_core::Error::internal)?
+        );
         return Ok(());
     }
     for n in &view.notes {
         say!(out, "! {n}");
     }
-    say!(out, "{}", msg(lang, "cli.analysis_round", &[("round", d.round.clone())]));
-    let mut t = table(lang, &["col_code", "col_name", "col_n", "col_interaction", "col_identity", "col_linkages", "col_label"]);
+    say!(
+        out,
+        "{}",
+        msg(lang, "cli.analysis_round", &[("round", d.round.clone())])
+    );
+    let mut t = table(
+        lang,
+        &[
+            "col_code",
+            "col_name",
+            "col_n",
+            "col_interaction",
+            "col_identity",
+            "col_linkages",
+            "col_label",
+        ],
+    );
     for (p, _c) in d.communities.iter().zip(&d.classifications) {
-        let score = |dim: &str| f1(p.dimensions.iter().find(|x| x.dimension == dim).and_then(|x| x.score));
+        let score = |dim: &str| {
+            f1(p.dimensions
+                .iter()
+                .find(|x| x.dimension == dim)
+                .and_then(|x| x.score))
+        };
         t.add_row(vec![
             p.code.clone(),
             p.name.clone(),
@@ -1268,34 +1358,73 @@ fn profiles(
         for p in d.communities.iter().filter(|p| p.sufficient) {
             say!(out, "\n{} {}", p.code, p.name);
             for x in &p.dimensions {
-                say!(out, "  {}", msg(lang, "cli.dimension_line", &[
-                    ("dimension", i18n::text(lang, &format!("analysis.dimensions.{}", x.dimension))),
-                    ("score", f1(x.score)),
-                    ("n", x.n.to_string()),
-                    ("sd", f1(x.sd)),
-                    ("low", f1(x.ci_low)),
-                    ("high", f1(x.ci_high)),
-                    ("lambda", x.lambda.map_or("—".into(), |l| format!("{l:.2}"))),
-                ]));
+                say!(
+                    out,
+                    "  {}",
+                    msg(
+                        lang,
+                        "cli.dimension_line",
+                        &[
+                            (
+                                "dimension",
+                                i18n::text(lang, &format!("analysis.dimensions.{}", x.dimension))
+                            ),
+                            ("score", f1(x.score)),
+                            ("n", x.n.to_string()),
+                            ("sd", f1(x.sd)),
+                            ("low", f1(x.ci_low)),
+                            ("high", f1(x.ci_high)),
+                            ("lambda", x.lambda.map_or("—".into(), |l| format!("{l:.2}"))),
+                        ]
+                    )
+                );
             }
-            let mut needs: Vec<_> = p.needs.iter().filter(|n| n.degree.unwrap_or(0.0) >= d.settings.need_medium).collect();
+            let mut needs: Vec<_> = p
+                .needs
+                .iter()
+                .filter(|n| n.degree.unwrap_or(0.0) >= d.settings.need_medium)
+                .collect();
             needs.sort_by(|a, b| b.degree.unwrap_or(0.0).total_cmp(&a.degree.unwrap_or(0.0)));
             for n in needs.iter().take(5) {
-                say!(out, "  {}", msg(lang, "cli.need_line", &[
-                    ("need", n.label.pick(lang).unwrap_or(&n.choice).to_string()),
-                    ("degree", f1(n.degree)),
-                ]));
+                say!(
+                    out,
+                    "  {}",
+                    msg(
+                        lang,
+                        "cli.need_line",
+                        &[
+                            ("need", n.label.pick(lang).unwrap_or(&n.choice).to_string()),
+                            ("degree", f1(n.degree)),
+                        ]
+                    )
+                );
             }
         }
     } else {
         for (p, _) in d.communities.iter().zip(&d.classifications) {
-            say!(out, "\n{} {}", p.code, view.labels.get(&p.code).cloned().unwrap_or_default());
+            say!(
+                out,
+                "\n{} {}",
+                p.code,
+                view.labels.get(&p.code).cloned().unwrap_or_default()
+            );
             for line in view.explanations.get(&p.code).into_iter().flatten() {
                 say!(out, "  · {line}");
             }
         }
         if let Some(k) = &d.kmeans {
-            say!(out, "\n{}", msg(lang, "cli.kmeans_line", &[("k", k.k.to_string()), ("silhouette", format!("{:.2}", k.silhouette))]));
+            say!(
+                out,
+                "\n{}",
+                msg(
+                    lang,
+                    "cli.kmeans_line",
+                    &[
+                        ("k", k.k.to_string()),
+                        ("silhouette", format!("{:.2}", k.silhouette))
+                    ]
+                )
+            );
         }
     }
     Ok(())

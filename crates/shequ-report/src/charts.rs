@@ -24,7 +24,9 @@ static FONT: OnceLock<Option<FontVec>> = OnceLock::new();
 /// The chart font, found and loaded once; `None` when no candidate is readable.
 pub fn font() -> Option<&'static FontVec> {
     FONT.get_or_init(|| {
-        let env = std::env::var(FONT_ENV).ok().filter(|s| !s.trim().is_empty());
+        let env = std::env::var(FONT_ENV)
+            .ok()
+            .filter(|s| !s.trim().is_empty());
         env.into_iter()
             .chain(FONT_CANDIDATES.iter().map(|s| s.to_string()))
             .find_map(|path| load_font(std::fs::read(path).ok()?))
@@ -135,7 +137,15 @@ fn text_width(text: &str, size: f32) -> f32 {
 }
 
 /// Draws a line of text with its vertical centre at `y`; does nothing without a font.
-fn draw_text(pm: &mut Pixmap, text: &str, x: f32, y: f32, size: f32, align: Align, rgb: (u8, u8, u8)) {
+fn draw_text(
+    pm: &mut Pixmap,
+    text: &str,
+    x: f32,
+    y: f32,
+    size: f32,
+    align: Align,
+    rgb: (u8, u8, u8),
+) {
     let Some(font) = font() else {
         return;
     };
@@ -165,7 +175,8 @@ fn draw_text(pm: &mut Pixmap, text: &str, x: f32, y: f32, size: f32, align: Alig
                     OutlineCurve::Cubic(a, _, _, d) => (*a, *d),
                 };
                 let s = pt(start);
-                let joined = last.is_some_and(|l| (l.0 - s.0).abs() < 1e-3 && (l.1 - s.1).abs() < 1e-3);
+                let joined =
+                    last.is_some_and(|l| (l.0 - s.0).abs() < 1e-3 && (l.1 - s.1).abs() < 1e-3);
                 if !joined {
                     if last.is_some() {
                         pb.close();
@@ -197,7 +208,13 @@ fn draw_text(pm: &mut Pixmap, text: &str, x: f32, y: f32, size: f32, align: Alig
     }
     if let Some(path) = pb.finish() {
         let paint = color(rgb.0, rgb.1, rgb.2, 255);
-        pm.fill_path(&path, &paint, FillRule::Winding, Transform::identity(), None);
+        pm.fill_path(
+            &path,
+            &paint,
+            FillRule::Winding,
+            Transform::identity(),
+            None,
+        );
     }
 }
 
@@ -241,7 +258,10 @@ pub fn radar_png(labels: &[String], values: &[Option<f64>], cutoff: Option<f64>)
     let angle = |i: usize| -PI / 2.0 + 2.0 * PI * i as f32 / n as f32;
     let at = |i: usize, v: f32| {
         let a = angle(i);
-        (cx + radius * v / 100.0 * a.cos(), cy + radius * v / 100.0 * a.sin())
+        (
+            cx + radius * v / 100.0 * a.cos(),
+            cy + radius * v / 100.0 * a.sin(),
+        )
     };
     let polygon = |v: &dyn Fn(usize) -> f32| {
         let mut pb = PathBuilder::new();
@@ -266,7 +286,15 @@ pub fn radar_png(labels: &[String], values: &[Option<f64>], cutoff: Option<f64>)
             pm.stroke_path(&p, &grid, &thin, Transform::identity(), None);
         }
         let (x, y) = at(0, ring);
-        draw_text(&mut pm, &format!("{ring:.0}"), x + 8.0, y, 22.0, Align::Left, (130, 130, 130));
+        draw_text(
+            &mut pm,
+            &format!("{ring:.0}"),
+            x + 8.0,
+            y,
+            22.0,
+            Align::Left,
+            (130, 130, 130),
+        );
     }
     for i in 0..n {
         let mut pb = PathBuilder::new();
@@ -318,7 +346,10 @@ pub fn radar_png(labels: &[String], values: &[Option<f64>], cutoff: Option<f64>)
         }
         let Some(label) = labels.get(i) else { continue };
         let a = angle(i);
-        let (x, y) = (cx + (radius + 40.0) * a.cos(), cy + (radius + 40.0) * a.sin());
+        let (x, y) = (
+            cx + (radius + 40.0) * a.cos(),
+            cy + (radius + 40.0) * a.sin(),
+        );
         let align = if a.cos() > 0.2 {
             Align::Left
         } else if a.cos() < -0.2 {
@@ -371,16 +402,36 @@ pub fn bars_png(labels: &[String], values: &[f64], max: f64) -> Vec<u8> {
         let y = bar_center(i);
         if let Some(label) = labels.get(i) {
             let label = fit(label, 28.0, BARS_LEFT - 30.0);
-            draw_text(&mut pm, &label, BARS_LEFT - 15.0, y, 28.0, Align::Right, INK);
+            draw_text(
+                &mut pm,
+                &label,
+                BARS_LEFT - 15.0,
+                y,
+                28.0,
+                Align::Right,
+                INK,
+            );
         }
-        let v = values.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0);
+        let v = values
+            .get(i)
+            .copied()
+            .filter(|v| v.is_finite())
+            .unwrap_or(0.0);
         let w = (v.max(0.0) / max).min(1.0) as f32 * span;
         if let Some(r) = Rect::from_xywh(BARS_LEFT, y - 17.0, w.max(0.0), 34.0) {
             if w > 0.0 {
                 pm.fill_rect(r, &bar, Transform::identity(), None);
             }
         }
-        draw_text(&mut pm, &format!("{v:.1}"), BARS_LEFT + w + 10.0, y, 26.0, Align::Left, INK);
+        draw_text(
+            &mut pm,
+            &format!("{v:.1}"),
+            BARS_LEFT + w + 10.0,
+            y,
+            26.0,
+            Align::Left,
+            INK,
+        );
     }
     let mut pb = PathBuilder::new();
     pb.move_to(BARS_LEFT, 20.0);

@@ -38,7 +38,12 @@ fn para(text: impl Into<String>) -> Paragraph {
 
 fn bullet(text: impl Into<String>) -> Paragraph {
     Paragraph::new()
-        .indent(Some(420), Some(docx_rs::SpecialIndentType::Hanging(240)), None, None)
+        .indent(
+            Some(420),
+            Some(docx_rs::SpecialIndentType::Hanging(240)),
+            None,
+            None,
+        )
         .add_run(Run::new().add_text(format!("• {}", text.into())))
 }
 
@@ -80,11 +85,18 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>, widths: &[usize]) -> Table
         c
     };
     let mut out = vec![TableRow::new(
-        header.iter().enumerate().map(|(i, h)| cell(h, i, true)).collect(),
+        header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| cell(h, i, true))
+            .collect(),
     )];
     for r in rows {
         out.push(TableRow::new(
-            r.iter().enumerate().map(|(i, v)| cell(v, i, false)).collect(),
+            r.iter()
+                .enumerate()
+                .map(|(i, v)| cell(v, i, false))
+                .collect(),
         ));
     }
     Table::new(out)
@@ -93,7 +105,9 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>, widths: &[usize]) -> Table
 }
 
 fn cols(lang: Lang, block: &str, keys: &[&str]) -> Vec<String> {
-    keys.iter().map(|k| t(lang, &format!("{block}.{k}"))).collect()
+    keys.iter()
+        .map(|k| t(lang, &format!("{block}.{k}")))
+        .collect()
 }
 
 fn signed(x: f64) -> String {
@@ -240,7 +254,11 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
     doc = doc.add_paragraph(section("classification")).add_paragraph(
         Paragraph::new().add_run(
             Run::new()
-                .add_text(m(lang, "classification_label", &[("label", class.label(lang))]))
+                .add_text(m(
+                    lang,
+                    "classification_label",
+                    &[("label", class.label(lang))],
+                ))
                 .bold(),
         ),
     );
@@ -273,9 +291,12 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
         );
     } else {
         // Dimension scores.
-        let dim_label =
-            |name: &str| i18n::text(lang, &format!("analysis.dimensions.{name}"));
-        let labels: Vec<String> = profile.dimensions.iter().map(|s| dim_label(&s.dimension)).collect();
+        let dim_label = |name: &str| i18n::text(lang, &format!("analysis.dimensions.{name}"));
+        let labels: Vec<String> = profile
+            .dimensions
+            .iter()
+            .map(|s| dim_label(&s.dimension))
+            .collect();
         let values: Vec<Option<f64>> = profile.dimensions.iter().map(|s| s.score).collect();
         let cutoff = radar_cutoff(d);
         doc = doc.add_paragraph(section("scores")).add_paragraph(image(
@@ -320,7 +341,16 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
             cols(
                 lang,
                 "scores_columns",
-                &["dimension", "score", "n", "sd", "ci", "lambda", "percentile", "change"],
+                &[
+                    "dimension",
+                    "score",
+                    "n",
+                    "sd",
+                    "ci",
+                    "lambda",
+                    "percentile",
+                    "change",
+                ],
             ),
             rows,
             &[16, 9, 8, 9, 15, 9, 11, 23],
@@ -328,7 +358,11 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
 
         // Need degree.
         doc = doc.add_paragraph(section("needs"));
-        let mut needs: Vec<_> = profile.needs.iter().filter(|n| n.degree.is_some()).collect();
+        let mut needs: Vec<_> = profile
+            .needs
+            .iter()
+            .filter(|n| n.degree.is_some())
+            .collect();
         needs.sort_by(|a, b| {
             b.degree
                 .partial_cmp(&a.degree)
@@ -338,7 +372,10 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
             doc = doc.add_paragraph(para(t(lang, "no_needs")));
         } else {
             let top: Vec<_> = needs.iter().take(TOP_NEEDS_CHARTED).collect();
-            let labels: Vec<String> = top.iter().map(|n| label(&n.label, lang, &n.choice)).collect();
+            let labels: Vec<String> = top
+                .iter()
+                .map(|n| label(&n.label, lang, &n.choice))
+                .collect();
             let values: Vec<f64> = top.iter().map(|n| n.degree.unwrap_or(0.0)).collect();
             doc = doc
                 .add_paragraph(image(
@@ -347,7 +384,11 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
                     charts::bars_height(top.len()),
                     TEXT_WIDTH_EMU,
                 ))
-                .add_paragraph(caption(m(lang, "needs_caption", &[("n", top.len().to_string())])));
+                .add_paragraph(caption(m(
+                    lang,
+                    "needs_caption",
+                    &[("n", top.len().to_string())],
+                )));
             let rows = needs
                 .iter()
                 .map(|n| {
@@ -379,7 +420,10 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
         if problems.is_empty() {
             doc = doc.add_paragraph(para(t(lang, "no_problems")));
         } else {
-            let labels: Vec<String> = problems.iter().map(|p| label(&p.label, lang, &p.choice)).collect();
+            let labels: Vec<String> = problems
+                .iter()
+                .map(|p| label(&p.label, lang, &p.choice))
+                .collect();
             let values: Vec<f64> = problems.iter().map(|p| p.index.unwrap_or(0.0)).collect();
             let max = values.iter().copied().fold(0.0, f64::max);
             doc = doc
@@ -402,7 +446,11 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
                 })
                 .collect();
             doc = doc.add_table(table(
-                cols(lang, "problems_columns", &["problem", "share", "severity", "index"]),
+                cols(
+                    lang,
+                    "problems_columns",
+                    &["problem", "share", "severity", "index"],
+                ),
                 rows,
                 &[46, 18, 18, 18],
             ));
@@ -420,9 +468,7 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
             last_section = Some(e.section.as_str());
             let title = i18n::lookup(lang, &format!("report.portrait_sections.{}", e.section))
                 .map_or_else(|| e.section.clone(), str::to_string);
-            doc = doc.add_paragraph(
-                Paragraph::new().add_run(Run::new().add_text(title).bold()),
-            );
+            doc = doc.add_paragraph(Paragraph::new().add_run(Run::new().add_text(title).bold()));
         }
         let name = label(&e.label, lang, &e.item);
         let line = match e.sum {
@@ -490,7 +536,14 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
             cols(
                 lang,
                 "checklist_columns",
-                &["priority", "action", "owner", "frequency", "indicator", "source"],
+                &[
+                    "priority",
+                    "action",
+                    "owner",
+                    "frequency",
+                    "indicator",
+                    "source",
+                ],
             ),
             rows,
             &[8, 34, 11, 9, 22, 16],

@@ -106,10 +106,7 @@ fn build(d: &District, lang: Lang) -> std::result::Result<Vec<u8>, XlsxError> {
     };
     let mut rows: Vec<(String, Cell)> = vec![
         (t(lang, "xlsx.round"), Cell::Text(d.round.clone())),
-        (
-            name("min_responses"),
-            Cell::Num(s.min_responses as f64),
-        ),
+        (name("min_responses"), Cell::Num(s.min_responses as f64)),
         (
             t(lang, "xlsx.cutoff_mode"),
             Cell::Text(i18n::text(lang, &format!("analysis.cutoff_modes.{mode}"))),

@@ -61,6 +61,8 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The rounds in the order of their fieldwork, each with its count of latest finalized
+    /// versions.
     pub fn rounds(&self) -> Result<Vec<RoundRow>> {
         let current = self.setting(SETTING_CURRENT_ROUND)?.unwrap_or_default();
         let mut stmt = self
@@ -68,7 +70,11 @@ impl Store {
             .prepare(&format!(
                 "SELECT o.name, o.created_at,
                         (SELECT count(*) FROM responses r WHERE r.round = o.name AND {LATEST_FINALIZED})
-                 FROM rounds o ORDER BY o.created_at, o.name"
+                 FROM rounds o
+                 -- A round's place in time is its fieldwork: its first interview (an
+                 -- imported round may be recorded here after a later one).
+                 ORDER BY coalesce((SELECT min(r.started_at) FROM responses r WHERE r.round = o.name),
+                                   o.created_at), o.name"
             ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -381,5 +387,84 @@ impl Store {
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{actor, t0};
+    use rusqlite::Connection;
+
+    /// A database as version 4 left it, with two responses started in 2025 and 2026.
+    fn v4_database(path: &std::path::Path) {
+        let c = Connection::open(path).unwrap();
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_fieldwork.sql"),
+            include_str!("../migrations/0003_bundles.sql"),
+            include_str!("../migrations/0004_handover.sql"),
+        ] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "application_id", crate::APPLICATION_ID)
+            .unwrap();
+        c.pragma_update(None, "user_version", 4).unwrap();
+        c.execute_batch(
+            "INSERT INTO communities VALUES ('c', 'DH-01', '梧桐里', '', '', 'mixed', NULL, 5, 0, 't', 't');
+             INSERT INTO instruments VALUES ('i', 'f', '1', 't', NULL, '[]', '{}', 'h', NULL, 't');
+             INSERT INTO responses (instance_id, root_id, instrument_id, community_id, status, interviewer,
+                 device_id, started_at, updated_at, finalized_at) VALUES
+               ('0000000a-0000-7000-8000-000000000000', '0000000a-0000-7000-8000-000000000000', 'i', 'c', 'finalized', '张', 'd', '2025-12-30T02:00:00.000Z', '2026-03-02T00:00:00.000Z', '2026-03-02T00:00:00.000Z'),
+               ('0000000b-0000-7000-8000-000000000000', '0000000b-0000-7000-8000-000000000000', 'i', 'c', 'draft', '张', 'd', '2026-03-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z', NULL);",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn existing_responses_go_into_a_first_round_that_becomes_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shequ.db");
+        v4_database(&path);
+        let mut s = Store::open(&path).unwrap();
+        let rounds = s.rounds().unwrap();
+        assert_eq!(rounds.len(), 1);
+        assert_eq!(
+            (
+                rounds[0].name.as_str(),
+                rounds[0].responses,
+                rounds[0].current
+            ),
+            ("2025 年度", 1, true)
+        );
+        let n: i64 = s
+            .conn
+            .query_row(
+                "SELECT count(*) FROM responses WHERE round = '2025 年度'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2, "drafts too");
+        // A new round: current from now on, audited; the old one keeps its responses.
+        s.set_current_round(" 2026 年度 ", &actor(), t0()).unwrap();
+        let rounds = s.rounds().unwrap();
+        assert_eq!(rounds.len(), 2);
+        assert!(rounds[1].current && rounds[1].name == "2026 年度" && rounds[1].responses == 0);
+        let audit = s.audit_for("settings", SETTING_CURRENT_ROUND).unwrap();
+        assert_eq!(audit.len(), 1);
+        // Bad names write nothing.
+        for bad in ["", "   ", &"长".repeat(41)] {
+            let e = s.set_current_round(bad, &actor(), t0()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidValue);
+        }
+        assert_eq!(s.rounds().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_empty_store_starts_with_no_round() {
+        let s = Store::open_in_memory().unwrap();
+        assert!(s.rounds().unwrap().is_empty());
+        assert_eq!(s.setting(SETTING_CURRENT_ROUND).unwrap(), None);
     }
 }

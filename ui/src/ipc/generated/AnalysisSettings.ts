@@ -30,6 +30,11 @@ tag_thresholds: { [key in string]: number },
  */
 top_needs: number, 
 /**
+ * A need becomes a top need only when its item applied to at least this many
+ * respondents (a group need asked of three households says little).
+ */
+need_min_base: number, 
+/**
  * How many of the highest problems (index at or above `problem_index_min`) select
  * checklist items.
  */

@@ -1,0 +1,99 @@
+//! Reports a person takes away: a community's portrait and governance checklist (.docx) and
+//! the district's classification table (.xlsx). The formats belong to `shequ-report`; this
+//! module gathers the analysis and writes the file durably, or nothing.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use shequ_core::{fs::write_atomic, Error, ErrorCode, Lang, Result};
+use shequ_report::{classification_xlsx, community_docx, CommunityReport};
+
+use crate::App;
+
+/// A file name part with nothing a file system refuses: path separators, reserved
+/// characters and control characters become `_`.
+fn file_name_safe(s: &str) -> String {
+    let out: String = s
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    let out = out
+        .trim_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_string();
+    if out.is_empty() {
+        "_".to_string()
+    } else {
+        out
+    }
+}
+
+impl App {
+    /// Writes the community's profile and checklist as .docx into `out_dir` (durably, via
+    /// `write_atomic`), named `社区肖像-{code}-{round}.docx`; returns the path.
+    pub fn community_report(
+        &self,
+        code: &str,
+        round: Option<&str>,
+        lang: Lang,
+        out_dir: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<PathBuf> {
+        if self.store().community_by_code(code)?.is_none() {
+            return Err(Error::new(ErrorCode::NotFound)
+                .with("what", "community")
+                .with("id", code));
+        }
+        let district = self.district(round, None)?;
+        let checklist = self.checklist_in(&district, code)?;
+        let bytes = community_docx(&CommunityReport {
+            district: &district,
+            code,
+            checklist: &checklist,
+            lang,
+            generated_at: now
+                .with_timezone(&self.utc_offset)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+        })?;
+        let name = format!(
+            "社区肖像-{}-{}.docx",
+            file_name_safe(code),
+            file_name_safe(&district.round)
+        );
+        let path = out_dir.join(name);
+        write_atomic(&path, &bytes)?;
+        Ok(path)
+    }
+
+    /// Writes the classification table as .xlsx into `out_dir`, `社区分类-{round}.xlsx`;
+    /// returns the path.
+    pub fn classification_report(
+        &self,
+        round: Option<&str>,
+        lang: Lang,
+        out_dir: &Path,
+    ) -> Result<PathBuf> {
+        let district = self.district(round, None)?;
+        let bytes = classification_xlsx(&district, lang)?;
+        let path = out_dir.join(format!("社区分类-{}.xlsx", file_name_safe(&district.round)));
+        write_atomic(&path, &bytes)?;
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name_safe;
+
+    #[test]
+    fn file_names_lose_what_a_file_system_refuses() {
+        assert_eq!(file_name_safe("2026 年度"), "2026 年度");
+        assert_eq!(file_name_safe("a/b\\c:d*?\"<>|"), "a_b_c_d______");
+        assert_eq!(file_name_safe(" .. "), "_");
+    }
+}

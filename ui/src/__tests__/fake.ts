@@ -14,6 +14,9 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     history: never(), exchangeStatus: never(), exportBundle: never(), importBundle: never(), conflicts: vi.fn(async () => []),
     resolveConflict: never(), exportData: never(), uiLang: vi.fn(async () => 'zh-CN' as const), setUiLang: vi.fn(async () => {}),
     bundleStatus: vi.fn(async () => []), replacedVersions: vi.fn(async () => []), restoreReplaced: never(),
+    role: vi.fn(async () => 'laptop' as const), setRole: vi.fn(async () => {}), rounds: vi.fn(async () => []),
+    setCurrentRound: never(), analysis: never(), analysisSettings: never(), setAnalysisSettings: never(), checklist: never(),
+    acceptChecklist: never(), editChecklist: never(), communityReport: never(), classificationReport: never(),
     ...overrides,
   } as Backend
 }

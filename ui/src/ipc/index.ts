@@ -25,11 +25,18 @@ import type { ImportReport } from './generated/ImportReport'
 import type { ConflictRow } from './generated/ConflictRow'
 import type { DataFormat } from './generated/DataFormat'
 import type { DeviceBundles } from './generated/DeviceBundles'
+import type { Role } from './generated/Role'
+import type { RoundRow } from './generated/RoundRow'
+import type { AnalysisView } from './generated/AnalysisView'
+import type { AnalysisSettings } from './generated/AnalysisSettings'
+import type { Composite } from './generated/Composite'
+import type { EditInput } from './generated/EditInput'
 
 export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
   Response, InterviewData, SaveOutcome, FormState, RepeatOutcome, FinalizeOutcome, ResponseRow, ResponseHistory,
-  KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles,
+  KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles, Role, RoundRow, AnalysisView,
+  AnalysisSettings, Composite, EditInput,
 }
 
 /** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
@@ -70,6 +77,24 @@ export interface Backend {
   replacedVersions(): Promise<ConflictRow[]>
   /** Puts the replaced version back; resolves to the interview's instance id. */
   restoreReplaced(id: string): Promise<string>
+  /** A field laptop or the district centre; each has its own screens. */
+  role(): Promise<Role>
+  setRole(role: Role): Promise<void>
+  rounds(): Promise<RoundRow[]>
+  /** Starts (or switches to) the round new responses belong to. */
+  setCurrentRound(name: string): Promise<void>
+  /** The district's analysis of a round (`null`: the current one), in the user's language. */
+  analysis(round: string | null): Promise<AnalysisView>
+  analysisSettings(): Promise<AnalysisSettings>
+  /** Rejects with `setting_out_of_range` (message ready to show) for a bad value. */
+  setAnalysisSettings(settings: AnalysisSettings): Promise<void>
+  checklist(code: string): Promise<Composite>
+  acceptChecklist(code: string): Promise<Composite>
+  editChecklist(code: string, edit: EditInput): Promise<Composite>
+  /** Writes the community's Word report into `dir`; resolves to its path. */
+  communityReport(code: string, round: string | null, dir: string): Promise<string>
+  /** Writes the classification table (.xlsx) into `dir`; resolves to its path. */
+  classificationReport(round: string | null, dir: string): Promise<string>
 }
 
 /** Every rejection becomes an IpcError, so the UI branches on `code`, never on text. */
@@ -115,6 +140,18 @@ export const tauriBackend: Backend = {
   bundleStatus: () => call('bundle_status'),
   replacedVersions: () => call('replaced_versions'),
   restoreReplaced: (id) => call('restore_replaced', { id }),
+  role: () => call('role'),
+  setRole: (role) => call('set_role', { role }),
+  rounds: () => call('rounds'),
+  setCurrentRound: (name) => call('set_current_round', { name }),
+  analysis: (round) => call('analysis', { round }),
+  analysisSettings: () => call('analysis_settings'),
+  setAnalysisSettings: (settings) => call('set_analysis_settings', { settings }),
+  checklist: (code) => call('checklist', { code }),
+  acceptChecklist: (code) => call('accept_checklist', { code }),
+  editChecklist: (code, edit) => call('edit_checklist', { code, edit }),
+  communityReport: (code, round, dir) => call('community_report', { code, round, dir }),
+  classificationReport: (round, dir) => call('classification_report', { round, dir }),
 }
 
 export let backend: Backend = tauriBackend

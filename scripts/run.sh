@@ -18,6 +18,8 @@ dir_args=()
 # First run: no communities yet → the demo district, so every screen has content.
 if ./target/debug/shequ "${dir_args[@]}" --lang en communities list | grep -q "No communities yet"; then
   ./target/debug/shequ "${dir_args[@]}" demo
+  # The demo district is the centre's view: analysis screens and the import side of the exchange.
+  ./target/debug/shequ "${dir_args[@]}" role centre >/dev/null
 fi
 
 if [[ -z ${DISPLAY:-} && -z ${WAYLAND_DISPLAY:-} ]]; then

@@ -253,7 +253,7 @@ pub const RADAR_H: u32 = 900;
 pub fn radar_png(labels: &[String], values: &[Option<f64>], cutoff: Option<f64>) -> Vec<u8> {
     let mut pm = white(RADAR_W, RADAR_H);
     let (cx, cy) = (RADAR_W as f32 / 2.0, RADAR_H as f32 / 2.0 + 10.0);
-    let radius = 320.0_f32;
+    let radius = 300.0_f32;
     let n = labels.len().max(values.len()).max(3);
     let angle = |i: usize| -PI / 2.0 + 2.0 * PI * i as f32 / n as f32;
     let at = |i: usize, v: f32| {
@@ -361,7 +361,15 @@ pub fn radar_png(labels: &[String], values: &[Option<f64>], cutoff: Option<f64>)
             Some(v) => format!("{label} {v:.1}"),
             None => label.clone(),
         };
-        draw_text(&mut pm, &text, x, y, 30.0, align, INK);
+        // Keep the label inside the image.
+        let w = text_width(&text, 30.0);
+        let left = match align {
+            Align::Left => x,
+            Align::Center => x - w / 2.0,
+            Align::Right => x - w,
+        };
+        let shift = (12.0 - left).max(0.0) - (left + w - (RADAR_W as f32 - 12.0)).max(0.0);
+        draw_text(&mut pm, &text, x + shift, y, 30.0, align, INK);
     }
     encode(&pm)
 }

@@ -36,6 +36,13 @@ impl Image {
     }
 }
 
+/// With `SHEQU_REPORT_DUMP` set to a folder, the charts are kept there to look at.
+fn dump(name: &str, png: &[u8]) {
+    if let Some(dir) = std::env::var_os("SHEQU_REPORT_DUMP") {
+        std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
+    }
+}
+
 fn labels(xs: &[&str]) -> Vec<String> {
     xs.iter().map(|s| s.to_string()).collect()
 }
@@ -47,6 +54,7 @@ fn bars_are_drawn_to_scale_on_white() {
         &[100.0, 50.0, 0.0],
         100.0,
     );
+    dump("bars.png", &png);
     let img = decode(&png);
     assert_eq!((img.width, img.height), (BARS_W, bars_height(3)));
     assert_eq!(img.height, 60 + 50 * 3);
@@ -80,6 +88,7 @@ fn radar_fills_the_polygon_and_leaves_the_corners_white() {
         &[Some(80.0), Some(60.0), None, Some(40.0)],
         Some(60.0),
     );
+    dump("radar.png", &png);
     let img = decode(&png);
     assert_eq!((img.width, img.height), (RADAR_W, RADAR_H));
     // The top axis carries 80: a point half-way up it is inside the filled polygon.

@@ -42,6 +42,8 @@ fn main() {
             "checklist",
             "accept_checklist",
             "edit_checklist",
+            "community_report",
+            "classification_report",
         ]));
     if let Err(e) = tauri_build::try_build(attrs) {
         eprintln!("tauri-build failed: {e:#}");

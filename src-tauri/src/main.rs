@@ -355,6 +355,37 @@ fn edit_checklist(
     })
 }
 
+#[tauri::command]
+fn community_report(
+    state: State<Shared>,
+    code: String,
+    round: Option<String>,
+    dir: String,
+) -> Result<String, IpcError> {
+    with_app(&state, |app, lang| {
+        app.community_report(
+            &code,
+            round.as_deref(),
+            lang,
+            std::path::Path::new(&dir),
+            Utc::now(),
+        )
+        .map(|p| p.display().to_string())
+    })
+}
+
+#[tauri::command]
+fn classification_report(
+    state: State<Shared>,
+    round: Option<String>,
+    dir: String,
+) -> Result<String, IpcError> {
+    with_app(&state, |app, lang| {
+        app.classification_report(round.as_deref(), lang, std::path::Path::new(&dir))
+            .map(|p| p.display().to_string())
+    })
+}
+
 fn main() {
     let dir = shequ_app::resolve_data_dir(data_dir_arg().as_deref());
     let app = open(&dir);
@@ -406,7 +437,9 @@ fn main() {
             set_analysis_settings,
             checklist,
             accept_checklist,
-            edit_checklist
+            edit_checklist,
+            community_report,
+            classification_report
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

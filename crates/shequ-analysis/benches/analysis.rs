@@ -33,7 +33,12 @@ fn main() {
 
     // Column order of the CSV export: group/question, 0/1 columns after each multi-select.
     let mut columns: Vec<(String, String, Option<String>)> = Vec::new(); // (csv name, key, choice)
-    fn walk(items: &[FormItem], group: &str, def: &shequ_core::FormDefinition, out: &mut Vec<(String, String, Option<String>)>) {
+    fn walk(
+        items: &[FormItem],
+        group: &str,
+        def: &shequ_core::FormDefinition,
+        out: &mut Vec<(String, String, Option<String>)>,
+    ) {
         for i in items {
             match i {
                 FormItem::Group { name, children, .. } => walk(children, name, def, out),
@@ -41,7 +46,11 @@ fn main() {
                     out.push((format!("{group}/{}", q.name), q.name.clone(), None));
                     if q.qtype == "select_multiple" {
                         for c in &def.choices[q.list_name.as_ref().unwrap()] {
-                            out.push((format!("{group}/{}/{}", q.name, c.name), q.name.clone(), Some(c.name.clone())));
+                            out.push((
+                                format!("{group}/{}/{}", q.name, c.name),
+                                q.name.clone(),
+                                Some(c.name.clone()),
+                            ));
                         }
                     }
                 }
@@ -66,15 +75,44 @@ fn main() {
     let mut respondents = Vec::with_capacity(communities * each);
     for (ci, _) in infos.iter().enumerate() {
         let mus: Vec<f64> = (0..4).map(|_| rng.random_range(2.0..4.2)).collect();
-        let (p_old, p_mig, p_low) = (rng.random_range(0.05..0.5), rng.random_range(0.05..0.5), rng.random_range(0.0..0.1));
+        let (p_old, p_mig, p_low) = (
+            rng.random_range(0.05..0.5),
+            rng.random_range(0.05..0.5),
+            rng.random_range(0.0..0.1),
+        );
         for r in 0..each {
             let mut a: BTreeMap<String, String> = BTreeMap::new();
-            let age = if rng.random_bool(p_old) { rng.random_range(60..90) } else { rng.random_range(20..60) };
+            let age = if rng.random_bool(p_old) {
+                rng.random_range(60..90)
+            } else {
+                rng.random_range(20..60)
+            };
             a.insert("a_age".into(), age.to_string());
-            a.insert("a_tenure".into(), if rng.random_bool(p_mig) { "renter" } else { "owner" }.into());
-            a.insert("a_hukou".into(), if rng.random_bool(p_mig) { "other_province" } else { "local_district" }.into());
+            a.insert(
+                "a_tenure".into(),
+                if rng.random_bool(p_mig) {
+                    "renter"
+                } else {
+                    "owner"
+                }
+                .into(),
+            );
+            a.insert(
+                "a_hukou".into(),
+                if rng.random_bool(p_mig) {
+                    "other_province"
+                } else {
+                    "local_district"
+                }
+                .into(),
+            );
             let mut hh = Vec::new();
-            for (c, p) in [("elderly", 0.4), ("child", 0.3), ("disabled", 0.06), ("low_income", p_low)] {
+            for (c, p) in [
+                ("elderly", 0.4),
+                ("child", 0.3),
+                ("disabled", 0.06),
+                ("low_income", p_low),
+            ] {
                 if rng.random_bool(p) {
                     hh.push(c);
                 }
@@ -101,21 +139,38 @@ fn main() {
                 if !applies {
                     continue;
                 }
-                let ticked: Vec<&str> = need.choices.iter().filter(|_| rng.random_bool(0.3)).map(|c| c.name.as_str()).collect();
+                let ticked: Vec<&str> = need
+                    .choices
+                    .iter()
+                    .filter(|_| rng.random_bool(0.3))
+                    .map(|c| c.name.as_str())
+                    .collect();
                 if !ticked.is_empty() {
                     a.insert(need.key.clone(), ticked.join(" "));
                 }
             }
             if let Some(p) = &scheme.problems {
-                let ticked: Vec<&str> = p.choices.iter().filter(|_| rng.random_bool(0.2)).map(|c| c.name.as_str()).collect();
+                let ticked: Vec<&str> = p
+                    .choices
+                    .iter()
+                    .filter(|_| rng.random_bool(0.2))
+                    .map(|c| c.name.as_str())
+                    .collect();
                 for c in &ticked {
-                    a.insert(scheme.severity[*c].key.clone(), rng.random_range(1..=3).to_string());
+                    a.insert(
+                        scheme.severity[*c].key.clone(),
+                        rng.random_range(1..=3).to_string(),
+                    );
                 }
                 if !ticked.is_empty() {
                     a.insert(p.key.clone(), ticked.join(" "));
                 }
             }
-            respondents.push(Respondent { community: ci, instance_id: format!("{ci}-{r}"), answers: a });
+            respondents.push(Respondent {
+                community: ci,
+                instance_id: format!("{ci}-{r}"),
+                answers: a,
+            });
         }
     }
     let settings = AnalysisSettings::default();
@@ -153,10 +208,16 @@ fn main() {
         district = Some(d);
     }
     let d = district.unwrap();
-    let classified = d.classifications.iter().filter(|c| c.social_type.is_some()).count();
+    let classified = d
+        .classifications
+        .iter()
+        .filter(|c| c.social_type.is_some())
+        .count();
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/analysis/pandas_profiles.py");
-    let scale = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/instruments/community-analysis-scale.xlsx");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/analysis/pandas_profiles.py");
+    let scale = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../assets/instruments/community-analysis-scale.xlsx");
     let out = std::process::Command::new("python3")
         .arg(&script)
         .arg(&scale)
@@ -164,13 +225,27 @@ fn main() {
         .arg("--bench")
         .output()
         .expect("python3 with pandas (scripts/setup.sh installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let pandas = v["seconds"].as_f64().unwrap();
     let mut so = std::io::stdout().lock();
     writeln!(so, "district: {communities} communities × {each} responses = {} records; {classified} classified; k-means k = {:?}",
         respondents.len(), d.kmeans.as_ref().map(|k| k.k)).unwrap();
-    writeln!(so, "shequ  analyse (profiles + classification + k-means): {:>8.1} ms", best * 1e3).unwrap();
-    writeln!(so, "pandas groupby (the same profile numbers, no classification): {:>8.1} ms", pandas * 1e3).unwrap();
+    writeln!(
+        so,
+        "shequ  analyse (profiles + classification + k-means): {:>8.1} ms",
+        best * 1e3
+    )
+    .unwrap();
+    writeln!(
+        so,
+        "pandas groupby (the same profile numbers, no classification): {:>8.1} ms",
+        pandas * 1e3
+    )
+    .unwrap();
     writeln!(so, "pandas / shequ = {:.1}× (goal ≥ 5×)", pandas / best).unwrap();
 }

@@ -247,12 +247,6 @@ fn applies(item: &ChoiceItem, answers: &BTreeMap<String, String>) -> bool {
     item.relevance.iter().all(|e| holds(e, answers, ""))
 }
 
-fn ticked(answers: &BTreeMap<String, String>, key: &str, choice: &str) -> bool {
-    answers
-        .get(key)
-        .is_some_and(|v| v.split_whitespace().any(|c| c == choice))
-}
-
 /// Profiles every community, classifies them and groups them by k-means. `previous` is the
 /// analysis of the round before, for the change of each score.
 pub fn analyse(
@@ -422,6 +416,30 @@ fn tier(degree: f64, settings: &AnalysisSettings) -> Tier {
     }
 }
 
+/// For one multi-select item: how many respondents it applied to, and per choice (in list
+/// order) how many of them ticked it. One pass, each answer split once.
+fn tick_counts<'a>(
+    item: &ChoiceItem,
+    rs: &[&'a Respondent],
+    mut each: impl FnMut(usize, &'a Respondent),
+) -> (u32, Vec<u32>) {
+    let mut applied = 0;
+    let mut counts = vec![0u32; item.choices.len()];
+    for r in rs.iter().filter(|r| applies(item, &r.answers)) {
+        applied += 1;
+        let Some(v) = r.answers.get(&item.key) else {
+            continue;
+        };
+        for token in v.split_whitespace() {
+            if let Some(i) = item.choices.iter().position(|c| c.name == token) {
+                counts[i] += 1;
+                each(i, r);
+            }
+        }
+    }
+    (applied, counts)
+}
+
 fn need_degrees(
     scheme: &Scheme,
     rs: &[&Respondent],
@@ -429,19 +447,15 @@ fn need_degrees(
 ) -> Vec<NeedDegree> {
     let mut out = Vec::new();
     for item in &scheme.needs {
-        let applied: Vec<&&Respondent> = rs.iter().filter(|r| applies(item, &r.answers)).collect();
-        for c in &item.choices {
-            let count = applied
-                .iter()
-                .filter(|r| ticked(&r.answers, &item.key, &c.name))
-                .count() as u32;
-            let degree = (!applied.is_empty()).then(|| count as f64 / applied.len() as f64 * 100.0);
+        let (applied, counts) = tick_counts(item, rs, |_, _| {});
+        for (c, &count) in item.choices.iter().zip(&counts) {
+            let degree = (applied > 0).then(|| count as f64 / applied as f64 * 100.0);
             out.push(NeedDegree {
                 group: item.group.clone(),
                 item: item.key.clone(),
                 choice: c.name.clone(),
                 label: c.label.clone(),
-                applied: applied.len() as u32,
+                applied,
                 ticked: count,
                 degree,
                 tier: degree.map(|d| tier(d, settings)),
@@ -455,38 +469,46 @@ fn problem_indices(scheme: &Scheme, rs: &[&Respondent]) -> Vec<ProblemIndex> {
     let Some(item) = &scheme.problems else {
         return Vec::new();
     };
-    let applied: Vec<&&Respondent> = rs.iter().filter(|r| applies(item, &r.answers)).collect();
+    let sev: Vec<Option<&ScaleItem>> = item
+        .choices
+        .iter()
+        .map(|c| scheme.severity.get(&c.name))
+        .collect();
+    // Per choice: the sum and count of valid severities of those who ticked it.
+    let mut sums = vec![(0.0f64, 0u32); item.choices.len()];
+    let (applied, counts) = tick_counts(item, rs, |i, r| {
+        if let Some(s) = sev[i] {
+            if let Some(x) = r
+                .answers
+                .get(&s.key)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|x| (s.min..=s.max).contains(x))
+            {
+                sums[i].0 += x;
+                sums[i].1 += 1;
+            }
+        }
+    });
     item.choices
         .iter()
-        .map(|c| {
-            let who: Vec<&&&Respondent> = applied
-                .iter()
-                .filter(|r| ticked(&r.answers, &item.key, &c.name))
-                .collect();
-            let share =
-                (!applied.is_empty()).then(|| who.len() as f64 / applied.len() as f64 * 100.0);
-            let severity = scheme.severity.get(&c.name).and_then(|sev| {
-                let xs: Vec<f64> = who
-                    .iter()
-                    .filter_map(|r| r.answers.get(&sev.key)?.trim().parse::<f64>().ok())
-                    .filter(|x| (sev.min..=sev.max).contains(x))
-                    .collect();
-                stats::mean(&xs)
-            });
+        .enumerate()
+        .map(|(i, c)| {
+            let who = counts[i];
+            let share = (applied > 0).then(|| who as f64 / applied as f64 * 100.0);
+            let severity =
+                (sev[i].is_some() && sums[i].1 > 0).then(|| sums[i].0 / sums[i].1 as f64);
             ProblemIndex {
                 item: item.key.clone(),
                 choice: c.name.clone(),
                 label: c.label.clone(),
-                applied: applied.len() as u32,
-                ticked: who.len() as u32,
+                applied,
+                ticked: who,
                 share,
                 severity,
                 index: match (share, severity) {
                     (Some(s), Some(v)) => Some(s * v),
                     // Ticked by nobody: no severity to weigh, and no problem.
-                    (Some(s), None) if who.is_empty() && scheme.severity.contains_key(&c.name) => {
-                        Some(s * 0.0)
-                    }
+                    (Some(s), None) if who == 0 && sev[i].is_some() => Some(s * 0.0),
                     _ => None,
                 },
             }

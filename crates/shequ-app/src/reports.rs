@@ -43,6 +43,35 @@ impl App {
         out_dir: &Path,
         now: DateTime<Utc>,
     ) -> Result<PathBuf> {
+        self.community_report_at(code, round, lang, now, |district| {
+            out_dir.join(format!(
+                "社区肖像-{}-{}.docx",
+                file_name_safe(code),
+                file_name_safe(&district.round)
+            ))
+        })
+    }
+
+    /// The same report written to exactly `path` (`shequ report --out FILE.docx`).
+    pub fn community_report_to(
+        &self,
+        code: &str,
+        round: Option<&str>,
+        lang: Lang,
+        path: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<PathBuf> {
+        self.community_report_at(code, round, lang, now, |_| path.to_path_buf())
+    }
+
+    fn community_report_at(
+        &self,
+        code: &str,
+        round: Option<&str>,
+        lang: Lang,
+        now: DateTime<Utc>,
+        path: impl FnOnce(&shequ_analysis::District) -> PathBuf,
+    ) -> Result<PathBuf> {
         if self.store().community_by_code(code)?.is_none() {
             return Err(Error::new(ErrorCode::NotFound)
                 .with("what", "community")
@@ -60,12 +89,7 @@ impl App {
                 .format("%Y-%m-%d %H:%M")
                 .to_string(),
         })?;
-        let name = format!(
-            "社区肖像-{}-{}.docx",
-            file_name_safe(code),
-            file_name_safe(&district.round)
-        );
-        let path = out_dir.join(name);
+        let path = path(&district);
         write_atomic(&path, &bytes)?;
         Ok(path)
     }
@@ -78,9 +102,30 @@ impl App {
         lang: Lang,
         out_dir: &Path,
     ) -> Result<PathBuf> {
+        self.classification_report_at(round, lang, |d| {
+            out_dir.join(format!("社区分类-{}.xlsx", file_name_safe(&d.round)))
+        })
+    }
+
+    /// The same table written to exactly `path` (`shequ report --classification --out F.xlsx`).
+    pub fn classification_report_to(
+        &self,
+        round: Option<&str>,
+        lang: Lang,
+        path: &Path,
+    ) -> Result<PathBuf> {
+        self.classification_report_at(round, lang, |_| path.to_path_buf())
+    }
+
+    fn classification_report_at(
+        &self,
+        round: Option<&str>,
+        lang: Lang,
+        path: impl FnOnce(&shequ_analysis::District) -> PathBuf,
+    ) -> Result<PathBuf> {
         let district = self.district(round, None)?;
         let bytes = classification_xlsx(&district, lang)?;
-        let path = out_dir.join(format!("社区分类-{}.xlsx", file_name_safe(&district.round)));
+        let path = path(&district);
         write_atomic(&path, &bytes)?;
         Ok(path)
     }

@@ -104,6 +104,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reports: a community's profile and checklist as Word (.docx), or the district's
+    /// classification table as Excel (.xlsx). `--out` is a file, or a folder to name it in.
+    Report {
+        #[arg(
+            long,
+            value_name = "CODE",
+            conflicts_with = "classification",
+            required_unless_present = "classification"
+        )]
+        community: Option<String>,
+        #[arg(long)]
+        classification: bool,
+        #[arg(long, value_name = "ROUND")]
+        round: Option<String>,
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        out: PathBuf,
+    },
     /// Export the data for Excel and analysis tools (latest finalized version of each interview).
     Export {
         #[arg(long, value_parser = ["csv", "xlsx", "jsonl"], default_value = "csv")]
@@ -444,6 +461,31 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
         }
         Command::Classify { round, json } => {
             profiles(&app, round.as_deref(), json, false, lang, out)?
+        }
+        Command::Report {
+            community,
+            classification: _,
+            round,
+            out: path,
+        } => {
+            let round = round.as_deref();
+            let file = match community {
+                Some(code) if path.is_dir() => {
+                    app.community_report(&code, round, lang, &path, now)?
+                }
+                Some(code) => app.community_report_to(&code, round, lang, &path, now)?,
+                None if path.is_dir() => app.classification_report(round, lang, &path)?,
+                None => app.classification_report_to(round, lang, &path)?,
+            };
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.report_written",
+                    &[("path", file.display().to_string())]
+                )
+            );
         }
         Command::Rounds { start, json } => {
             if let Some(name) = start {

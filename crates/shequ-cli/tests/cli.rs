@@ -520,7 +520,7 @@ fn export_writes_csv_xlsx_and_jsonl_of_the_finalized_interviews() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.starts_with("已导出 423 份问卷"), "{}", r.stdout);
-    let csv_path = out.join("community_analysis_scale_v2026.1.csv");
+    let csv_path = out.join("community_analysis_scale_v2026.2.csv");
     let bytes = std::fs::read(&csv_path).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
@@ -554,13 +554,13 @@ fn export_writes_csv_xlsx_and_jsonl_of_the_finalized_interviews() {
         );
     }
     assert_eq!(
-        std::fs::read_to_string(out.join("community_analysis_scale_v2026.1.jsonl"))
+        std::fs::read_to_string(out.join("community_analysis_scale_v2026.2.jsonl"))
             .unwrap()
             .lines()
             .count(),
         423
     );
-    assert!(out.join("community_analysis_scale_v2026.1.xlsx").is_file());
+    assert!(out.join("community_analysis_scale_v2026.2.xlsx").is_file());
 }
 
 /// A finished interview of the default scale, through `shequ interview script`.

@@ -43,6 +43,25 @@ pub struct ChecklistEditRow {
     pub at: String,
 }
 
+/// Keeps `items` as a community's accepted checklist selection unless it has one already.
+fn keep_baseline(
+    tx: &rusqlite::Transaction,
+    code: &str,
+    items: &[String],
+    label: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(items)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.execute(
+        "INSERT OR IGNORE INTO checklist_accepted (community_code, items, label, accepted_at, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![code, json, label, ts(now), actor.name],
+    )
+    .map(|_| ())
+}
+
 /// "Latest finalized version": finalized, not discarded, not replaced by a finalized one.
 const LATEST_FINALIZED: &str = "r.status = 'finalized' AND r.discarded_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM responses n WHERE n.deprecated_id = r.instance_id
@@ -216,18 +235,7 @@ impl Store {
             .optional()
             .map_err(err)?;
         for (code, items, label) in baselines {
-            tx.execute(
-                "INSERT OR IGNORE INTO checklist_accepted (community_code, items, label, accepted_at, actor)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    code,
-                    serde_json::to_string(items).map_err(Error::internal)?,
-                    label,
-                    ts(now),
-                    actor.name
-                ],
-            )
-            .map_err(err)?;
+            keep_baseline(&tx, code, items, label, actor, now).map_err(err)?;
         }
         crate::put_setting(&tx, key, json).map_err(err)?;
         audit::record(
@@ -327,18 +335,7 @@ impl Store {
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
         if let Some((items, label)) = baseline {
-            tx.execute(
-                "INSERT OR IGNORE INTO checklist_accepted (community_code, items, label, accepted_at, actor)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    code,
-                    serde_json::to_string(items).map_err(Error::internal)?,
-                    label,
-                    ts(now),
-                    actor.name
-                ],
-            )
-            .map_err(err)?;
+            keep_baseline(&tx, code, items, label, actor, now).map_err(err)?;
         }
         let id = shequ_core::new_id().to_string();
         tx.execute(
@@ -394,22 +391,10 @@ impl Store {
 mod tests {
     use super::*;
     use crate::test_support::{actor, t0};
-    use rusqlite::Connection;
 
     /// A database as version 4 left it, with two responses started in 2025 and 2026.
     fn v4_database(path: &std::path::Path) {
-        let c = Connection::open(path).unwrap();
-        for sql in [
-            include_str!("../migrations/0001_init.sql"),
-            include_str!("../migrations/0002_fieldwork.sql"),
-            include_str!("../migrations/0003_bundles.sql"),
-            include_str!("../migrations/0004_handover.sql"),
-        ] {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "application_id", crate::APPLICATION_ID)
-            .unwrap();
-        c.pragma_update(None, "user_version", 4).unwrap();
+        let c = crate::test_support::database_at(path, 4);
         c.execute_batch(
             "INSERT INTO communities VALUES ('c', 'DH-01', '梧桐里', '', '', 'mixed', NULL, 5, 0, 't', 't');
              INSERT INTO instruments VALUES ('i', 'f', '1', 't', NULL, '[]', '{}', 'h', NULL, 't');

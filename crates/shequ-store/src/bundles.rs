@@ -737,22 +737,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
 
     /// A database as version 3 left it: two finalized responses (finalized out of id order),
     /// a draft, and an export recorded before numbering.
     fn v3_database(path: &std::path::Path) {
-        let c = Connection::open(path).unwrap();
-        for sql in [
-            include_str!("../migrations/0001_init.sql"),
-            include_str!("../migrations/0002_fieldwork.sql"),
-            include_str!("../migrations/0003_bundles.sql"),
-        ] {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "application_id", crate::APPLICATION_ID)
-            .unwrap();
-        c.pragma_update(None, "user_version", 3).unwrap();
+        let c = crate::test_support::database_at(path, 3);
         c.execute_batch(
             "INSERT INTO communities VALUES ('c', 'DH-01', '梧桐里', '', '', 'mixed', NULL, 5, 0, 't', 't');
              INSERT INTO instruments VALUES ('i', 'f', '1', 't', NULL, '[]', '{}', 'h', NULL, 't');

@@ -191,6 +191,22 @@ pub(crate) mod test_support {
         Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap()
     }
 
+    /// A database file as schema version `version` left it (migrations 1..=version, no
+    /// later ones), for migration tests to fill with that version's rows.
+    pub fn database_at(path: &std::path::Path, version: i64) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(path).unwrap();
+        for (_, sql) in crate::migrate::MIGRATIONS
+            .iter()
+            .filter(|(v, _)| *v <= version)
+        {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "application_id", crate::APPLICATION_ID)
+            .unwrap();
+        c.pragma_update(None, "user_version", version).unwrap();
+        c
+    }
+
     pub fn actor() -> super::Actor {
         super::Actor {
             name: "张社工".into(),

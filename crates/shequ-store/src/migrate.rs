@@ -9,7 +9,7 @@ use shequ_core::{Error, ErrorCode, Result};
 use crate::{db_error, APPLICATION_ID};
 
 /// The migrations, in order. Never edit a released one: add the next.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_fieldwork.sql")),
     (3, include_str!("../migrations/0003_bundles.sql")),

@@ -393,8 +393,8 @@ fn pick_label(l: &LocalizedText) -> String {
     serde_json::to_string(&l.0).unwrap_or_default()
 }
 
-/// The translated value of an explanation parameter.
-fn render_param(lang: Lang, key: &str, value: &str) -> String {
+/// The translated value of an explanation (or scheme note) parameter.
+pub(crate) fn render_param(lang: Lang, key: &str, value: &str) -> String {
     let lookup = |k: String| i18n::lookup(lang, &k).map(str::to_string);
     match key {
         "dimension" => lookup(format!("analysis.dimensions.{value}")),

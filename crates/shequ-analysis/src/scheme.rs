@@ -69,6 +69,16 @@ pub struct SchemeNote {
 }
 
 impl SchemeNote {
+    /// The note in the user's language (dimension and tag names translated).
+    pub fn render(&self, lang: shequ_core::Lang) -> String {
+        let params: BTreeMap<String, String> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::classify::render_param(lang, k, v)))
+            .collect();
+        shequ_core::i18n::message(lang, &format!("analysis.notes.{}", self.key), &params)
+    }
+
     fn new(key: &str, params: &[(&str, &str)]) -> SchemeNote {
         SchemeNote {
             key: key.into(),

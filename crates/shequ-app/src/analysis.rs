@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use shequ_analysis::checklist::{compose, Composite, Edit, EditKind, Library};
 use shequ_analysis::{AnalysisSettings, CommunityInfo, District, Respondent, Scheme};
-use shequ_core::{i18n, Error, ErrorCode, Lang, Result};
+use shequ_core::{Error, ErrorCode, Lang, Result};
 use shequ_store::{ChecklistEditRow, RoundRow};
 use ts_rs::TS;
 
@@ -261,11 +261,7 @@ impl App {
             .iter()
             .map(|c| (c.code.clone(), c.explain(lang)))
             .collect();
-        let notes = district
-            .notes
-            .iter()
-            .map(|n| i18n::message(lang, &format!("analysis.notes.{}", n.key), &n.params))
-            .collect();
+        let notes = district.notes.iter().map(|n| n.render(lang)).collect();
         Ok(AnalysisView {
             district,
             labels,

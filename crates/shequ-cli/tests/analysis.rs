@@ -384,3 +384,72 @@ fn bad_input_is_refused_in_the_users_language_and_changes_nothing() {
         .all(|c| c["status"] == "insufficient_data"
             && c["dimensions"].as_object().unwrap().is_empty()));
 }
+
+/// A form without scoring columns: what can be computed is, and each missing part says why;
+/// no community is given a score or a type it cannot have.
+#[test]
+fn a_scale_without_scoring_columns_says_what_it_cannot_compute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    shequ_ok(
+        &data,
+        &[
+            "communities",
+            "add",
+            "--code",
+            "T-01",
+            "--name",
+            "测试社区",
+            "--housing-form",
+            "老旧小区",
+            "--target-sample",
+            "10",
+        ],
+    );
+    let form = repo().join("tests/fixtures/xlsform/ok_chinese_text.xlsx");
+    shequ_ok(&data, &["instruments", "import", form.to_str().unwrap()]);
+    for i in 1..=3 {
+        let out = shequ_ok(
+            &data,
+            &[
+                "interview",
+                "start",
+                "--community",
+                "T-01",
+                "--interviewer",
+                "张敏",
+                "--respondent",
+                &format!("{i}号楼"),
+                "--consent",
+                "--instrument",
+                "cn_form",
+            ],
+        );
+        let id = out.lines().last().unwrap().trim().to_string();
+        shequ_ok(&data, &["interview", "answer", &id, "needs", "lift"]);
+        shequ_ok(&data, &["interview", "finalize", &id]);
+    }
+    shequ_ok(&data, &["thresholds", "--set", "min_responses=2"]);
+    let text = shequ_ok(&data, &["classify"]);
+    for line in [
+        "问卷没有标注“社区认同”维度（score_dimension 列），算不出这一维度得分，也就无法进行社会类型分类。",
+        "问卷没有标注需求题（need_group 列），算不出需求度。",
+        "问卷没有“老龄化”的标签规则（score_tag 列），不会打这个标签。",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+    let doc = json(&data, &["classify", "--json"]);
+    let t01 = &doc["communities"][0];
+    assert_eq!(
+        (t01["code"].as_str(), t01["n"].as_u64()),
+        (Some("T-01"), Some(3))
+    );
+    assert_eq!(t01["status"], "missing_dimension");
+    assert!(t01["social_type"].is_null());
+    assert!(t01["explanation"]
+        .to_string()
+        .contains("没有“社区认同”得分，无法分类。"));
+    let profiles = json(&data, &["profiles", "--json"]);
+    assert!(profiles[0]["needs"].as_object().unwrap().is_empty());
+    assert!(profiles[0]["dimensions"].as_object().unwrap().is_empty());
+}

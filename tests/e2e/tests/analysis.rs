@@ -100,6 +100,8 @@ async fn a_cutoff_change_reclassifies_a_community_and_its_new_checklist_is_accep
     let err = wait_text(&c, &testid("settings-error"), |t| !t.is_empty()).await;
     assert!(err.contains("“分界值”应在 0 到 100 之间"), "{err}");
     retype(&c, &testid("setting-cutoff"), "75").await;
+    // Back up to the tabs (WebKitWebDriver would scroll them under the sticky header).
+    c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     click(&c, &testid("analysis-tab-table")).await;
     wait_text(
         &c,

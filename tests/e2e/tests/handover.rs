@@ -80,7 +80,7 @@ async fn a_failed_export_is_not_recorded_and_the_centre_sees_a_missing_bundle() 
         }
     }
     let c = driver.open(&centre).await;
-    click(&c, &testid("open-exchange")).await;
+    click(&c, &testid("nav-exchange")).await;
     let status = wait_text(&c, &testid("bundle-status"), |t| !t.is_empty()).await;
     assert!(status.contains("缺第 2 包（共 3 包）"), "{status}");
     screenshot(&c, "exchange-missing-bundle-zh-CN.png").await;

@@ -56,7 +56,8 @@ async fn home_lists_demo_communities_in_chinese_then_english_and_remembers_the_l
             .await
             .unwrap()
             .len(),
-        4
+        3,
+        "DH-03 (18), XH-04 (12) and XH-06 (8) have fewer than 30 responses"
     );
     assert_eq!(
         wait_text(&c, &testid("communities-count"), |t| !t.is_empty()).await,
@@ -267,10 +268,13 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     assert_eq!(bundle.extension().unwrap(), "shequ");
 
     // The centre plans, then imports it.
+    // The centre (it holds the centre key) has its own navigation, and its exchange screen
+    // shows the import side, not a laptop's export panel.
     let c = driver.open(&centre).await;
-    wait_text(&c, &testid("open-exchange"), |t| !t.is_empty()).await;
-    click(&c, &testid("open-exchange")).await;
+    click(&c, &testid("nav-exchange")).await;
     wait_text(&c, &testid("exchange-heading"), |t| t == "数据交换").await;
+    wait_count(&c, &testid("export-panel"), 0).await;
+    wait_count(&c, &testid("open-exchange"), 0).await;
     c.find(Locator::Css(&testid("bundle-files")))
         .await
         .unwrap()

@@ -151,6 +151,113 @@ fn bad(problem: &str) -> Error {
     Error::new(ErrorCode::BundleInvalid).with("bundle_problem", problem)
 }
 
+/// Checks what a properly signed bundle says, as a whole, before anything is planned: no
+/// laptop of ours could have produced a bundle that fails one of these. Each refusal is a
+/// `BundleInvalid` naming the entry, the record and the reason (`bundle_problem`).
+fn validate_bundle(store: &shequ_store::Store, opened: &OpenedBundle) -> Result<()> {
+    let m = &opened.manifest;
+    let c = &opened.content;
+    for bi in &c.instruments {
+        let actual = shequ_store::content_hash(&bi.definition)?;
+        if actual != bi.content_sha256 {
+            return Err(bad("instrument_hash_mismatch")
+                .with("entry", "instruments.json")
+                .with("form_id", &bi.definition.form_id)
+                .with("version", &bi.definition.version));
+        }
+    }
+    for bc in &c.communities {
+        let row = shequ_core::NewCommunity {
+            code: bc.code.clone(),
+            name: bc.name.clone(),
+            street: bc.street.clone(),
+            district: bc.district.clone(),
+            housing_form: bc.housing_form,
+            households: bc.households,
+            target_sample: bc.target_sample,
+        };
+        if let Err(e) = row.validate() {
+            return Err(bad("community_invalid")
+                .with("entry", "communities.json")
+                .with("code", &bc.code)
+                .with("field", e.params.get("field").cloned().unwrap_or_default())
+                .with("value", e.params.get("value").cloned().unwrap_or_default()));
+        }
+    }
+    let by_id: HashMap<Uuid, &BundleResponse> =
+        c.responses.iter().map(|r| (r.instance_id, r)).collect();
+    for r in &c.responses {
+        let refuse = |problem: &str| {
+            bad(problem)
+                .with("entry", "responses.jsonl")
+                .with("instance", r.instance_id)
+        };
+        if r.status != "finalized" {
+            return Err(refuse("response_not_finalized").with("status", &r.status));
+        }
+        if r.finalized_at.is_none() {
+            return Err(refuse("finalized_time_missing"));
+        }
+        if r.device_id != m.device_id {
+            return Err(refuse("device_mismatch").with("device", &r.device_id));
+        }
+        if let Some((key, &n)) = r
+            .repeat_counts
+            .iter()
+            .find(|(_, &n)| n > shequ_forms::state::MAX_REPEAT_INSTANCES)
+        {
+            return Err(refuse("repeat_count_absurd")
+                .with("key", key)
+                .with("count", n)
+                .with("max", shequ_forms::state::MAX_REPEAT_INSTANCES));
+        }
+        // The version chain: a first version is its own root; a later one names the version
+        // it replaces, shares its root, and the chain ends (no loop) at a first version.
+        match r.deprecated_id {
+            None if r.root_id != r.instance_id => return Err(refuse("version_chain_invalid")),
+            Some(d) if d == r.instance_id => return Err(refuse("version_chain_invalid")),
+            _ => {}
+        }
+        let mut seen = std::collections::HashSet::from([r.instance_id]);
+        let mut at = r.deprecated_id;
+        while let Some(prev) = at {
+            if !seen.insert(prev) {
+                return Err(refuse("version_chain_invalid"));
+            }
+            let (root, next) = match by_id.get(&prev) {
+                Some(p) => (p.root_id, p.deprecated_id),
+                None => match store.response(prev) {
+                    Ok(p) => (p.root_id, p.deprecated_id),
+                    // An earlier version not here yet (bundles may arrive out of order).
+                    Err(e) if e.code == ErrorCode::NotFound => break,
+                    Err(e) => return Err(e),
+                },
+            };
+            if root != r.root_id {
+                return Err(refuse("version_chain_invalid"));
+            }
+            at = next;
+        }
+    }
+    for a in &c.audit {
+        if a.device_id != m.device_id {
+            return Err(bad("device_mismatch")
+                .with("entry", "audit.jsonl")
+                .with("instance", &a.entity_id)
+                .with("device", &a.device_id));
+        }
+        if !shequ_core::AuditAction::ALL
+            .iter()
+            .any(|x| x.code() == a.action)
+        {
+            return Err(bad("audit_action_unknown")
+                .with("entry", "audit.jsonl")
+                .with("action", &a.action));
+        }
+    }
+    Ok(())
+}
+
 fn to_bundle_response(
     r: &Response,
     community_code: &str,
@@ -488,6 +595,7 @@ impl App {
         let centre = self.centre_identity()?;
         let opened = open_bundle(bytes, centre.as_ref(), ReadLimits::default())
             .map_err(|e| e.with("file", file))?;
+        validate_bundle(self.store(), &opened).map_err(|e| e.with("file", file))?;
         let m = &opened.manifest;
         let known_key = self.store().device_key(&m.device_id)?;
         if let Some(k) = &known_key {

@@ -90,6 +90,14 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    pub const ALL: [AuditAction; 5] = [
+        AuditAction::Create,
+        AuditAction::Update,
+        AuditAction::Delete,
+        AuditAction::Import,
+        AuditAction::Drop,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             AuditAction::Create => "create",

@@ -265,18 +265,32 @@ fn rows(
     out
 }
 
+/// A name from a form (its id, version, a repeat's name) as a part of a file name: letters,
+/// digits, `-`, `_` and `.` only, so no form can name a path outside the chosen folder.
+fn safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A CSV cell Excel would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is prefixed
+/// with `'`, as OWASP advises; numbers (`-3.5`) are left as they are.
+pub fn neutralise_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.trim().parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 fn file_stem(def: &FormDefinition) -> String {
-    let safe = |s: &str| {
-        s.chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect::<String>()
-    };
     if def.version.is_empty() {
         safe(&def.form_id)
     } else {
@@ -311,7 +325,7 @@ pub fn write_csv(
         let name = if t.repeat_path.is_empty() {
             format!("{stem}.csv")
         } else {
-            format!("{stem}-{}.csv", t.repeat_name)
+            format!("{stem}-{}.csv", safe(&t.repeat_name))
         };
         let path = dir.join(name);
         let mut f = std::io::BufWriter::with_capacity(1 << 20, AtomicFile::create(&path)?);
@@ -325,9 +339,12 @@ pub fn write_csv(
     for r in responses {
         for (ti, table_rows) in rows(def, &tables, r, values).into_iter().enumerate() {
             for row in table_rows {
-                writers[ti]
-                    .write_record(&row)
-                    .map_err(csv_err(&paths[ti]))?;
+                let w = &mut writers[ti];
+                for cell in &row {
+                    w.write_field(neutralise_cell(cell).as_bytes())
+                        .map_err(csv_err(&paths[ti]))?;
+                }
+                w.write_record(None::<&[u8]>).map_err(csv_err(&paths[ti]))?;
             }
         }
     }
@@ -441,6 +458,38 @@ pub fn write_jsonl(responses: &[ExportResponse], path: &Path) -> Result<()> {
     f.into_inner()
         .map_err(|e| io(path)(e.into_error()))?
         .commit()
+}
+
+#[cfg(test)]
+mod hostile_tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        for (cell, out) in [
+            (
+                "=HYPERLINK(\"http://x\",\"点我\")",
+                "'=HYPERLINK(\"http://x\",\"点我\")",
+            ),
+            ("+1+1", "'+1+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("-3.5", "-3.5"),
+            ("+12", "+12"),
+            ("加装电梯", "加装电梯"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise_cell(cell), out, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn form_names_cannot_leave_the_folder() {
+        assert_eq!(safe("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(safe("a\\b:c"), "a_b_c");
+        assert_eq!(safe("社区_v1"), "社区_v1");
+    }
 }
 
 #[cfg(test)]

@@ -327,9 +327,24 @@ struct Parser {
     i: usize,
     end: usize,
     columns: bool,
+    /// How deep the tree being built is: nesting plus operator chains.
+    depth: usize,
 }
 
+/// The deepest expression tree accepted (nesting plus the links of operator chains). Real
+/// forms stay far below it (a sum of a hundred fields); a hostile one thousands deep is
+/// refused here instead of overflowing the stack while it is parsed, evaluated or dropped.
+pub const MAX_DEPTH: usize = 250;
+
 impl Parser {
+    fn deeper(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(err(self.pos(), "too_deep", ""));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.i).map(|t| &t.1)
     }
@@ -361,27 +376,36 @@ impl Parser {
                 Op::Mul | Op::Div | Op::Mod => 6,
             }
         }
+        let entry = self.depth;
+        self.deeper()?;
         let mut left = self.unary()?;
         loop {
             let op = match self.peek() {
                 Some(Tok::Op(op)) => *op,
                 Some(Tok::Minus) => Op::Sub,
-                _ => return Ok(left),
+                _ => break,
             };
             let p = precedence(op);
             if p < min {
-                return Ok(left);
+                break;
             }
             self.i += 1;
+            // Each link of a chain (`a + b + c …`) makes the tree one level deeper.
+            self.deeper()?;
             let right = self.binary(p + 1)?;
             left = Expr::Bin(op, Box::new(left), Box::new(right));
         }
+        self.depth = entry;
+        Ok(left)
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
         if self.peek() == Some(&Tok::Minus) {
             self.i += 1;
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            self.deeper()?;
+            let e = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Neg(Box::new(e)));
         }
         self.primary()
     }
@@ -471,6 +495,7 @@ fn parse_with(src: &str, columns: bool) -> Result<Expr, ParseError> {
         i: 0,
         end,
         columns,
+        depth: 0,
     };
     let e = p.binary(0)?;
     if p.i < p.toks.len() {
@@ -482,6 +507,23 @@ fn parse_with(src: &str, columns: bool) -> Result<Expr, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_depth_is_refused_not_a_stack_overflow() {
+        let nested = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+        assert_eq!(parse(&nested).unwrap_err().problem, "too_deep");
+        let negs = format!("{}1", "-".repeat(5000));
+        assert_eq!(parse(&negs).unwrap_err().problem, "too_deep");
+        let chain = vec!["${a}"; 5000].join(" + ");
+        assert_eq!(parse(&chain).unwrap_err().problem, "too_deep");
+        let calls = format!("{}1{}", "abs(".repeat(5000), ")".repeat(5000));
+        assert_eq!(parse(&calls).unwrap_err().problem, "too_deep");
+        // A sum of 200 fields, more than a large real form has, is fine; so are 100 nested
+        // parentheses.
+        let sum = vec!["${a}"; 200].join(" + ");
+        assert!(parse(&sum).is_ok());
+        assert!(parse(&format!("{}1{}", "(".repeat(100), ")".repeat(100))).is_ok());
+    }
 
     fn ok(src: &str) -> Expr {
         parse(src).unwrap_or_else(|e| panic!("{src}: {e}"))

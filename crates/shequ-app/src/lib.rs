@@ -155,11 +155,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<Vec<Community>> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::new(ErrorCode::FileUnreadable)
-                .with("file", &file)
-                .with("detail", e)
-        })?;
+        let bytes = shequ_core::fs::read_capped(path, shequ_core::fs::MAX_CSV_BYTES)?;
         self.import_communities_bytes(&bytes, &file, now, false)
     }
 

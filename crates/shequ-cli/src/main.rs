@@ -755,11 +755,7 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
         }
         Command::Instruments(InstrumentsCmd::Import { file, dry_run }) => {
             let name = file.display().to_string();
-            let bytes = std::fs::read(&file).map_err(|e| {
-                shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
-                    .with("file", &name)
-                    .with("detail", e)
-            })?;
+            let bytes = shequ_core::fs::read_capped(&file, shequ_core::fs::MAX_WORKBOOK_BYTES)?;
             let p = app.preview_instrument(&bytes, &name, lang)?;
             let params = [
                 ("title", p.title.clone()),
@@ -1032,11 +1028,6 @@ fn interview(app: &mut App, cmd: InterviewCmd, lang: Lang, out: &mut String) -> 
 }
 
 fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result<()> {
-    let unreadable = |f: &PathBuf, e: std::io::Error| {
-        shequ_core::Error::new(shequ_core::ErrorCode::FileUnreadable)
-            .with("file", f.display())
-            .with("detail", e)
-    };
     match cmd {
         BundleCmd::Export {
             out: file,
@@ -1084,8 +1075,7 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
             let mut devices = std::collections::BTreeSet::new();
             for f in &files {
                 let name = f.display().to_string();
-                let result = std::fs::read(f)
-                    .map_err(|e| unreadable(f, e))
+                let result = shequ_core::fs::read_capped(f, shequ_core::fs::MAX_BUNDLE_BYTES)
                     .and_then(|b| app.import_bundle(&b, &name, dry_run, Utc::now()));
                 bar.inc(1);
                 match result {

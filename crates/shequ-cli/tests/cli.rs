@@ -856,3 +856,40 @@ fn taking_the_incoming_side_keeps_the_replaced_version_and_restore_brings_it_bac
         .unwrap();
     assert_eq!(audited, 2);
 }
+
+#[test]
+fn files_larger_than_the_app_reads_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Sparse files: their size is claimed, not written.
+    let bundle = dir.path().join("huge.shequ");
+    std::fs::File::create(&bundle)
+        .unwrap()
+        .set_len((1 << 30) + 1)
+        .unwrap();
+    let r = shequ(&data, &["bundle", "import", bundle.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("huge.shequ")
+            && r.stderr.contains("文件太大（约 1025 MB，最多 1024 MB）"),
+        "{}",
+        r.stderr
+    );
+    let form = dir.path().join("huge.xlsx");
+    std::fs::File::create(&form)
+        .unwrap()
+        .set_len(60 << 20)
+        .unwrap();
+    let r = shequ(&data, &["instruments", "import", form.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("最多 50 MB"), "{}", r.stderr);
+    let csv = dir.path().join("huge.csv");
+    std::fs::File::create(&csv)
+        .unwrap()
+        .set_len(60 << 20)
+        .unwrap();
+    let r = shequ(&data, &["communities", "import", csv.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("最多 50 MB"), "{}", r.stderr);
+    assert!(list_json(&data).as_array().unwrap().is_empty());
+}

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     BundleKeyInvalid,
     UnencryptedExport,
     FileUnwritable,
+    /// A file larger than the app reads for its kind (`size_mb`, `max_mb`).
+    FileTooLarge,
     /// A value the user gave that cannot be used (`field`, `value`, and `why`: a key under
     /// `value_problems`).
     InvalidValue,

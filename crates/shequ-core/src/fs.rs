@@ -147,6 +147,43 @@ impl Drop for AtomicFile {
 }
 
 /// Writes `bytes` to `target` durably (see [`AtomicFile`]).
+/// The largest file the app reads whole, by kind: what a person hands it is checked before
+/// it is read, so a huge or endless file is refused instead of filling the memory.
+pub const MAX_BUNDLE_BYTES: u64 = 1 << 30;
+pub const MAX_WORKBOOK_BYTES: u64 = 50 << 20;
+pub const MAX_CSV_BYTES: u64 = 50 << 20;
+
+/// Reads a file a person chose, refusing it (`FileTooLarge`, naming it and both sizes) when it
+/// holds more than `max` bytes; never reads more than `max + 1`.
+pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = path.display().to_string();
+    let unreadable = |e: io::Error| {
+        Error::new(ErrorCode::FileUnreadable)
+            .with("file", &file)
+            .with("detail", e)
+    };
+    let too_large = |size: u64| {
+        Error::new(ErrorCode::FileTooLarge)
+            .with("file", &file)
+            .with("size_mb", size.div_ceil(1 << 20))
+            .with("max_mb", max >> 20)
+    };
+    let f = File::open(path).map_err(unreadable)?;
+    let len = f.metadata().map_err(unreadable)?.len();
+    if len > max {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(target)?;
     f.write_all(bytes).map_err(|e| f.error(&e))?;
@@ -170,6 +207,28 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod capped_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_over_the_cap_is_refused_by_name_and_one_under_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.shequ");
+        std::fs::write(&p, vec![7u8; (3 << 20) + 1]).unwrap();
+        let e = read_capped(&p, 3 << 20).unwrap_err();
+        assert_eq!(e.code, ErrorCode::FileTooLarge);
+        assert_eq!(
+            (e.params["size_mb"].as_str(), e.params["max_mb"].as_str()),
+            ("4", "3")
+        );
+        assert!(e.message(crate::Lang::ZhCn).contains("big.shequ"));
+        assert_eq!(read_capped(&p, 4 << 20).unwrap().len(), (3 << 20) + 1);
+        let missing = read_capped(&dir.path().join("nope"), 10).unwrap_err();
+        assert_eq!(missing.code, ErrorCode::FileUnreadable);
+    }
 }
 
 #[cfg(test)]

@@ -442,6 +442,35 @@ pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
     })
 }
 
+/// The most cells a sheet's used range may span (rows × columns). The largest real forms
+/// have a few thousand rows and a few dozen columns.
+const MAX_SHEET_CELLS: u64 = 5_000_000;
+
+/// Lays sparse cells out as rows over their used range, as calamine's `Range` does; `None`
+/// when the range spans more than [`MAX_SHEET_CELLS`].
+#[allow(clippy::type_complexity)]
+fn lay_out(cells: Vec<((u32, u32), String)>) -> Option<(Option<(u32, u32)>, Vec<Vec<String>>)> {
+    let Some(first) = cells.first() else {
+        return Some((None, Vec::new()));
+    };
+    let (mut r0, mut c0, mut r1, mut c1) = (first.0 .0, first.0 .1, first.0 .0, first.0 .1);
+    for ((r, c), _) in &cells {
+        r0 = r0.min(*r);
+        r1 = r1.max(*r);
+        c0 = c0.min(*c);
+        c1 = c1.max(*c);
+    }
+    let (height, width) = ((r1 - r0 + 1) as u64, (c1 - c0 + 1) as u64);
+    if height * width > MAX_SHEET_CELLS {
+        return None;
+    }
+    let mut rows = vec![vec![String::new(); width as usize]; height as usize];
+    for ((r, c), v) in cells {
+        rows[(r - r0) as usize][(c - c0) as usize] = v;
+    }
+    Some((Some((r0, c0)), rows))
+}
+
 fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let macros = sniff(bytes, source)?;
     let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
@@ -475,14 +504,48 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         else {
             return Ok(None);
         };
-        // Borrowed shared strings where calamine offers them (it panics on .xls if asked).
-        if matches!(wb, Sheets::Xlsx(_) | Sheets::Xlsb(_)) {
-            let r = wb.worksheet_range_ref(n).map_err(unreadable)?;
-            Ok(Some(Sheet::from_cells(
-                want,
-                r.start(),
-                r.rows().map(|row| row.iter().map(cell_ref).collect()),
-            )))
+        // .xlsx and .xlsb are read cell by cell (shared strings borrowed), and the used range
+        // is checked before it is laid out: one cell at XFD1048576 would otherwise ask for
+        // half a terabyte.
+        let mut cells: Vec<((u32, u32), String)> = Vec::new();
+        let mut keep = |pos: (u32, u32), v: &DataRef| {
+            if !matches!(v, DataRef::Empty) {
+                cells.push((pos, cell_ref(v)));
+            }
+        };
+        let streamed = match &mut wb {
+            Sheets::Xlsx(x) => match x.worksheet_cells_reader(n) {
+                Ok(mut rd) => {
+                    while let Some(c) = rd
+                        .next_cell()
+                        .map_err(|e| unreadable(calamine::Error::Xlsx(e)))?
+                    {
+                        keep(c.get_position(), c.get_value());
+                    }
+                    true
+                }
+                // A chart sheet: no cells, as calamine reads it.
+                Err(calamine::XlsxError::NotAWorksheet(_)) => true,
+                Err(e) => return Err(unreadable(calamine::Error::Xlsx(e))),
+            },
+            Sheets::Xlsb(x) => {
+                let mut rd = x
+                    .worksheet_cells_reader(n)
+                    .map_err(|e| unreadable(calamine::Error::Xlsb(e)))?;
+                while let Some(c) = rd
+                    .next_cell()
+                    .map_err(|e| unreadable(calamine::Error::Xlsb(e)))?
+                {
+                    keep(c.get_position(), c.get_value());
+                }
+                true
+            }
+            _ => false,
+        };
+        if streamed {
+            let (start, rows) = lay_out(cells)
+                .ok_or_else(|| file_invalid(source, "sheet_too_large").with("sheet", want))?;
+            Ok(Some(Sheet::from_cells(want, start, rows.into_iter())))
         } else {
             let r = wb.worksheet_range(n).map_err(unreadable)?;
             Ok(Some(Sheet::from_cells(

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Cursor;
 
-use calamine::{open_workbook_auto_from_rs, Data, DataRef, Reader, ReaderRef, Sheets};
+use calamine::{open_workbook_auto_from_rs, Data, DataRef, Reader, Sheets};
 use serde::Serialize;
 use shequ_core::{
     Choice, Error, ErrorCode, FormDefinition, FormItem, LocalizedText, Question, Result, Scoring,

@@ -58,11 +58,8 @@ impl App {
             }
             count += rows.len() as u32;
             let def = &rec.definition;
-            let stem = if def.version.is_empty() {
-                def.form_id.clone()
-            } else {
-                format!("{}_v{}", def.form_id, def.version)
-            };
+            // Made file-name safe: no form id or version can name a path outside `dir`.
+            let stem = shequ_export::file_stem(def);
             match format {
                 DataFormat::Csv => files.extend(shequ_export::write_csv(def, &rows, values, dir)?),
                 DataFormat::Xlsx => {

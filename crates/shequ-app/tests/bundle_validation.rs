@@ -212,3 +212,44 @@ fn a_later_version_whose_first_version_is_already_here_must_share_its_root() {
         .unwrap();
     assert_eq!(report.counts.versions, 1, "{report:?}");
 }
+
+/// A form whose id and version are paths: its data exports stay in the chosen folder.
+#[test]
+fn exports_never_leave_the_chosen_folder_whatever_a_form_id_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    let data = dir.path().join("centre");
+    let mut centre = App::open(&data, t).unwrap();
+    let mut c = content();
+    let def = &mut c.instruments[0].definition;
+    def.form_id = "../../escaped".into();
+    def.version = "1/../../x".into();
+    c.instruments[0].content_sha256 = shequ_store::content_hash(def).unwrap();
+    centre
+        .import_bundle(&signed(&c), "hostile-form.shequ", false, t)
+        .unwrap();
+    let out = dir.path().join("a").join("b").join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    for format in [
+        shequ_app::exports::DataFormat::Csv,
+        shequ_app::exports::DataFormat::Xlsx,
+        shequ_app::exports::DataFormat::Jsonl,
+    ] {
+        let (files, n) = centre.export_data(format, None, &out).unwrap();
+        assert_eq!(n, 2);
+        for f in &files {
+            assert_eq!(f.parent().unwrap(), out, "{}", f.display());
+            assert!(f.is_file(), "{}", f.display());
+        }
+    }
+    // Nothing was written beside or above the folder.
+    let above: Vec<_> = std::fs::read_dir(dir.path().join("a"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(above, vec![std::ffi::OsString::from("b")]);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("a/b")).unwrap().count(),
+        1
+    );
+}

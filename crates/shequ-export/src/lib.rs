@@ -290,7 +290,8 @@ pub fn neutralise_cell(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn file_stem(def: &FormDefinition) -> String {
+/// The file name (without extension) of a form version's export: `form_id_vVERSION`, made safe.
+pub fn file_stem(def: &FormDefinition) -> String {
     if def.version.is_empty() {
         safe(&def.form_id)
     } else {
@@ -486,6 +487,17 @@ mod hostile_tests {
 
     #[test]
     fn form_names_cannot_leave_the_folder() {
+        let def = FormDefinition {
+            form_id: "../../evil".into(),
+            version: "1/../../x".into(),
+            title: String::new(),
+            default_language: None,
+            languages: vec![],
+            items: vec![],
+            choices: Default::default(),
+        };
+        assert_eq!(file_stem(&def), ".._.._evil_v1_.._.._x");
+        assert!(!file_stem(&def).contains('/'));
         assert_eq!(safe("../../etc/passwd"), ".._.._etc_passwd");
         assert_eq!(safe("a\\b:c"), "a_b_c");
         assert_eq!(safe("社区_v1"), "社区_v1");

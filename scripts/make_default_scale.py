@@ -21,7 +21,7 @@ SURVEY_COLS = [
     "required", f"required_message::{ZH}", f"required_message::{EN}", "relevant", "constraint",
     f"constraint_message::{ZH}", f"constraint_message::{EN}", "appearance", "choice_filter",
     "calculation", "score_dimension", "score_reverse", "need_group", "severity_of", "score_tag",
-    "profile",
+    "profile", "personal",
 ]
 
 rows = []
@@ -29,7 +29,7 @@ rows = []
 
 def q(type_, name, zh="", en="", hint=("", ""), required=False, relevant="", constraint="",
       cmsg=("", ""), appearance="", choice_filter="", calculation="", dim="", reverse=False,
-      need="", severity_of="", tag="", profile=""):
+      need="", severity_of="", tag="", profile="", personal=False):
     rows.append({
         "type": type_, "name": name, f"label::{ZH}": zh, f"label::{EN}": en,
         f"hint::{ZH}": hint[0], f"hint::{EN}": hint[1],
@@ -41,6 +41,7 @@ def q(type_, name, zh="", en="", hint=("", ""), required=False, relevant="", con
         "appearance": appearance, "choice_filter": choice_filter, "calculation": calculation,
         "score_dimension": dim, "score_reverse": "yes" if reverse else "", "need_group": need,
         "severity_of": severity_of, "score_tag": tag, "profile": profile,
+        "personal": "yes" if personal else "",
     })
 
 
@@ -206,7 +207,7 @@ q("select_one yes_no", "i_contacts", "您能为社区联系到外部资源（单
   "Could you connect the community with outside resources (employers, organisations, experts)?",
   required=True, profile="resources")
 q("text", "i_contacts_detail", "请简单说说是哪些资源。", "Briefly, which resources?",
-  relevant="${i_contacts} = 'yes'", profile="resources")
+  relevant="${i_contacts} = 'yes'", profile="resources", personal=True)
 end("I")
 
 begin("J", "J 建议", "J Suggestions")

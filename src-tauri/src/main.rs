@@ -14,7 +14,7 @@ use shequ_analysis::checklist::Composite;
 use shequ_analysis::AnalysisSettings;
 use shequ_app::analysis::{AnalysisView, EditInput, Role};
 use shequ_app::bundles::{DeviceBundles, ImportReport, KeyStatus};
-use shequ_app::exports::DataFormat;
+use shequ_app::exports::{DataFormat, PersonalData};
 use shequ_app::fieldwork::{
     FinalizeOutcome, InterviewData, RepeatOutcome, ResponseHistory, SaveOutcome, StartInterview,
 };
@@ -253,9 +253,21 @@ fn export_data(
     format: DataFormat,
     labels: Option<Lang>,
     dir: String,
+    include_personal: bool,
 ) -> Result<(Vec<String>, u32), IpcError> {
     with_app(&state, |app, _| {
-        let (files, n) = app.export_data(format, labels, std::path::Path::new(&dir))?;
+        let personal = if include_personal {
+            PersonalData::Include
+        } else {
+            PersonalData::Pseudonymise
+        };
+        let (files, n) = app.export_data(
+            format,
+            labels,
+            std::path::Path::new(&dir),
+            personal,
+            Utc::now(),
+        )?;
         Ok((
             files.into_iter().map(|f| f.display().to_string()).collect(),
             n,

@@ -184,7 +184,15 @@ fn main() {
     // CSV export beside sqlite3 -csv over the same answers.
     let out = root.path().join("csv");
     let t = Instant::now();
-    let (_, n) = centre.export_data(DataFormat::Csv, None, &out).unwrap();
+    let (_, n) = centre
+        .export_data(
+            DataFormat::Csv,
+            None,
+            &out,
+            shequ_app::exports::PersonalData::Include,
+            chrono::Utc::now(),
+        )
+        .unwrap();
     let csv_time = t.elapsed();
     assert_eq!(n as usize, per * LAPTOPS);
     let db = root.path().join("centre/shequ.db");

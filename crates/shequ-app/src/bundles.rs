@@ -246,10 +246,7 @@ fn validate_bundle(store: &shequ_store::Store, opened: &OpenedBundle) -> Result<
                 .with("instance", &a.entity_id)
                 .with("device", &a.device_id));
         }
-        if !shequ_core::AuditAction::ALL
-            .iter()
-            .any(|x| x.code() == a.action)
-        {
+        if shequ_core::AuditAction::from_code(&a.action).is_none() {
             return Err(bad("audit_action_unknown")
                 .with("entry", "audit.jsonl")
                 .with("action", &a.action));

@@ -21,13 +21,78 @@ pub enum DataFormat {
     Jsonl,
 }
 
+/// How a data export treats personal data: the respondent field of every interview and the
+/// answers to questions marked `personal` in the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, rename_all = "snake_case")]
+pub enum PersonalData {
+    /// Each value replaced by a pseudonym (`p:` and 12 hex digits of a salted SHA-256), the
+    /// same value always the same pseudonym in this data folder, so rows can still be linked.
+    Pseudonymise,
+    /// As recorded; the choice is audited.
+    Include,
+}
+
+const SETTING_PSEUDONYM_SALT: &str = "pseudonym_salt";
+
+/// `p:` and the first 12 hex digits of SHA-256(salt ‖ value); empty stays empty.
+pub fn pseudonym(salt: &str, value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if value.is_empty() {
+        return String::new();
+    }
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0u8]);
+    h.update(value.as_bytes());
+    format!("p:{}", &hex(&h.finalize())[..12])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl App {
     /// Writes the exports into `dir`; returns the files written and the number of responses.
+    /// Personal data is pseudonymised unless `personal` is `Include`; either way the choice
+    /// is audited.
     pub fn export_data(
+        &mut self,
+        format: DataFormat,
+        labels: Option<Lang>,
+        dir: &Path,
+        personal: PersonalData,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Vec<PathBuf>, u32)> {
+        let salt = match self.store().setting(SETTING_PSEUDONYM_SALT)? {
+            Some(s) => s,
+            None => {
+                let mut b = [0u8; 32];
+                getrandom::fill(&mut b).map_err(shequ_core::Error::internal)?;
+                let s = hex(&b);
+                self.store_mut().set_setting(SETTING_PSEUDONYM_SALT, &s)?;
+                s
+            }
+        };
+        let result = self.write_exports(format, labels, dir, personal, &salt)?;
+        let actor = self.actor();
+        let choice = match personal {
+            PersonalData::Include => "included",
+            PersonalData::Pseudonymise => "pseudonymised",
+        };
+        self.store_mut()
+            .audit_export(choice, &dir.display().to_string(), &actor, now)?;
+        Ok(result)
+    }
+
+    fn write_exports(
         &self,
         format: DataFormat,
         labels: Option<Lang>,
         dir: &Path,
+        personal: PersonalData,
+        salt: &str,
     ) -> Result<(Vec<PathBuf>, u32)> {
         // The folder is made when only its last part is missing (`--out exports`); a missing
         // parent (a pulled USB stick) is an error, never a new folder on the laptop's disk.
@@ -37,6 +102,24 @@ impl App {
         let values = labels.map_or(Values::Names, Values::Labels);
         let (mut files, mut count) = (Vec::new(), 0u32);
         for rec in self.store().instruments()? {
+            // Instance keys of personal questions, by their question (`rep[2]/name` too).
+            let personal_names: std::collections::HashSet<String> = rec
+                .definition
+                .questions()
+                .into_iter()
+                .filter(|q| q.scoring.personal)
+                .map(|q| q.key_name().to_string())
+                .collect();
+            let is_personal = |key: &str| {
+                personal_names.contains(key)
+                    || key.rsplit_once(']').is_some_and(|(_, rest)| {
+                        personal_names.contains(rest.trim_start_matches('/'))
+                    })
+            };
+            let hide = |v: String| match personal {
+                PersonalData::Include => v,
+                PersonalData::Pseudonymise => pseudonym(salt, &v),
+            };
             let rows: Vec<ExportResponse> = self
                 .store()
                 .export_records(rec.summary.id)?
@@ -47,9 +130,16 @@ impl App {
                     community_code: r.community_code,
                     community_name: r.community_name,
                     interviewer: r.interviewer,
-                    respondent: r.respondent,
+                    respondent: hide(r.respondent),
                     finalized_at: r.finalized_at,
-                    answers: r.answers,
+                    answers: r
+                        .answers
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let v = if is_personal(&k) { hide(v) } else { v };
+                            (k, v)
+                        })
+                        .collect(),
                     repeat_counts: r.repeat_counts,
                 })
                 .collect();

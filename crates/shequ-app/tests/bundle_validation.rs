@@ -235,13 +235,48 @@ fn exports_never_leave_the_chosen_folder_whatever_a_form_id_says() {
         shequ_app::exports::DataFormat::Xlsx,
         shequ_app::exports::DataFormat::Jsonl,
     ] {
-        let (files, n) = centre.export_data(format, None, &out).unwrap();
+        let (files, n) = centre
+            .export_data(
+                format,
+                None,
+                &out,
+                shequ_app::exports::PersonalData::Pseudonymise,
+                t,
+            )
+            .unwrap();
         assert_eq!(n, 2);
         for f in &files {
             assert_eq!(f.parent().unwrap(), out, "{}", f.display());
             assert!(f.is_file(), "{}", f.display());
         }
     }
+    // Each export's treatment of personal data is in the audit trail.
+    let dest = out.display().to_string();
+    centre
+        .export_data(
+            shequ_app::exports::DataFormat::Jsonl,
+            None,
+            &out,
+            shequ_app::exports::PersonalData::Include,
+            t,
+        )
+        .unwrap();
+    let trail: Vec<String> = centre
+        .store()
+        .audit_for("export", &dest)
+        .unwrap()
+        .into_iter()
+        .map(|a| format!("{}:{}", a.action.code(), a.new_value.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            "export:pseudonymised",
+            "export:pseudonymised",
+            "export:pseudonymised",
+            "export:included"
+        ]
+    );
     // Nothing was written beside or above the folder.
     let above: Vec<_> = std::fs::read_dir(dir.path().join("a"))
         .unwrap()

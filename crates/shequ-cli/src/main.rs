@@ -130,6 +130,10 @@ enum Command {
         /// Choice labels in this language (zh-CN or en) instead of choice names.
         #[arg(long, value_name = "LANG")]
         labels: Option<String>,
+        /// Keep personal data (respondent, questions marked personal) as recorded instead of
+        /// pseudonymising it; the choice is recorded in the audit trail.
+        #[arg(long)]
+        include_personal: bool,
     },
 }
 
@@ -617,6 +621,7 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
             format,
             out: dir,
             labels,
+            include_personal,
         } => {
             use shequ_app::exports::DataFormat;
             let format = match format.as_str() {
@@ -625,7 +630,12 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                 _ => DataFormat::Csv,
             };
             let labels = labels.as_deref().and_then(Lang::parse);
-            let (files, count) = app.export_data(format, labels, &dir)?;
+            let personal = if include_personal {
+                shequ_app::exports::PersonalData::Include
+            } else {
+                shequ_app::exports::PersonalData::Pseudonymise
+            };
+            let (files, count) = app.export_data(format, labels, &dir, personal, now)?;
             say!(
                 out,
                 "{}",

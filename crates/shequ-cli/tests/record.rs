@@ -144,7 +144,15 @@ fn the_csv_export_holds_calculations_and_no_answer_that_stopped_applying() {
     assert_eq!(cell("h_sev_theft"), "2");
     assert_eq!(cell("f_needs"), "lift");
     assert_eq!(cell("i_volunteer_hours"), "0");
-    assert_eq!(cell("i_contacts_detail"), "单位工会");
+    // Personal data (the respondent, a question marked `personal`) is pseudonymised by
+    // default: the same value, the same pseudonym.
+    let pseudo = cell("i_contacts_detail").to_string();
+    assert!(pseudo.starts_with("p:") && pseudo.len() == 14, "{pseudo}");
+    assert!(
+        cell("respondent").starts_with("p:"),
+        "{}",
+        cell("respondent")
+    );
     assert_eq!(cell("g_elderly"), "meals");
     // What stopped applying is empty.
     for col in ["h_sev_pets", "h_sev_noise", "f_top", "i_skills"] {
@@ -158,6 +166,48 @@ fn the_csv_export_holds_calculations_and_no_answer_that_stopped_applying() {
             "{col} = {v}"
         );
     }
+    // Asked for, personal data is exported as recorded; a second pseudonymised export gives
+    // the same pseudonym.
+    let raw = d.join("export-raw");
+    shequ_ok(
+        d,
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--include-personal",
+            "--out",
+            raw.to_str().unwrap(),
+        ],
+    );
+    let rows = read_main_csv(&raw);
+    let get = |col: &str| {
+        rows[0]
+            .iter()
+            .find(|(k, _)| k.as_str() == col || k.ends_with(&format!("/{col}")))
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(get("i_contacts_detail"), "单位工会");
+    assert_eq!(get("respondent"), "5号楼301室");
+    let again = d.join("export-again");
+    shequ_ok(
+        d,
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            again.to_str().unwrap(),
+        ],
+    );
+    let rows = read_main_csv(&again);
+    let v = rows[0]
+        .iter()
+        .find(|(k, _)| k.ends_with("/i_contacts_detail"))
+        .unwrap()
+        .1;
+    assert_eq!(*v, pseudo);
 }
 
 #[test]

@@ -79,6 +79,10 @@ pub struct Scoring {
     /// (column `profile`: `resources` or `suggestions`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Personal data (column `personal`): data exports pseudonymise it unless the analyst
+    /// asks for it, and that choice is audited.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub personal: bool,
 }
 
 /// A question (any XLSForm row that is not a group boundary).

@@ -87,15 +87,18 @@ pub enum AuditAction {
     /// An answer removed at finalize because its question was not relevant (ODK Collect
     /// leaves such answers out of the submission).
     Drop,
+    /// A data export, with how it treated personal data.
+    Export,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 5] = [
+    pub const ALL: [AuditAction; 6] = [
         AuditAction::Create,
         AuditAction::Update,
         AuditAction::Delete,
         AuditAction::Import,
         AuditAction::Drop,
+        AuditAction::Export,
     ];
 
     pub fn code(self) -> &'static str {
@@ -105,18 +108,12 @@ impl AuditAction {
             AuditAction::Delete => "delete",
             AuditAction::Import => "import",
             AuditAction::Drop => "drop",
+            AuditAction::Export => "export",
         }
     }
 
     pub fn from_code(s: &str) -> Option<Self> {
-        match s {
-            "create" => Some(AuditAction::Create),
-            "update" => Some(AuditAction::Update),
-            "delete" => Some(AuditAction::Delete),
-            "import" => Some(AuditAction::Import),
-            "drop" => Some(AuditAction::Drop),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|a| a.code() == s)
     }
 }
 

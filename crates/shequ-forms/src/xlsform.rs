@@ -1116,6 +1116,7 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
                         severity_of: opt(survey.get(row, "severity_of")),
                         tag: opt(survey.get(row, "score_tag")),
                         profile: opt(survey.get(row, "profile")),
+                        personal: yes_no_or_expr(survey.get(row, "personal")).is_some(),
                     },
                     supported,
                     row: rownum as u32,

@@ -361,6 +361,35 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// Records how a data export treated personal data (`included` or `pseudonymised`) and
+    /// where it went, in the audit trail.
+    pub fn audit_export(
+        &mut self,
+        choice: &str,
+        destination: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Export,
+                entity: "export",
+                entity_id: destination,
+                field: Some("personal_data"),
+                old_value: None,
+                new_value: Some(choice),
+            },
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
     pub fn checklist_edits(&self, code: &str) -> Result<Vec<ChecklistEditRow>> {
         let mut stmt = self
             .conn

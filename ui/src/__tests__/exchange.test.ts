@@ -32,6 +32,20 @@ async function render(b: Backend, locale: 'zh-CN' | 'en' = 'zh-CN') {
 }
 
 describe('ExchangeView', () => {
+  it('pseudonymises personal data unless the analyst ticks the box, and says which', async () => {
+    const exportData = vi.fn(async () => [['/d/exports/a.csv'], 3] as [string[], number])
+    const w = await render(fake({ exportData }))
+    expect(w.text()).toContain('换成代号')
+    await w.find('[data-testid="data-export"]').trigger('click')
+    await flushPromises()
+    expect(exportData.mock.calls[0]).toEqual(['csv', 'zh-CN', '/d/exports', false])
+    await w.find('[data-testid="data-personal"]').setValue(true)
+    expect(w.text()).toContain('会记入操作记录')
+    await w.find('[data-testid="data-export"]').trigger('click')
+    await flushPromises()
+    expect(exportData.mock.calls[1]).toEqual(['csv', 'zh-CN', '/d/exports', true])
+  })
+
   it('names the bundles of each laptop the centre has not received', async () => {
     const w = await render(fake())
     expect(w.findAll('[data-testid="bundle-status"] li').map((e) => e.text())).toEqual([

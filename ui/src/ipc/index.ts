@@ -68,7 +68,8 @@ export interface Backend {
   importBundle(name: string, bytes: Uint8Array, dryRun: boolean): Promise<ImportReport>
   conflicts(): Promise<ConflictRow[]>
   resolveConflict(id: string, takeIncoming: boolean): Promise<void>
-  exportData(format: DataFormat, labels: Lang | null, dir: string): Promise<[string[], number]>
+  /** Personal data is pseudonymised unless `includePersonal`; the backend audits the choice. */
+  exportData(format: DataFormat, labels: Lang | null, dir: string, includePersonal: boolean): Promise<[string[], number]>
   uiLang(): Promise<Lang>
   setUiLang(lang: Lang): Promise<void>
   /** At the centre: the bundles received from each laptop and the numbers missing. */
@@ -134,7 +135,7 @@ export const tauriBackend: Backend = {
   importBundle: (name, bytes, dryRun) => call('import_bundle', { name, bytes: Array.from(bytes), dryRun }),
   conflicts: () => call('conflicts'),
   resolveConflict: (id, takeIncoming) => call('resolve_conflict', { id, takeIncoming }),
-  exportData: (format, labels, dir) => call('export_data', { format, labels, dir }),
+  exportData: (format, labels, dir, includePersonal) => call('export_data', { format, labels, dir, includePersonal }),
   uiLang: () => call('ui_lang'),
   setUiLang: (lang) => call('set_ui_lang', { lang }),
   bundleStatus: () => call('bundle_status'),

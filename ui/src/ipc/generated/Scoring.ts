@@ -30,4 +30,9 @@ tag?: string | null,
  * A part of the community portrait this answer is reported in, verbatim or summed
  * (column `profile`: `resources` or `suggestions`).
  */
-profile?: string | null, };
+profile?: string | null, 
+/**
+ * Personal data (column `personal`): data exports pseudonymise it unless the analyst
+ * asks for it, and that choice is audited.
+ */
+personal?: boolean, };

@@ -26,7 +26,9 @@ fn declared() -> BTreeSet<String> {
 
 fn handled() -> BTreeSet<String> {
     let src = read("src-tauri/src/main.rs");
-    let start = src.find("generate_handler![").expect("handler list in main.rs");
+    let start = src
+        .find("generate_handler![")
+        .expect("handler list in main.rs");
     let end = start + src[start..].find(']').unwrap();
     src[start + "generate_handler![".len()..end]
         .split(',')
@@ -49,7 +51,10 @@ fn granted() -> (BTreeSet<String>, Vec<String>) {
         .filter_map(|p| p.strip_prefix("allow-"))
         .map(|p| p.replace('-', "_"))
         .collect();
-    let other = all.into_iter().filter(|p| !p.starts_with("allow-")).collect();
+    let other = all
+        .into_iter()
+        .filter(|p| !p.starts_with("allow-"))
+        .collect();
     (app, other)
 }
 
@@ -68,9 +73,16 @@ fn invoked() -> BTreeSet<String> {
 fn one_command_list_matches_the_handlers_the_capabilities_and_the_ui() {
     let declared = declared();
     assert!(declared.len() >= 40, "{declared:?}");
-    assert_eq!(handled(), declared, "src-tauri/src/main.rs generate_handler! vs build.rs");
+    assert_eq!(
+        handled(),
+        declared,
+        "src-tauri/src/main.rs generate_handler! vs build.rs"
+    );
     let (granted, other) = granted();
-    assert_eq!(granted, declared, "capabilities/main-window.json vs build.rs");
+    assert_eq!(
+        granted, declared,
+        "capabilities/main-window.json vs build.rs"
+    );
     assert!(
         other.is_empty(),
         "the window needs no Tauri core permission (it only invokes the app's commands): {other:?}"

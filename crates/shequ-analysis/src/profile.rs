@@ -119,6 +119,9 @@ pub struct TagRate {
 pub struct PortraitEntry {
     pub section: String,
     pub item: String,
+    /// Marked personal in the form (the texts are shown at the centre, never printed in a
+    /// document that leaves it).
+    pub personal: bool,
     pub label: LocalizedText,
     pub answered: u32,
     pub sum: Option<f64>,
@@ -580,6 +583,7 @@ fn portrait(scheme: &Scheme, rs: &[&Respondent]) -> Vec<PortraitEntry> {
             PortraitEntry {
                 section: item.section.clone(),
                 item: item.key.clone(),
+                personal: item.personal,
                 label: item.label.clone(),
                 answered: values.len() as u32,
                 sum: numeric.then(|| nums.iter().sum()),

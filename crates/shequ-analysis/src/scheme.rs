@@ -54,6 +54,8 @@ pub struct TagRule {
 pub struct PortraitItem {
     pub key: String,
     pub section: String,
+    /// Marked personal in the form: documents that leave the centre do not print it.
+    pub personal: bool,
     pub qtype: String,
     pub label: LocalizedText,
     pub choices: Vec<Choice>,
@@ -230,6 +232,7 @@ impl Scheme {
                     s.portrait.push(PortraitItem {
                         key: key.clone(),
                         section: section.clone(),
+                        personal: sc.personal,
                         qtype: q.qtype.clone(),
                         label: q.label.clone(),
                         choices: choices.clone(),

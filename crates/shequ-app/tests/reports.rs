@@ -196,6 +196,21 @@ fn community_report_carries_the_analysis_charts_and_checklist() {
         assert!(w >= 1000 && h >= 60, "{name}: {w}×{h}");
     }
 
+    // Suggestions are printed verbatim; the contacts residents named (marked personal in
+    // the scale) are counted, never printed.
+    let portrait = |item: &str| profile.portrait.iter().find(|e| e.item == item).unwrap();
+    let suggestions = portrait("j_suggestions");
+    assert!(!suggestions.personal && !suggestions.texts.is_empty());
+    let printed = |text: &str| doc.paragraphs.iter().any(|p| p.ends_with(text.trim()));
+    assert!(printed(&suggestions.texts[0].text));
+    let contacts = portrait("i_contacts_detail");
+    assert!(contacts.personal && !contacts.texts.is_empty());
+    for v in &contacts.texts {
+        assert!(!printed(&v.text), "personal text printed: {}", v.text);
+    }
+    let withheld = format!("另有 {} 条个人信息，报告中不列出。", contacts.texts.len());
+    assert!(printed(&withheld), "{withheld}");
+
     // Every checklist item in force, by its action, in a table row; removed ones are not.
     let checklist = app.checklist("DH-06").unwrap();
     let in_force: Vec<_> = checklist.items.iter().filter(|i| !i.removed).collect();

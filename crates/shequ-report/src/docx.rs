@@ -499,8 +499,17 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
                 ],
             )));
         }
-        for v in &e.texts {
-            doc = doc.add_paragraph(bullet(v.text.trim()));
+        if e.personal && !e.texts.is_empty() {
+            // Personal data stays at the centre: the report says how much, not what.
+            doc = doc.add_paragraph(bullet(m(
+                lang,
+                "personal_withheld",
+                &[("count", e.texts.len().to_string())],
+            )));
+        } else {
+            for v in &e.texts {
+                doc = doc.add_paragraph(bullet(v.text.trim()));
+            }
         }
     }
 

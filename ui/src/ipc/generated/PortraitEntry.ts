@@ -6,4 +6,9 @@ import type { Verbatim } from "./Verbatim";
 /**
  * A portrait question's answers: counts per choice, a sum for numbers, texts verbatim.
  */
-export type PortraitEntry = { section: string, item: string, label: LocalizedText, answered: number, sum: number | null, positive: number | null, counts: Array<ChoiceCount>, texts: Array<Verbatim>, };
+export type PortraitEntry = { section: string, item: string, 
+/**
+ * Marked personal in the form (the texts are shown at the centre, never printed in a
+ * document that leaves it).
+ */
+personal: boolean, label: LocalizedText, answered: number, sum: number | null, positive: number | null, counts: Array<ChoiceCount>, texts: Array<Verbatim>, };

@@ -55,7 +55,7 @@ function profile(code: string, name: string, n: number, scores: [number, number,
       : [],
     tags: [],
     portrait: scores
-      ? [{ section: 'suggestions', item: 'j_suggest', label: { '中文 (zh)': '意见建议' }, answered: 1, sum: null, positive: null, counts: [], texts: [{ instance_id: 'i1', text: '希望多办老年活动' }] }]
+      ? [{ section: 'suggestions', item: 'j_suggest', personal: false, label: { '中文 (zh)': '意见建议' }, answered: 1, sum: null, positive: null, counts: [], texts: [{ instance_id: 'i1', text: '希望多办老年活动' }] }]
       : [],
   }
 }

@@ -132,9 +132,13 @@ impl Library {
         Ok(lib)
     }
 
-    /// The library shipped with the app.
-    pub fn default_library() -> Result<Library> {
-        Library::parse(DEFAULT_LIBRARY_JSON)
+    /// The library shipped with the app, parsed once per process (it is compiled in).
+    pub fn default_library() -> Result<&'static Library> {
+        static LIBRARY: std::sync::OnceLock<Result<Library>> = std::sync::OnceLock::new();
+        LIBRARY
+            .get_or_init(|| Library::parse(DEFAULT_LIBRARY_JSON))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     pub fn item(&self, id: &str) -> Option<&ChecklistItem> {

@@ -387,8 +387,8 @@ pub fn classify(
     c
 }
 
-/// A label for an explanation parameter: rendered per language later, so both are kept as
-/// `zh|en`-free text — the Chinese label when there is one.
+/// A need's label as an explanation parameter: a step is language-neutral, so the label in
+/// every language goes in as JSON and `render_param` picks the one it renders in.
 fn pick_label(l: &LocalizedText) -> String {
     serde_json::to_string(&l.0).unwrap_or_default()
 }

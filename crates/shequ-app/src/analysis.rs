@@ -120,7 +120,7 @@ impl App {
     ) -> Result<()> {
         settings.validate()?;
         let lib = Library::default_library()?;
-        let before = self.district(None, None)?;
+        let before = self.classified()?;
         let mut baselines = Vec::new();
         for c in &before.classifications {
             if self.store().checklist_accepted(&c.code)?.is_none() {
@@ -218,14 +218,23 @@ impl App {
     /// Profiles, classification and k-means of a round (the current one by default),
     /// compared with the round before it.
     pub fn district(&self, round: Option<&str>, form: Option<&str>) -> Result<District> {
-        self.district_with_previous(round, form).map(|(d, _)| d)
+        self.district_in(round, form, true).map(|(d, _, _)| d)
     }
 
-    fn district_with_previous(
+    /// The current round's classification, for checklists: without the comparison with
+    /// the round before, which a checklist never reads and which would double the work.
+    fn classified(&self) -> Result<District> {
+        self.district_in(None, None, false).map(|(d, _, _)| d)
+    }
+
+    /// A round's analysis, the round before it (compared with when `compare`), and the
+    /// rounds, read once.
+    fn district_in(
         &self,
         round: Option<&str>,
         form: Option<&str>,
-    ) -> Result<(District, Option<String>)> {
+        compare: bool,
+    ) -> Result<(District, Option<String>, Vec<RoundRow>)> {
         let (round, rounds) = self.round_or_current(round)?;
         let form_id = self.analysed_form(&round, form)?;
         let settings = self.analysis_settings()?;
@@ -234,14 +243,12 @@ impl App {
             .position(|r| r.name == round)
             .and_then(|i| i.checked_sub(1))
             .map(|i| rounds[i].name.clone());
-        let previous = match &previous_name {
+        let previous = match previous_name.as_ref().filter(|_| compare) {
             Some(p) => Some(self.district_of(p, &form_id, &settings, None)?),
             None => None,
         };
-        Ok((
-            self.district_of(&round, &form_id, &settings, previous.as_ref())?,
-            previous_name,
-        ))
+        let district = self.district_of(&round, &form_id, &settings, previous.as_ref())?;
+        Ok((district, previous_name, rounds))
     }
 
     pub fn analysis(
@@ -250,7 +257,7 @@ impl App {
         form: Option<&str>,
         lang: Lang,
     ) -> Result<AnalysisView> {
-        let (district, previous_round) = self.district_with_previous(round, form)?;
+        let (district, previous_round, rounds) = self.district_in(round, form, true)?;
         let labels = district
             .classifications
             .iter()
@@ -267,7 +274,7 @@ impl App {
             labels,
             explanations,
             notes,
-            rounds: self.store().rounds()?,
+            rounds,
             previous_round,
         })
     }
@@ -285,7 +292,7 @@ impl App {
     /// classification would add and remove.
     pub fn checklist(&self, code: &str) -> Result<Composite> {
         self.known_community(code)?;
-        let district = self.district(None, None)?;
+        let district = self.classified()?;
         self.checklist_in(&district, code)
     }
 
@@ -318,7 +325,7 @@ impl App {
     /// Accepts what the current classification selects as the community's checklist.
     pub fn accept_checklist(&mut self, code: &str, now: DateTime<Utc>) -> Result<Composite> {
         self.known_community(code)?;
-        let district = self.district(None, None)?;
+        let district = self.classified()?;
         let lib = Library::default_library()?;
         let c = district
             .classification(code)
@@ -338,7 +345,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<Composite> {
         self.known_community(code)?;
-        let district = self.district(None, None)?;
+        let district = self.classified()?;
         let current = self.checklist_in(&district, code)?;
         let actor = self.actor();
         let lang = self.ui_lang()?;

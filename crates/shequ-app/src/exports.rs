@@ -46,11 +46,7 @@ pub fn pseudonym(salt: &str, value: &str) -> String {
     h.update(salt.as_bytes());
     h.update([0u8]);
     h.update(value.as_bytes());
-    format!("p:{}", &hex(&h.finalize())[..12])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("p:{}", &hex::encode(h.finalize())[..12])
 }
 
 impl App {
@@ -70,7 +66,7 @@ impl App {
             None => {
                 let mut b = [0u8; 32];
                 getrandom::fill(&mut b).map_err(shequ_core::Error::internal)?;
-                let s = hex(&b);
+                let s = hex::encode(b);
                 self.store_mut().set_setting(SETTING_PSEUDONYM_SALT, &s)?;
                 s
             }

@@ -129,14 +129,7 @@ impl Store {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let old: Option<String> = tx
-            .query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                [SETTING_CURRENT_ROUND],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(err)?;
+        let old = crate::get_setting(&tx, SETTING_CURRENT_ROUND).map_err(err)?;
         tx.execute(
             "INSERT OR IGNORE INTO rounds (name, created_at) VALUES (?1, ?2)",
             params![name, ts(now)],
@@ -228,12 +221,7 @@ impl Store {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let old: Option<String> = tx
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(err)?;
+        let old = crate::get_setting(&tx, key).map_err(err)?;
         for (code, items, label) in baselines {
             keep_baseline(&tx, code, items, label, actor, now).map_err(err)?;
         }

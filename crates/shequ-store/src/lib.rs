@@ -116,13 +116,7 @@ impl Store {
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        use rusqlite::OptionalExtension;
-        self.conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.err(e))
+        get_setting(&self.conn, key).map_err(|e| self.err(e))
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
@@ -171,6 +165,15 @@ pub(crate) fn parse_uuid(s: &str) -> rusqlite::Result<uuid::Uuid> {
     uuid::Uuid::parse_str(s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+/// Reads a setting, alone or inside a caller's transaction.
+pub(crate) fn get_setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
 /// Writes a setting, alone or inside a caller's transaction.

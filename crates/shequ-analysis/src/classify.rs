@@ -442,7 +442,12 @@ impl Classification {
     /// and the first top need).
     pub fn label(&self, lang: Lang) -> String {
         let housing = self.housing_form.label(lang);
-        let housing = housing.split('/').next().unwrap_or(&housing).to_string();
+        let housing = housing
+            .split('/')
+            .next()
+            .unwrap_or(&housing)
+            .trim()
+            .to_string();
         let social = match (self.status, self.social_type) {
             (Status::Classified, Some(t)) => t.label(lang),
             (Status::InsufficientData, _) => i18n::text(lang, "analysis.status.insufficient_data"),

@@ -394,6 +394,10 @@ fn each_of_the_six_types_and_both_unnamed_patterns() {
             t.code()
         );
     }
+    // The label names the first part of a two-part housing form, in either language.
+    let c = type_of(40.0, 80.0, 40.0);
+    assert_eq!(c.label(shequ_core::Lang::ZhCn), "老旧小区 × 松散型");
+    assert_eq!(c.label(shequ_core::Lang::En), "Old × Diffuse");
     // (−, +, +): flipping interaction gives Integral, linkages Diffuse, identity Transitory.
     // Interaction 58 is 2 from the cut-off, identity 80 is 20, linkages 65 is 5 → Integral.
     let c = type_of(58.0, 80.0, 65.0);

@@ -28,7 +28,12 @@ fn main() {
     let per = total / LAPTOPS;
     let root = tempfile::tempdir().unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
-    let mut centre = App::open(&root.path().join("centre"), t0).unwrap();
+    let mut centre = App::open(
+        &root.path().join("centre"),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t0,
+    )
+    .unwrap();
     let recipient = centre.init_centre().unwrap();
     let scale = shequ_forms::default_scale().unwrap();
     let questions: Vec<_> = scale
@@ -44,7 +49,12 @@ fn main() {
     let mut laptops = Vec::new();
     let mut export_time = std::time::Duration::ZERO;
     for l in 0..LAPTOPS {
-        let mut app = App::open(&root.path().join(format!("l{l}")), t0).unwrap();
+        let mut app = App::open(
+            &root.path().join(format!("l{l}")),
+            &shequ_app::Passphrase::new("test passphrase"),
+            t0,
+        )
+        .unwrap();
         app.set_centre_recipient(&recipient).unwrap();
         let mut ids = Vec::new();
         for c in 0..12 {

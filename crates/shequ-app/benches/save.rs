@@ -42,7 +42,12 @@ fn main() {
     fsync.sort();
 
     // Shequ's save path.
-    let mut app = App::open(&dir.path().join("data"), Utc::now()).unwrap();
+    let mut app = App::open(
+        &dir.path().join("data"),
+        &shequ_app::Passphrase::new("test passphrase"),
+        Utc::now(),
+    )
+    .unwrap();
     let c = app
         .add_community(
             NewCommunity {

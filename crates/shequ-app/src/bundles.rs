@@ -25,6 +25,9 @@ use shequ_core::{
 use shequ_store::{ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseWithAnswers};
 use ts_rs::TS;
 use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::Passphrase;
 
 use shequ_forms::state::EvalEnv;
 use shequ_forms::{CompiledForm, Record};
@@ -310,7 +313,11 @@ fn from_bundle_response(
 impl App {
     /// This device's signing key, made on first use.
     pub fn device_key(&mut self) -> Result<DeviceKey> {
-        match self.store().setting(SETTING_DEVICE_KEY)? {
+        match self
+            .store()
+            .setting(SETTING_DEVICE_KEY)?
+            .map(Zeroizing::new)
+        {
             Some(hex) => DeviceKey::from_hex(&hex),
             None => {
                 let key = DeviceKey::generate()?;
@@ -325,7 +332,11 @@ impl App {
     /// to the field laptops. Refuses to replace an existing one (bundles encrypted to it
     /// would become unreadable).
     pub fn init_centre(&mut self) -> Result<String> {
-        if let Some(s) = self.store().setting(SETTING_CENTRE_IDENTITY)? {
+        if let Some(s) = self
+            .store()
+            .setting(SETTING_CENTRE_IDENTITY)?
+            .map(Zeroizing::new)
+        {
             return Ok(CentreIdentity::parse(&s)?.recipient());
         }
         let id = CentreIdentity::generate();
@@ -338,6 +349,36 @@ impl App {
     /// PC, or tests). Returns the public recipient.
     pub fn import_centre_identity(&mut self, secret: &str) -> Result<String> {
         let id = CentreIdentity::parse(secret)?;
+        self.store_mut()
+            .set_setting(SETTING_CENTRE_IDENTITY, &id.secret())?;
+        Ok(id.recipient())
+    }
+
+    /// The centre's secret key in a passphrase-protected age file, to keep off this computer.
+    pub fn backup_centre_identity(&self, pass: &Passphrase) -> Result<Vec<u8>> {
+        pass.check_new()?;
+        let id = self.centre_identity()?.ok_or_else(|| {
+            Error::new(ErrorCode::InvalidValue)
+                .with("field", "centre_key")
+                .with("value", "—")
+                .with("why", "no_centre_key")
+        })?;
+        id.backup(pass.expose())
+    }
+
+    /// Installs the centre's secret key from a backup file. A different key already here is
+    /// never replaced: the bundles encrypted to it would become unreadable.
+    pub fn restore_centre_identity(&mut self, bytes: &[u8], pass: &Passphrase) -> Result<String> {
+        let id = CentreIdentity::restore(bytes, pass.expose())?;
+        if let Some(existing) = self.centre_identity()? {
+            if existing.recipient() != id.recipient() {
+                return Err(Error::new(ErrorCode::InvalidValue)
+                    .with("field", "centre_key")
+                    .with("value", existing.recipient())
+                    .with("why", "centre_key_differs"));
+            }
+            return Ok(id.recipient());
+        }
         self.store_mut()
             .set_setting(SETTING_CENTRE_IDENTITY, &id.secret())?;
         Ok(id.recipient())
@@ -357,6 +398,7 @@ impl App {
     fn centre_identity(&self) -> Result<Option<CentreIdentity>> {
         self.store()
             .setting(SETTING_CENTRE_IDENTITY)?
+            .map(Zeroizing::new)
             .map(|s| CentreIdentity::parse(&s))
             .transpose()
     }

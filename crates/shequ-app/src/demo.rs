@@ -410,6 +410,8 @@ impl App {
             &actor,
             now,
         )?;
+        // Opened with the published demo passphrase: the unlock screen may say so.
+        self.mark_demo_folder()?;
         Ok(DemoReport {
             communities: communities.len() as u32,
             responses: finalized,

@@ -748,7 +748,12 @@ mod tests {
 
     fn app_with_demo() -> (tempfile::TempDir, App, Uuid) {
         let dir = tempfile::tempdir().unwrap();
-        let mut app = App::open(dir.path(), now()).unwrap();
+        let mut app = App::open(
+            dir.path(),
+            &crate::Passphrase::new("test passphrase"),
+            now(),
+        )
+        .unwrap();
         app.load_demo(now()).unwrap();
         let c = app.store().community_by_code("DH-01").unwrap().unwrap().id;
         (dir, app, c)

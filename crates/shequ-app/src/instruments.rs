@@ -198,7 +198,12 @@ mod tests {
     #[test]
     fn versions_add_repeat_idempotently_and_conflict_when_content_differs() {
         let dir = tempfile::tempdir().unwrap();
-        let mut app = App::open(dir.path(), now()).unwrap();
+        let mut app = App::open(
+            dir.path(),
+            &crate::Passphrase::new("test passphrase"),
+            now(),
+        )
+        .unwrap();
         let v1 = scale_with("1", "区表");
         let p = app
             .preview_instrument(&v1, "district.xlsx", Lang::ZhCn)
@@ -246,7 +251,12 @@ mod tests {
     #[test]
     fn unsupported_types_are_kept_and_warned_about() {
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open(dir.path(), now()).unwrap();
+        let app = App::open(
+            dir.path(),
+            &crate::Passphrase::new("test passphrase"),
+            now(),
+        )
+        .unwrap();
         let bytes = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../tests/fixtures/xlsform/ok_unsupported_media.xlsx"),

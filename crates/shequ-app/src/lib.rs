@@ -11,6 +11,7 @@ pub mod fieldwork;
 pub mod instruments;
 mod paths;
 pub mod reports;
+pub mod unlock;
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,7 @@ use ts_rs::TS;
 
 pub use community_csv::{parse_communities_csv, ParsedCommunities};
 pub use paths::{default_data_dir, resolve_data_dir, DATA_DIR_ENV, DB_FILE};
+pub use shequ_store::Passphrase;
 
 const SETTING_DEVICE_ID: &str = "device_id";
 const SETTING_UI_LANG: &str = "ui_lang";
@@ -51,11 +53,13 @@ pub struct HomeData {
 }
 
 impl App {
-    /// Opens the data folder (creating it and the database when absent), gives the device an
-    /// id on first run, and installs the default scale if it is not installed yet.
-    pub fn open(data_dir: &Path, now: DateTime<Utc>) -> Result<App> {
+    /// Opens the data folder with its passphrase (creating the folder and an encrypted
+    /// database when absent), gives the device an id on first run, and installs the default
+    /// scale if it is not installed yet. The unlock screen and the CLI go through
+    /// [`App::unlock`], which also slows down repeated wrong passphrases.
+    pub fn open(data_dir: &Path, pass: &Passphrase, now: DateTime<Utc>) -> Result<App> {
         paths::ensure_usable(data_dir)?;
-        let mut store = Store::open(&data_dir.join(DB_FILE))?;
+        let mut store = Store::open(&data_dir.join(DB_FILE), pass)?;
         let device_id = match store.setting(SETTING_DEVICE_ID)? {
             Some(id) => id,
             None => {

@@ -43,7 +43,12 @@ fn every_broken_bundle_is_refused_and_the_centre_is_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let t = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
     {
-        let mut centre = App::open(dir.path(), t).unwrap();
+        let mut centre = App::open(
+            dir.path(),
+            &shequ_app::Passphrase::new("test passphrase"),
+            t,
+        )
+        .unwrap();
         let secret = std::fs::read_to_string(corpus().join("centre-identity.txt")).unwrap();
         centre.import_centre_identity(&secret).unwrap();
         centre.load_demo(t).unwrap();
@@ -59,7 +64,12 @@ fn every_broken_bundle_is_refused_and_the_centre_is_untouched() {
     for (file, problem) in CASES {
         let bytes = std::fs::read(corpus().join(file)).unwrap();
         {
-            let mut centre = App::open(dir.path(), t).unwrap();
+            let mut centre = App::open(
+                dir.path(),
+                &shequ_app::Passphrase::new("test passphrase"),
+                t,
+            )
+            .unwrap();
             let err = centre
                 .import_bundle(&bytes, file, false, t)
                 .expect_err(file);
@@ -101,7 +111,12 @@ fn every_broken_bundle_is_refused_and_the_centre_is_untouched() {
         assert_eq!(db_bytes(dir.path()), before, "{file} changed the database");
     }
     // The control: the same corpus's good bundle imports.
-    let mut centre = App::open(dir.path(), t).unwrap();
+    let mut centre = App::open(
+        dir.path(),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t,
+    )
+    .unwrap();
     let good = std::fs::read(corpus().join("good.shequ")).unwrap();
     let r = centre.import_bundle(&good, "good.shequ", false, t).unwrap();
     assert_eq!(

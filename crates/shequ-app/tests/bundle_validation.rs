@@ -109,7 +109,12 @@ type Damage = (
 fn signed_bundles_with_impossible_content_are_refused_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let t = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-    let mut centre = App::open(dir.path(), t).unwrap();
+    let mut centre = App::open(
+        dir.path(),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t,
+    )
+    .unwrap();
     centre.load_demo(t).unwrap();
     let before = folder(dir.path());
 
@@ -188,7 +193,12 @@ fn signed_bundles_with_impossible_content_are_refused_and_nothing_is_written() {
 fn a_later_version_whose_first_version_is_already_here_must_share_its_root() {
     let dir = tempfile::tempdir().unwrap();
     let t = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-    let mut centre = App::open(dir.path(), t).unwrap();
+    let mut centre = App::open(
+        dir.path(),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t,
+    )
+    .unwrap();
     centre
         .import_bundle(&signed(&content()), "first.shequ", false, t)
         .unwrap();
@@ -219,7 +229,7 @@ fn exports_never_leave_the_chosen_folder_whatever_a_form_id_says() {
     let dir = tempfile::tempdir().unwrap();
     let t = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
     let data = dir.path().join("centre");
-    let mut centre = App::open(&data, t).unwrap();
+    let mut centre = App::open(&data, &shequ_app::Passphrase::new("test passphrase"), t).unwrap();
     let mut c = content();
     let def = &mut c.instruments[0].definition;
     def.form_id = "../../escaped".into();

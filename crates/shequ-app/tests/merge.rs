@@ -17,7 +17,7 @@ fn t(min: i64) -> DateTime<Utc> {
 }
 
 fn laptop(dir: &Path, recipient: &str) -> App {
-    let mut app = App::open(dir, t(0)).unwrap();
+    let mut app = App::open(dir, &shequ_app::Passphrase::new("test passphrase"), t(0)).unwrap();
     if !recipient.is_empty() {
         app.set_centre_recipient(recipient).unwrap();
     }
@@ -78,7 +78,12 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn bundles_from_three_laptops_merge_exactly() {
     let root = tempfile::tempdir().unwrap();
-    let mut centre = App::open(&root.path().join("centre"), t(0)).unwrap();
+    let mut centre = App::open(
+        &root.path().join("centre"),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t(0),
+    )
+    .unwrap();
     let recipient = centre.init_centre().unwrap();
     assert!(recipient.starts_with("age1"));
 
@@ -103,7 +108,12 @@ fn bundles_from_three_laptops_merge_exactly() {
         .unwrap();
         c.execute("DELETE FROM exports", []).unwrap();
     }
-    let mut l1b = App::open(&root.path().join("l1-restored"), t(31)).unwrap();
+    let mut l1b = App::open(
+        &root.path().join("l1-restored"),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t(31),
+    )
+    .unwrap();
     let (b1_conflict, _) = l1b
         .export_bundle(root.path().join("l1b.shequ"), false, false, t(32))
         .unwrap();
@@ -293,7 +303,12 @@ fn bundles_from_three_laptops_merge_exactly() {
 #[test]
 fn export_without_a_centre_key_needs_consent_and_a_laptop_cannot_read_encrypted_bundles() {
     let root = tempfile::tempdir().unwrap();
-    let mut lone = App::open(&root.path().join("lone"), t(0)).unwrap();
+    let mut lone = App::open(
+        &root.path().join("lone"),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t(0),
+    )
+    .unwrap();
     let err = lone
         .export_bundle(root.path().join("x.shequ"), false, false, t(1))
         .unwrap_err();
@@ -303,14 +318,24 @@ fn export_without_a_centre_key_needs_consent_and_a_laptop_cannot_read_encrypted_
         .unwrap();
     assert!(!row.encrypted && plain.starts_with(b"PK"));
 
-    let mut centre = App::open(&root.path().join("centre"), t(0)).unwrap();
+    let mut centre = App::open(
+        &root.path().join("centre"),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t(0),
+    )
+    .unwrap();
     let recipient = centre.init_centre().unwrap();
     let mut l = laptop(&root.path().join("l"), &recipient);
     interview(&mut l, "DH-01", "1-101", 5);
     let (enc, _) = l
         .export_bundle(root.path().join("l.shequ"), false, false, t(10))
         .unwrap();
-    let mut other = App::open(&root.path().join("other"), t(0)).unwrap();
+    let mut other = App::open(
+        &root.path().join("other"),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t(0),
+    )
+    .unwrap();
     let err = other
         .import_bundle(&enc, "l.shequ", false, t(11))
         .unwrap_err();
@@ -462,7 +487,12 @@ fn a_clock_set_back_hides_nothing_from_since_last() {
 #[test]
 fn the_centre_names_the_bundles_of_a_laptop_it_has_not_received() {
     let root = tempfile::tempdir().unwrap();
-    let mut centre = App::open(&root.path().join("centre"), t(0)).unwrap();
+    let mut centre = App::open(
+        &root.path().join("centre"),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t(0),
+    )
+    .unwrap();
     let recipient = centre.init_centre().unwrap();
     let mut l = laptop(&root.path().join("l"), &recipient);
     let mut bundles = Vec::new();

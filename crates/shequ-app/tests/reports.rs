@@ -18,7 +18,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn demo(dir: &Path) -> App {
-    let mut app = App::open(dir, now()).unwrap();
+    let mut app = App::open(dir, &shequ_app::Passphrase::new("test passphrase"), now()).unwrap();
     app.load_demo(now()).unwrap();
     app
 }

@@ -6,27 +6,30 @@ use std::str::FromStr;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use shequ_core::{Error, ErrorCode, Result};
+use zeroize::Zeroizing;
 
-/// A device's signing key (kept in its own store).
+/// A device's signing key (kept in its own, encrypted, store). Secret material in memory is
+/// zeroized when dropped: the key itself (ed25519-dalek), its seed and its hex text.
 pub struct DeviceKey(SigningKey);
 
 impl DeviceKey {
     pub fn generate() -> Result<DeviceKey> {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut())
+            .map_err(|e| Error::internal(format!("no randomness: {e}")))?;
         Ok(DeviceKey(SigningKey::from_bytes(&seed)))
     }
 
     pub fn from_hex(s: &str) -> Result<DeviceKey> {
-        let bytes: [u8; 32] = hex::decode(s.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::internal("stored device key is malformed"))?;
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(s.trim(), bytes.as_mut())
+            .map_err(|_| Error::internal("stored device key is malformed"))?;
         Ok(DeviceKey(SigningKey::from_bytes(&bytes)))
     }
 
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0.to_bytes())
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        let bytes = Zeroizing::new(self.0.to_bytes());
+        Zeroizing::new(hex::encode(&bytes[..]))
     }
 
     pub fn public_hex(&self) -> String {
@@ -66,14 +69,48 @@ impl CentreIdentity {
             .map_err(|_| Error::new(ErrorCode::BundleKeyInvalid).with("value", "AGE-SECRET-KEY-…"))
     }
 
-    pub fn secret(&self) -> String {
+    pub fn secret(&self) -> Zeroizing<String> {
         use age::secrecy::ExposeSecret;
-        self.0.to_string().expose_secret().to_string()
+        Zeroizing::new(self.0.to_string().expose_secret().to_string())
     }
 
     /// The public recipient (`age1…`) that field laptops import.
     pub fn recipient(&self) -> String {
         self.0.to_public().to_string()
+    }
+
+    /// The secret key in an age file protected by a passphrase (scrypt), readable by any
+    /// age tool (`age -d`): the centre's backup, to keep off the computer.
+    pub fn backup(&self, passphrase: &str) -> Result<Vec<u8>> {
+        let encryptor = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(
+            passphrase.to_string(),
+        ));
+        let mut out = Vec::new();
+        let mut w = encryptor
+            .wrap_output(&mut out)
+            .map_err(|e| Error::internal(format!("age: {e}")))?;
+        w.write_all(self.secret().as_bytes())
+            .and_then(|_| w.finish().map(|_| ()))
+            .map_err(|e| Error::internal(format!("age: {e}")))?;
+        Ok(out)
+    }
+
+    /// Reads a backup made by [`CentreIdentity::backup`]: `WrongPassphrase` when the
+    /// passphrase does not open it, `BundleKeyInvalid` when it is not such a file.
+    pub fn restore(bytes: &[u8], passphrase: &str) -> Result<CentreIdentity> {
+        let invalid = || Error::new(ErrorCode::BundleKeyInvalid).with("value", "AGE-SECRET-KEY-…");
+        let decryptor = age::Decryptor::new(bytes).map_err(|_| invalid())?;
+        if !decryptor.is_scrypt() {
+            return Err(invalid());
+        }
+        let identity =
+            age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.to_string()));
+        let mut reader = decryptor
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .map_err(|_| Error::new(ErrorCode::WrongPassphrase))?;
+        let mut text = zeroize::Zeroizing::new(String::new());
+        reader.read_to_string(&mut text).map_err(|_| invalid())?;
+        CentreIdentity::parse(&text)
     }
 
     pub fn decrypt(&self, bytes: &[u8]) -> Option<Vec<u8>> {

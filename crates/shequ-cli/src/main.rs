@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
-use shequ_app::App;
-use shequ_core::{i18n, FormItem, HousingForm, Lang, NewCommunity, Result};
+use shequ_app::{App, Passphrase};
+use shequ_core::{i18n, ErrorCode, FormItem, HousingForm, Lang, NewCommunity, Result};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +46,9 @@ enum Command {
     Instruments(InstrumentsCmd),
     /// Load the demo district: 12 communities in 2 streets with sample interviews.
     Demo,
+    /// Change the passphrase of the data folder: asks for the current and the new one (or
+    /// reads SHEQU_PASSPHRASE and SHEQU_NEW_PASSPHRASE) and re-encrypts the whole database.
+    Passphrase,
     /// Run interviews from the command line, through the same save path as the app.
     #[command(subcommand)]
     Interview(InterviewCmd),
@@ -145,6 +148,14 @@ enum KeysCmd {
     SetCentre { key: String },
     /// Show this device's id and signing key.
     Show,
+    /// At the centre: write the centre's secret key to a file protected by a passphrase of
+    /// its own (asked for, or SHEQU_BACKUP_PASSPHRASE), to keep it safe off this computer.
+    BackupCentre {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// At the centre: install the centre's secret key from such a backup file.
+    RestoreCentre { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -396,11 +407,56 @@ fn print_list<T: serde::Serialize>(
     Ok(())
 }
 
+/// Environment variables a script can give passphrases in (never a command-line argument,
+/// which other users of the computer can read from the process list).
+const PASSPHRASE_ENV: &str = "SHEQU_PASSPHRASE";
+const NEW_PASSPHRASE_ENV: &str = "SHEQU_NEW_PASSPHRASE";
+const BACKUP_PASSPHRASE_ENV: &str = "SHEQU_BACKUP_PASSPHRASE";
+
+/// A passphrase from `env`, else asked for at the terminal without echo (twice when one is
+/// being chosen). With neither, `PassphraseRequired`.
+fn read_passphrase(env: &str, lang: Lang, prompt: &str, choose: bool) -> Result<Passphrase> {
+    use std::io::IsTerminal;
+    if let Some(v) = std::env::var_os(env) {
+        return Ok(Passphrase::new(v.to_string_lossy().into_owned()));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(shequ_core::Error::new(ErrorCode::PassphraseRequired).with("env", env));
+    }
+    let ask = |key: &str| {
+        rpassword::prompt_password(format!("{}: ", i18n::text(lang, key)))
+            .map(Passphrase::new)
+            .map_err(|e| shequ_core::Error::new(ErrorCode::PassphraseRequired).with("detail", e))
+    };
+    let first = ask(prompt)?;
+    if choose {
+        first.check_new()?;
+        let again = ask("cli.passphrase_again")?;
+        if !first.same_as(&again) {
+            return Err(shequ_core::Error::new(ErrorCode::PassphraseMismatch));
+        }
+    }
+    Ok(first)
+}
+
 fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
     let now = Utc::now();
     let dir = shequ_app::resolve_data_dir(cli.data_dir.as_deref())?;
-    let mut app = App::open(&dir, now)?;
+    let state = shequ_app::unlock::lock_state(&dir, now)?;
+    let choose = state.state.chooses_passphrase();
+    let prompt = if choose {
+        "cli.passphrase_choose"
+    } else {
+        "cli.passphrase_prompt"
+    };
+    let pass = read_passphrase(PASSPHRASE_ENV, lang, prompt, choose)?;
+    let mut app = App::unlock(&dir, &pass, now)?;
     match cli.command {
+        Command::Passphrase => {
+            let new = read_passphrase(NEW_PASSPHRASE_ENV, lang, "cli.passphrase_new", true)?;
+            app.change_passphrase(&pass, &new)?;
+            say!(out, "{}", i18n::text(lang, "cli.passphrase_changed"));
+        }
         Command::Init => {
             say!(
                 out,
@@ -435,6 +491,34 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
         Command::Keys(cmd) => match cmd {
             KeysCmd::InitCentre => {
                 let r = app.init_centre()?;
+                say!(out, "{}", i18n::text(lang, "cli.centre_key"));
+                say!(out, "{r}");
+            }
+            KeysCmd::BackupCentre { out: file } => {
+                let pass =
+                    read_passphrase(BACKUP_PASSPHRASE_ENV, lang, "cli.backup_passphrase", true)?;
+                let bytes = app.backup_centre_identity(&pass)?;
+                shequ_core::fs::write_atomic(&file, &bytes)?;
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        "cli.centre_backed_up",
+                        &[("file", file.display().to_string())]
+                    )
+                );
+            }
+            KeysCmd::RestoreCentre { file } => {
+                let bytes = shequ_core::fs::read_capped(&file, shequ_core::fs::MAX_CSV_BYTES)?;
+                let pass =
+                    read_passphrase(BACKUP_PASSPHRASE_ENV, lang, "cli.backup_passphrase", false)?;
+                let r = app
+                    .restore_centre_identity(&bytes, &pass)
+                    .map_err(|e| match e.code {
+                        ErrorCode::WrongPassphrase => e.with("path", file.display()),
+                        _ => e,
+                    })?;
                 say!(out, "{}", i18n::text(lang, "cli.centre_key"));
                 say!(out, "{r}");
             }

@@ -18,6 +18,7 @@ struct Run {
 
 fn shequ(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .env("SHEQU_PASSPHRASE", "test passphrase")
         .arg("--data-dir")
         .arg(dir)
         .args(args)
@@ -358,6 +359,7 @@ fn bad_input_is_refused_in_the_users_language_and_changes_nothing() {
     }
     assert_eq!(shequ_ok(&data, &["thresholds", "--json"]), before);
     let r = Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .env("SHEQU_PASSPHRASE", "test passphrase")
         .args([
             "--data-dir",
             data.to_str().unwrap(),

@@ -15,7 +15,8 @@ fn shequ(dir: &Path, args: &[&str]) -> Run {
 
 fn shequ_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shequ"));
-    cmd.arg("--data-dir")
+    cmd.env("SHEQU_PASSPHRASE", "test passphrase")
+        .arg("--data-dir")
         .arg(dir)
         .args(args)
         .env_remove("SHEQU_LANG")
@@ -107,6 +108,7 @@ fn the_environment_variable_chooses_the_data_folder() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("from-env");
     let out = Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .env("SHEQU_PASSPHRASE", "test passphrase")
         .args(["--lang", "en", "init"])
         .env("SHEQU_DATA_DIR", &data)
         .output()
@@ -284,7 +286,8 @@ fn a_corrupt_database_is_reported_by_path_and_left_alone() {
     let r = shequ(dir.path(), &["communities", "list"]);
     assert_eq!(r.code, 1);
     assert!(
-        r.stderr.contains("shequ.db") && r.stderr.contains("已损坏"),
+        // Without its key an encrypted database cannot be told from random bytes.
+        r.stderr.contains("shequ.db") && r.stderr.contains("可能已损坏"),
         "{}",
         r.stderr
     );
@@ -297,7 +300,8 @@ fn a_newer_database_is_refused_with_both_versions() {
     assert_eq!(shequ(dir.path(), &["init"]).code, 0);
     let db = dir.path().join("shequ.db");
     {
-        let c = rusqlite::Connection::open(&db).unwrap();
+        let c = shequ_store::raw_connection(&db, &shequ_store::Passphrase::new("test passphrase"))
+            .unwrap();
         c.pragma_update(None, "user_version", 42).unwrap();
     }
     let before = std::fs::read(&db).unwrap();
@@ -770,7 +774,11 @@ fn taking_the_incoming_side_keeps_the_replaced_version_and_restore_brings_it_bac
         std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
     }
     let (instance, original): (String, String) = {
-        let c = rusqlite::Connection::open(copy.join("shequ.db")).unwrap();
+        let c = shequ_store::raw_connection(
+            &copy.join("shequ.db"),
+            &shequ_store::Passphrase::new("test passphrase"),
+        )
+        .unwrap();
         let found: (String, String) = c
             .query_row(
                 "SELECT a.instance_id, a.value FROM answers a JOIN responses r USING (instance_id)
@@ -812,14 +820,17 @@ fn taking_the_incoming_side_keeps_the_replaced_version_and_restore_brings_it_bac
         .unwrap()
         .to_string();
     let stored = || -> String {
-        rusqlite::Connection::open(centre.join("shequ.db"))
-            .unwrap()
-            .query_row(
-                "SELECT value FROM answers WHERE instance_id = ?1 AND question = 'b1'",
-                [&instance],
-                |r| r.get(0),
-            )
-            .unwrap()
+        shequ_store::raw_connection(
+            &centre.join("shequ.db"),
+            &shequ_store::Passphrase::new("test passphrase"),
+        )
+        .unwrap()
+        .query_row(
+            "SELECT value FROM answers WHERE instance_id = ?1 AND question = 'b1'",
+            [&instance],
+            |r| r.get(0),
+        )
+        .unwrap()
     };
     assert_eq!(stored(), original);
     let r = shequ(&centre, &["bundle", "resolve", &id, "--take", "incoming"]);
@@ -845,15 +856,18 @@ fn taking_the_incoming_side_keeps_the_replaced_version_and_restore_brings_it_bac
         .stdout
         .contains("没有可恢复的被替换版本"));
     assert_eq!(shequ(&centre, &["bundle", "restore", &id]).code, 1);
-    let audited: i64 = rusqlite::Connection::open(centre.join("shequ.db"))
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM audit WHERE entity_id = ?1 AND field = 'conflict'
+    let audited: i64 = shequ_store::raw_connection(
+        &centre.join("shequ.db"),
+        &shequ_store::Passphrase::new("test passphrase"),
+    )
+    .unwrap()
+    .query_row(
+        "SELECT count(*) FROM audit WHERE entity_id = ?1 AND field = 'conflict'
              AND new_value IN ('took_incoming', 'restored_replaced')",
-            [&instance],
-            |r| r.get(0),
-        )
-        .unwrap();
+        [&instance],
+        |r| r.get(0),
+    )
+    .unwrap();
     assert_eq!(audited, 2);
 }
 

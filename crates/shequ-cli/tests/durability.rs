@@ -83,6 +83,7 @@ fn acknowledged_answers_survive_sigkill_and_the_database_stays_intact() {
         .unwrap();
 
         let mut child = Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .env("SHEQU_PASSPHRASE", "test passphrase")
             .arg("--data-dir")
             .arg(&data)
             .args(["interview", "script"])
@@ -121,7 +122,9 @@ fn acknowledged_answers_survive_sigkill_and_the_database_stays_intact() {
         let acked = acked.lock().unwrap().clone();
         saves_acked += acked.len();
 
-        let conn = rusqlite::Connection::open(&db).unwrap();
+        let conn =
+            shequ_store::raw_connection(&db, &shequ_store::Passphrase::new("test passphrase"))
+                .unwrap();
         let check: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();

@@ -47,6 +47,7 @@ fn a_killed_import_leaves_all_or_nothing() {
         let dir = root.path().join(format!("c{i}"));
         copy_dir(&centre, &dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_shequ"))
+            .env("SHEQU_PASSPHRASE", "test passphrase")
             .arg("--data-dir")
             .arg(&dir)
             .args(["bundle", "import"])
@@ -58,7 +59,11 @@ fn a_killed_import_leaves_all_or_nothing() {
         std::thread::sleep(Duration::from_millis(rng.next(whole + whole / 5)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let c = rusqlite::Connection::open(dir.join("shequ.db")).unwrap();
+        let c = shequ_store::raw_connection(
+            &dir.join("shequ.db"),
+            &shequ_store::Passphrase::new("test passphrase"),
+        )
+        .unwrap();
         let check: String = c
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();

@@ -49,6 +49,7 @@ fn script(dir: &Path, answers: &[(&str, &str)], finalize: bool) -> std::process:
     });
     std::fs::write(&file, body.to_string()).unwrap();
     Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .env("SHEQU_PASSPHRASE", "test passphrase")
         .arg("--data-dir")
         .arg(dir)
         .args(["--lang", "en", "interview", "script"])
@@ -292,6 +293,7 @@ fn two_processes_saving_into_one_store_never_fail_with_busy() {
         .iter()
         .map(|s| {
             Command::new(env!("CARGO_BIN_EXE_shequ"))
+                .env("SHEQU_PASSPHRASE", "test passphrase")
                 .arg("--data-dir")
                 .arg(d)
                 .args(["--lang", "en", "interview", "script"])

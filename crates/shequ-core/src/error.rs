@@ -64,6 +64,20 @@ pub enum ErrorCode {
     SettingOutOfRange,
     /// No survey round of that name (`round`, and `rounds`: the known ones).
     RoundNotFound,
+    /// The passphrase does not open the data folder's database.
+    WrongPassphrase,
+    /// A new passphrase shorter than `min` characters.
+    PassphraseTooShort,
+    /// The two typings of a new passphrase differ.
+    PassphraseMismatch,
+    /// Too many wrong passphrases: the next try is allowed in `seconds`.
+    UnlockThrottled,
+    /// No passphrase given where one is needed (no terminal to ask, no `SHEQU_PASSPHRASE`).
+    PassphraseRequired,
+    /// The data is locked: unlock first.
+    StoreLocked,
+    /// Another window or command has the database open, so it cannot be re-encrypted now.
+    StoreBusy,
     Internal,
 }
 

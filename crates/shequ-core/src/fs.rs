@@ -199,13 +199,13 @@ fn parent(path: &Path) -> &Path {
 
 /// Makes a rename in `dir` durable (the folder's entry list reaches the disk).
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// Windows has no folder handle to sync; the rename (MoveFileEx) is journaled by NTFS.
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
+pub fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 

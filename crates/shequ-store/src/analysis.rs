@@ -428,7 +428,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shequ.db");
         v4_database(&path);
-        let mut s = Store::open(&path).unwrap();
+        let mut s = Store::open(&path, &crate::test_support::pass()).unwrap();
         let rounds = s.rounds().unwrap();
         assert_eq!(rounds.len(), 1);
         assert_eq!(

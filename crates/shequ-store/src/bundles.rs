@@ -769,7 +769,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.db");
         v3_database(&p);
-        let mut s = Store::open(&p).unwrap();
+        let mut s = Store::open(&p, &crate::test_support::pass()).unwrap();
         assert_eq!(
             seqs(&s),
             vec![

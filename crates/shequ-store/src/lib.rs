@@ -1,12 +1,14 @@
-//! The local store: one SQLite file per data folder.
+//! The local store: one SQLCipher-encrypted SQLite file per data folder.
 //!
-//! Invariants: every write is one transaction; WAL with `synchronous=FULL`; foreign keys on;
+//! Invariants: nothing of the database reaches the disk unencrypted (see `cipher`); every
+//! write is one transaction; WAL with `synchronous=FULL`; foreign keys on;
 //! the schema version lives in `PRAGMA user_version` and a build refuses a database whose
 //! version is newer than its own migrations, before writing anything to it.
 
 mod analysis;
 mod audit;
 mod bundles;
+pub mod cipher;
 mod communities;
 mod instruments;
 mod migrate;
@@ -22,10 +24,37 @@ pub use analysis::{AnalysisRecord, ChecklistEditRow, RoundRow, SETTING_CURRENT_R
 pub use bundles::{
     ConflictRow, ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseWithAnswers,
 };
+pub use cipher::{FileState, Passphrase};
 pub use communities::CommunitySummary;
 pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
 pub use migrate::SCHEMA_VERSION;
 pub use responses::{NewResponse, ResponseList, ResponseRow, StoredAnswers};
+
+/// A keyed connection to an encrypted database, nothing checked or migrated: for tests and
+/// for inspecting a data folder with SQL. A wrong passphrase fails on the first read.
+#[doc(hidden)]
+pub fn raw_connection(path: &Path, pass: &Passphrase) -> Result<Connection> {
+    let conn = connect(path)?;
+    cipher::RawKey::for_file(pass, path)?.apply(&conn, path)?;
+    Ok(conn)
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        Error::new(ErrorCode::DataDirUnusable)
+            .with("path", path.display())
+            .with("detail", e)
+    })?;
+    // SQLCipher logs a failed page decryption (a wrong passphrase) to stderr; the caller
+    // reports it in the user's language instead.
+    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))
+        .map_err(|e| db_error(path, e))?;
+    Ok(conn)
+}
 
 /// `PRAGMA application_id` of a Shequ database ("SHQU"), so a foreign SQLite file is refused.
 pub const APPLICATION_ID: i64 = 0x5348_5155;
@@ -40,26 +69,86 @@ pub struct Actor {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The page key, kept (zeroized on drop) to reopen after a failed passphrase change.
+    key: Option<cipher::RawKey>,
 }
 
 impl Store {
-    /// Opens (creating if absent) the database at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-            Error::new(ErrorCode::DataDirUnusable)
-                .with("path", path.display())
-                .with("detail", e)
-        })?;
+    /// Opens the database at `path` with the passphrase, creating it encrypted when absent
+    /// and encrypting it first when it is a plain database from before encryption. A wrong
+    /// passphrase is `WrongPassphrase`, and nothing is written.
+    pub fn open(path: &Path, pass: &Passphrase) -> Result<Store> {
+        cipher::remove_rekey_leftovers(path)?;
+        let key = match cipher::file_state(path)? {
+            cipher::FileState::Absent => {
+                pass.check_new()?;
+                cipher::RawKey::fresh(pass)?
+            }
+            cipher::FileState::Plain => {
+                pass.check_new()?;
+                let conn = connect(path)?;
+                // A foreign or newer file is refused before it is copied.
+                migrate::check_compatible(&conn, path)?;
+                let key = cipher::RawKey::fresh(pass)?;
+                cipher::reencrypt(conn, path, &key)?;
+                key
+            }
+            cipher::FileState::Encrypted => cipher::RawKey::for_file(pass, path)?,
+        };
+        Store::open_keyed(path, key)
+    }
+
+    fn open_keyed(path: &Path, key: cipher::RawKey) -> Result<Store> {
+        let conn = connect(path)?;
+        key.apply(&conn, path)?;
+        // SQLCipher checks the key on the first read: a wrong one reads as "not a database".
+        if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
+            return Err(match e.sqlite_error_code() {
+                Some(rusqlite::ffi::ErrorCode::NotADatabase) => {
+                    Error::new(ErrorCode::WrongPassphrase).with("path", path.display())
+                }
+                _ => db_error(path, e),
+            });
+        }
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            key: Some(key),
         };
         store.prepare()?;
         Ok(store)
+    }
+
+    /// Whether `pass` opens this database, without touching the open connection.
+    pub fn passphrase_opens(&self, pass: &Passphrase) -> Result<bool> {
+        let key = cipher::RawKey::for_file(pass, &self.path)?;
+        let conn = connect(&self.path)?;
+        key.apply(&conn, &self.path)?;
+        let ok = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .is_ok();
+        Ok(ok)
+    }
+
+    /// Re-encrypts the whole database under a new passphrase (see `cipher`): afterwards only
+    /// the new passphrase opens it; if the process dies on the way, the old one still does.
+    pub fn change_passphrase(&mut self, new: &Passphrase) -> Result<()> {
+        new.check_new()?;
+        let key = cipher::RawKey::fresh(new)?;
+        let conn = std::mem::replace(
+            &mut self.conn,
+            Connection::open_in_memory().map_err(Error::internal)?,
+        );
+        let result = cipher::reencrypt(conn, &self.path, &key);
+        // Reopen whatever is now at the path: the new file, or the untouched old one.
+        let old = self.key.take();
+        let (reopen_with, result) = match result {
+            Ok(()) => (Some(key), Ok(())),
+            Err(e) => (old, Err(e)),
+        };
+        let reopen_with = reopen_with.ok_or_else(|| Error::internal("store has no key"))?;
+        *self = Store::open_keyed(&self.path, reopen_with)?;
+        result
     }
 
     /// A private in-memory database with the full schema, for tests.
@@ -68,6 +157,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: PathBuf::from(":memory:"),
+            key: None,
         };
         store.prepare()?;
         Ok(store)
@@ -192,6 +282,10 @@ pub(crate) mod test_support {
 
     pub fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap()
+    }
+
+    pub fn pass() -> crate::Passphrase {
+        crate::Passphrase::new("测试口令-test-pass")
     }
 
     /// A database file as schema version `version` left it (migrations 1..=version, no

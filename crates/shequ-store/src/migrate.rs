@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn fresh_database_gets_the_latest_schema_wal_and_foreign_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let store = Store::open(&dir.path().join("s.db"), &crate::test_support::pass()).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let q = |sql: &str| {
             store
@@ -112,8 +112,8 @@ mod tests {
     fn reopening_applies_nothing_twice() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.db");
-        drop(Store::open(&p).unwrap());
-        let store = Store::open(&p).unwrap();
+        drop(Store::open(&p, &crate::test_support::pass()).unwrap());
+        let store = Store::open(&p, &crate::test_support::pass()).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     }
 
@@ -129,7 +129,9 @@ mod tests {
                 .unwrap();
         }
         let before = bytes(&p);
-        let err = Store::open(&p).err().expect("refused");
+        let err = Store::open(&p, &crate::test_support::pass())
+            .err()
+            .expect("refused");
         assert_eq!(err.code, ErrorCode::DbNewerSchema);
         assert_eq!(err.params["found"], "99");
         assert_eq!(err.params["supported"], SCHEMA_VERSION.to_string());
@@ -138,15 +140,18 @@ mod tests {
     }
 
     #[test]
-    fn garbage_file_is_refused_as_corrupt_and_untouched() {
+    fn garbage_file_opens_with_no_passphrase_and_is_untouched() {
+        // An encrypted database is indistinguishable from random bytes without its key.
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.db");
         let junk: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 3) as u8).collect();
         std::fs::write(&p, &junk).unwrap();
-        let err = Store::open(&p).err().expect("refused");
-        assert_eq!(err.code, ErrorCode::DbCorrupt, "{err:?}");
-        assert!(err.params["path"].ends_with("s.db"));
+        let err = Store::open(&p, &crate::test_support::pass())
+            .err()
+            .expect("refused");
+        assert_eq!(err.code, ErrorCode::WrongPassphrase, "{err:?}");
         assert_eq!(bytes(&p), junk);
+        assert!(!dir.path().join("s.db-wal").exists());
     }
 
     #[test]
@@ -158,7 +163,9 @@ mod tests {
             .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
             .unwrap();
         let before = bytes(&p);
-        let err = Store::open(&p).err().expect("refused");
+        let err = Store::open(&p, &crate::test_support::pass())
+            .err()
+            .expect("refused");
         assert_eq!(err.code, ErrorCode::DbCorrupt);
         assert_eq!(bytes(&p), before);
     }
@@ -168,17 +175,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.db");
         {
-            let store = Store::open(&p).unwrap();
+            let store = Store::open(&p, &crate::test_support::pass()).unwrap();
             store
                 .conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .unwrap();
         }
         let mut b = bytes(&p);
-        // Overwrite the header magic: SQLite then sees no database at all.
-        b[..16].copy_from_slice(b"NOT A DATABASE!\0");
+        // One flipped bit in the third page: its HMAC no longer matches.
+        b[2 * 4096 + 100] ^= 1;
         std::fs::write(&p, &b).unwrap();
-        let err = Store::open(&p).err().expect("refused");
-        assert_eq!(err.code, ErrorCode::DbCorrupt);
+        let found = Store::open(&p, &crate::test_support::pass()).and_then(|s| {
+            if s.integrity_ok()? {
+                Ok(())
+            } else {
+                Err(shequ_core::Error::new(ErrorCode::DbCorrupt))
+            }
+        });
+        assert_eq!(found.unwrap_err().code, ErrorCode::DbCorrupt);
     }
 }

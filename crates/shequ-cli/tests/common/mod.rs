@@ -7,6 +7,7 @@ use std::process::Command;
 /// Runs `shequ --data-dir DIR ARGS…`, asserts success, returns stdout.
 pub fn shequ_ok(dir: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_shequ"))
+        .env("SHEQU_PASSPHRASE", "test passphrase")
         .arg("--data-dir")
         .arg(dir)
         .args(args)

@@ -15,11 +15,16 @@ done
 dir_args=()
 [[ -n $DATA_DIR ]] && dir_args=(--data-dir "$DATA_DIR")
 
-# First run: no communities yet → the demo district, so every screen has content.
-if ./target/debug/shequ "${dir_args[@]}" --lang en communities list | grep -q "No communities yet"; then
+# First run: no database yet → the demo district, so every screen has content. The store is
+# encrypted; the demo's passphrase is published (README, and the unlock screen says it).
+resolved_dir="${DATA_DIR:-${SHEQU_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/shequ}}"
+if [[ ! -s $resolved_dir/shequ.db ]]; then
+  export SHEQU_PASSPHRASE=shequ-demo
   ./target/debug/shequ "${dir_args[@]}" demo
   # The demo district is the centre's view: analysis screens and the import side of the exchange.
   ./target/debug/shequ "${dir_args[@]}" role centre >/dev/null
+  unset SHEQU_PASSPHRASE
+  echo "The demo district is in $resolved_dir; its passphrase is: shequ-demo" >&2
 fi
 
 if [[ -z ${DISPLAY:-} && -z ${WAYLAND_DISPLAY:-} ]]; then

@@ -4,6 +4,12 @@ fn main() {
     let attrs = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(&[
+            "lock_state",
+            "unlock",
+            "lock",
+            "change_passphrase",
+            "idle_lock_minutes",
+            "set_idle_lock_minutes",
             "home",
             "load_demo",
             "add_community",

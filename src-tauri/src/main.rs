@@ -19,24 +19,22 @@ use shequ_app::fieldwork::{
     FinalizeOutcome, InterviewData, RepeatOutcome, ResponseHistory, SaveOutcome, StartInterview,
 };
 use shequ_app::instruments::{ImportStatus, InstrumentPreview};
-use shequ_app::{demo::DemoReport, App, HomeData};
-use shequ_core::{Community, Error, IpcError, Lang, NewCommunity};
+use shequ_app::unlock::LockState;
+use shequ_app::{demo::DemoReport, App, HomeData, Passphrase};
+use shequ_core::{Community, Error, ErrorCode, IpcError, Lang, NewCommunity};
 use shequ_store::InstrumentSummary;
 use shequ_store::ResponseRow;
 use shequ_store::{ConflictRow, ExportRow, RoundRow};
 use tauri::State;
 use uuid::Uuid;
 
-/// The open data folder, or the reason it could not be opened (shown by the UI). A failed
-/// open is retried on the next command, so "Retry" works once the folder is fixed.
+/// The data folder, and the app once it is unlocked. Until the passphrase is typed (and
+/// again after a lock) `app` is `None` and every command but the unlock ones answers
+/// `StoreLocked`; locking drops the app, and with it the page key and every secret it held.
 struct Shell {
     dir: Result<PathBuf, Error>,
-    app: Result<App, Error>,
+    app: Option<App>,
     lang: Lang,
-}
-
-fn open(dir: &Result<PathBuf, Error>) -> Result<App, Error> {
-    dir.clone().and_then(|d| App::open(&d, Utc::now()))
 }
 
 type Shared = Mutex<Shell>;
@@ -55,21 +53,98 @@ fn data_dir_arg() -> Option<PathBuf> {
     None
 }
 
+fn shell<'a>(state: &'a State<Shared>) -> Result<std::sync::MutexGuard<'a, Shell>, IpcError> {
+    state
+        .lock()
+        .map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))
+}
+
 fn with_app<T>(
     state: &State<Shared>,
     f: impl FnOnce(&mut App, Lang) -> Result<T, Error>,
 ) -> Result<T, IpcError> {
-    let mut shell = state
-        .lock()
-        .map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
-    if shell.app.is_err() {
-        shell.app = open(&shell.dir);
-    }
+    let mut shell = shell(state)?;
     let lang = shell.lang;
     match &mut shell.app {
-        Ok(app) => f(app, lang).map_err(|e| e.to_ipc(lang)),
-        Err(e) => Err(e.to_ipc(lang)),
+        Some(app) => f(app, lang).map_err(|e| e.to_ipc(lang)),
+        None => Err(Error::new(ErrorCode::StoreLocked).to_ipc(lang)),
     }
+}
+
+/// The data folder, or why it cannot be used.
+fn data_dir(shell: &Shell) -> Result<PathBuf, IpcError> {
+    shell.dir.clone().map_err(|e| e.to_ipc(shell.lang))
+}
+
+#[tauri::command]
+fn lock_state(state: State<Shared>) -> Result<LockState, IpcError> {
+    let shell = shell(&state)?;
+    let dir = data_dir(&shell)?;
+    shequ_app::unlock::lock_state(&dir, Utc::now()).map_err(|e| e.to_ipc(shell.lang))
+}
+
+/// Opens the data with the passphrase; when one is being chosen (`new`, `plain`), `confirm`
+/// must repeat it. Nothing is written for a refused passphrase but the wrong-try count.
+#[tauri::command]
+fn unlock(
+    state: State<Shared>,
+    passphrase: String,
+    confirm: Option<String>,
+) -> Result<(), IpcError> {
+    let mut shell = shell(&state)?;
+    let lang = shell.lang;
+    if shell.app.is_some() {
+        return Ok(());
+    }
+    let dir = data_dir(&shell)?;
+    let pass = Passphrase::new(passphrase);
+    let now = Utc::now();
+    let fail = |e: Error| e.to_ipc(lang);
+    let kind = shequ_app::unlock::lock_state(&dir, now)
+        .map_err(fail)?
+        .state;
+    if kind.chooses_passphrase() {
+        pass.check_new().map_err(fail)?;
+        let again = Passphrase::new(confirm.unwrap_or_default());
+        if !pass.same_as(&again) {
+            return Err(fail(Error::new(ErrorCode::PassphraseMismatch)));
+        }
+    }
+    shell.app = Some(App::unlock(&dir, &pass, now).map_err(fail)?);
+    Ok(())
+}
+
+#[tauri::command]
+fn lock(state: State<Shared>) -> Result<(), IpcError> {
+    shell(&state)?.app = None;
+    Ok(())
+}
+
+#[tauri::command]
+fn change_passphrase(
+    state: State<Shared>,
+    current: String,
+    new: String,
+    confirm: String,
+) -> Result<(), IpcError> {
+    let (new, confirm) = (Passphrase::new(new), Passphrase::new(confirm));
+    with_app(&state, |app, _| {
+        new.check_new()?;
+        if !new.same_as(&confirm) {
+            return Err(Error::new(ErrorCode::PassphraseMismatch));
+        }
+        app.change_passphrase(&Passphrase::new(current), &new)
+    })
+}
+
+#[tauri::command]
+fn idle_lock_minutes(state: State<Shared>) -> Result<u32, IpcError> {
+    with_app(&state, |app, _| app.idle_lock_minutes())
+}
+
+#[tauri::command]
+fn set_idle_lock_minutes(state: State<Shared>, minutes: u32) -> Result<(), IpcError> {
+    with_app(&state, |app, _| app.set_idle_lock_minutes(minutes))
 }
 
 #[tauri::command]
@@ -292,18 +367,16 @@ fn restore_replaced(state: State<Shared>, id: String) -> Result<String, IpcError
 
 #[tauri::command]
 fn ui_lang(state: State<Shared>) -> Result<Lang, IpcError> {
-    let shell = state
-        .lock()
-        .map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
-    Ok(shell.lang)
+    Ok(shell(&state)?.lang)
 }
 
+/// The language is remembered beside the database (not inside it), so it works locked too.
 #[tauri::command]
 fn set_ui_lang(state: State<Shared>, lang: Lang) -> Result<(), IpcError> {
-    with_app(&state, |app, _| app.set_ui_lang(lang))?;
-    if let Ok(mut shell) = state.lock() {
-        shell.lang = lang;
-    }
+    let mut shell = shell(&state)?;
+    let dir = data_dir(&shell)?;
+    shequ_app::set_ui_lang_of(&dir, lang).map_err(|e| e.to_ipc(lang))?;
+    shell.lang = lang;
     Ok(())
 }
 
@@ -400,18 +473,26 @@ fn classification_report(
 
 fn main() {
     let dir = shequ_app::resolve_data_dir(data_dir_arg().as_deref());
-    let app = open(&dir);
-    let lang = app
-        .as_ref()
-        .ok()
-        .and_then(|a| a.ui_lang().ok())
+    let lang = dir
+        .as_deref()
+        .map(shequ_app::ui_lang_of)
         .unwrap_or_default();
-    if let Err(e) = &app {
+    if let Err(e) = &dir {
         eprintln!("{}", e.message(lang));
     }
     let result = tauri::Builder::default()
-        .manage(Mutex::new(Shell { dir, app, lang }))
+        .manage(Mutex::new(Shell {
+            dir,
+            app: None,
+            lang,
+        }))
         .invoke_handler(tauri::generate_handler![
+            lock_state,
+            unlock,
+            lock,
+            change_passphrase,
+            idle_lock_minutes,
+            set_idle_lock_minutes,
             home,
             load_demo,
             add_community,

@@ -26,7 +26,20 @@ pub use paths::{default_data_dir, resolve_data_dir, DATA_DIR_ENV, DB_FILE};
 pub use shequ_store::Passphrase;
 
 const SETTING_DEVICE_ID: &str = "device_id";
-const SETTING_UI_LANG: &str = "ui_lang";
+const UI_LANG_FILE: &str = "ui-lang";
+
+/// The language remembered for the data folder (zh-CN when none was chosen).
+pub fn ui_lang_of(data_dir: &Path) -> Lang {
+    std::fs::read_to_string(data_dir.join(UI_LANG_FILE))
+        .ok()
+        .and_then(|s| Lang::parse(s.trim()))
+        .unwrap_or_default()
+}
+
+pub fn set_ui_lang_of(data_dir: &Path, lang: Lang) -> Result<()> {
+    paths::ensure_usable(data_dir)?;
+    shequ_core::fs::write_atomic(&data_dir.join(UI_LANG_FILE), lang.tag().as_bytes())
+}
 
 /// An open data folder: the store plus this device's identity.
 pub struct App {
@@ -59,7 +72,20 @@ impl App {
     /// [`App::unlock`], which also slows down repeated wrong passphrases.
     pub fn open(data_dir: &Path, pass: &Passphrase, now: DateTime<Utc>) -> Result<App> {
         paths::ensure_usable(data_dir)?;
-        let mut store = Store::open(&data_dir.join(DB_FILE), pass)?;
+        let store = Store::open(&data_dir.join(DB_FILE), pass)?;
+        App::with_store(store, data_dir, now)
+    }
+
+    /// An app over an unencrypted store, for the benchmark that measures what encryption
+    /// costs on the save path. Never for data.
+    #[doc(hidden)]
+    pub fn open_unencrypted_for_bench(data_dir: &Path, now: DateTime<Utc>) -> Result<App> {
+        paths::ensure_usable(data_dir)?;
+        let store = Store::open_unencrypted_for_bench(&data_dir.join(DB_FILE))?;
+        App::with_store(store, data_dir, now)
+    }
+
+    fn with_store(mut store: Store, data_dir: &Path, now: DateTime<Utc>) -> Result<App> {
         let device_id = match store.setting(SETTING_DEVICE_ID)? {
             Some(id) => id,
             None => {
@@ -218,16 +244,14 @@ impl App {
     }
 
     /// The remembered UI language (zh-CN until the user picks another).
+    /// The language of the window and of messages: kept in a plain file beside the database
+    /// (`ui-lang`, not secret), so the unlock screen speaks it before anything is open.
     pub fn ui_lang(&self) -> Result<Lang> {
-        Ok(self
-            .store
-            .setting(SETTING_UI_LANG)?
-            .and_then(|s| Lang::parse(&s))
-            .unwrap_or_default())
+        Ok(ui_lang_of(&self.data_dir))
     }
 
     pub fn set_ui_lang(&mut self, lang: Lang) -> Result<()> {
-        self.store.set_setting(SETTING_UI_LANG, lang.tag())
+        set_ui_lang_of(&self.data_dir, lang)
     }
 
     pub(crate) fn store_mut(&mut self) -> &mut Store {

@@ -23,6 +23,11 @@ pub const FREE_TRIES: u32 = 3;
 /// The longest wait between tries, in seconds.
 pub const MAX_WAIT_SECONDS: i64 = 300;
 
+/// The window locks itself after this many idle minutes (a setting in the store).
+pub const SETTING_IDLE_LOCK: &str = "idle_lock_minutes";
+pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 10;
+pub const IDLE_LOCK_RANGE: std::ops::RangeInclusive<u32> = 1..=240;
+
 const FAILURES_FILE: &str = "unlock-failures";
 const DEMO_MARKER: &str = "demo-data";
 
@@ -53,9 +58,10 @@ pub struct LockState {
     pub state: LockKind,
     pub data_dir: String,
     /// Seconds before the next try is allowed (0: now).
+    #[ts(type = "number")]
     pub wait_seconds: i64,
-    /// The folder holds the demo district: the screen shows its published passphrase.
-    pub demo: bool,
+    /// The folder holds the demo district: its published passphrase, which the screen shows.
+    pub demo_passphrase: Option<String>,
     pub min_chars: usize,
 }
 
@@ -100,7 +106,10 @@ pub fn lock_state(data_dir: &Path, now: DateTime<Utc>) -> Result<LockState> {
         state,
         data_dir: data_dir.display().to_string(),
         wait_seconds: remaining_wait(data_dir, now),
-        demo: data_dir.join(DEMO_MARKER).exists(),
+        demo_passphrase: data_dir
+            .join(DEMO_MARKER)
+            .exists()
+            .then(|| DEMO_PASSPHRASE.to_string()),
         min_chars: shequ_store::cipher::MIN_PASSPHRASE_CHARS,
     })
 }
@@ -141,8 +150,9 @@ impl App {
     pub fn change_passphrase(&mut self, current: &Passphrase, new: &Passphrase) -> Result<()> {
         new.check_new()?;
         if !self.store.passphrase_opens(current)? {
-            return Err(Error::new(ErrorCode::WrongPassphrase)
-                .with("path", self.store.path().display()));
+            return Err(
+                Error::new(ErrorCode::WrongPassphrase).with("path", self.store.path().display())
+            );
         }
         self.store.change_passphrase(new)?;
         match std::fs::remove_file(self.data_dir.join(DEMO_MARKER)) {
@@ -150,6 +160,27 @@ impl App {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(shequ_core::fs::unwritable(&self.data_dir, &e)),
         }
+    }
+
+    pub fn idle_lock_minutes(&self) -> Result<u32> {
+        Ok(self
+            .store
+            .setting(SETTING_IDLE_LOCK)?
+            .and_then(|v| v.parse().ok())
+            .filter(|m| IDLE_LOCK_RANGE.contains(m))
+            .unwrap_or(DEFAULT_IDLE_LOCK_MINUTES))
+    }
+
+    pub fn set_idle_lock_minutes(&mut self, minutes: u32) -> Result<()> {
+        if !IDLE_LOCK_RANGE.contains(&minutes) {
+            return Err(Error::new(ErrorCode::SettingOutOfRange)
+                .with("setting", SETTING_IDLE_LOCK)
+                .with("value", minutes)
+                .with("min", IDLE_LOCK_RANGE.start())
+                .with("max", IDLE_LOCK_RANGE.end()));
+        }
+        self.store
+            .set_setting(SETTING_IDLE_LOCK, &minutes.to_string())
     }
 
     /// Marks the folder as the demo's when it is opened with the published passphrase.

@@ -16,7 +16,10 @@ fn wrong_passphrases_slow_further_tries_even_after_a_restart() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
     let s = lock_state(dir.path(), t0).unwrap();
     assert_eq!(s.state, LockKind::New);
-    assert_eq!((s.wait_seconds, s.demo, s.min_chars), (0, false, 8));
+    assert_eq!(
+        (s.wait_seconds, s.demo_passphrase, s.min_chars),
+        (0, None, 8)
+    );
     drop(App::unlock(dir.path(), &pass("right passphrase"), t0).unwrap());
     assert_eq!(lock_state(dir.path(), t0).unwrap().state, LockKind::Locked);
 
@@ -99,16 +102,40 @@ fn the_demo_folder_says_so_until_its_passphrase_is_changed() {
     let dir = tempfile::tempdir().unwrap();
     let now = Utc::now();
     let mut app = App::unlock(dir.path(), &pass(DEMO_PASSPHRASE), now).unwrap();
-    assert!(!lock_state(dir.path(), now).unwrap().demo);
+    assert_eq!(lock_state(dir.path(), now).unwrap().demo_passphrase, None);
     app.load_demo(now).unwrap();
-    assert!(lock_state(dir.path(), now).unwrap().demo);
+    assert_eq!(
+        lock_state(dir.path(), now)
+            .unwrap()
+            .demo_passphrase
+            .as_deref(),
+        Some("shequ-demo")
+    );
     app.change_passphrase(&pass(DEMO_PASSPHRASE), &pass("our own passphrase"))
         .unwrap();
-    assert!(!lock_state(dir.path(), now).unwrap().demo);
+    assert_eq!(lock_state(dir.path(), now).unwrap().demo_passphrase, None);
 
     // Demo data loaded under someone's own passphrase is not marked.
     let other = tempfile::tempdir().unwrap();
     let mut app = App::unlock(other.path(), &pass("our own passphrase"), now).unwrap();
     app.load_demo(now).unwrap();
-    assert!(!lock_state(other.path(), now).unwrap().demo);
+    assert_eq!(lock_state(other.path(), now).unwrap().demo_passphrase, None);
+}
+
+#[test]
+fn the_idle_lock_time_is_a_setting_in_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    let mut app = App::unlock(dir.path(), &pass("right passphrase"), now).unwrap();
+    assert_eq!(app.idle_lock_minutes().unwrap(), 10);
+    for bad in [0, 241, u32::MAX] {
+        let e = app.set_idle_lock_minutes(bad).unwrap_err();
+        assert_eq!(e.code, ErrorCode::SettingOutOfRange);
+        assert_eq!(e.params["max"], "240");
+    }
+    assert_eq!(app.idle_lock_minutes().unwrap(), 10);
+    app.set_idle_lock_minutes(3).unwrap();
+    drop(app);
+    let app = App::unlock(dir.path(), &pass("right passphrase"), now).unwrap();
+    assert_eq!(app.idle_lock_minutes().unwrap(), 3);
 }

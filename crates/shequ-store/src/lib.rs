@@ -95,12 +95,21 @@ impl Store {
             }
             cipher::FileState::Encrypted => cipher::RawKey::for_file(pass, path)?,
         };
-        Store::open_keyed(path, key)
+        Store::open_keyed(path, Some(key))
     }
 
-    fn open_keyed(path: &Path, key: cipher::RawKey) -> Result<Store> {
+    /// An unencrypted database, for the benchmark that measures what encryption costs.
+    /// Never for data: the app and the CLI open only through [`Store::open`].
+    #[doc(hidden)]
+    pub fn open_unencrypted_for_bench(path: &Path) -> Result<Store> {
+        Store::open_keyed(path, None)
+    }
+
+    fn open_keyed(path: &Path, key: Option<cipher::RawKey>) -> Result<Store> {
         let conn = connect(path)?;
-        key.apply(&conn, path)?;
+        if let Some(key) = &key {
+            key.apply(&conn, path)?;
+        }
         // SQLCipher checks the key on the first read: a wrong one reads as "not a database".
         if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
             return Err(match e.sqlite_error_code() {
@@ -113,7 +122,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
-            key: Some(key),
+            key,
         };
         store.prepare()?;
         Ok(store)
@@ -147,7 +156,7 @@ impl Store {
             Err(e) => (old, Err(e)),
         };
         let reopen_with = reopen_with.ok_or_else(|| Error::internal("store has no key"))?;
-        *self = Store::open_keyed(&self.path, reopen_with)?;
+        *self = Store::open_keyed(&self.path, Some(reopen_with))?;
         result
     }
 

@@ -79,8 +79,16 @@ impl Driver {
         driver
     }
 
-    /// Opens the app on `data_dir` in a new WebDriver session.
+    /// Opens the app on `data_dir` in a new WebDriver session and unlocks it with
+    /// [`PASSPHRASE`] (choosing it, typed twice, when the folder is new), as a person does.
     pub async fn open(&self, data_dir: &Path) -> Client {
+        let c = self.open_locked(data_dir).await;
+        unlock(&c, PASSPHRASE).await;
+        c
+    }
+
+    /// Opens the app on `data_dir`, left at its unlock screen.
+    pub async fn open_locked(&self, data_dir: &Path) -> Client {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
@@ -110,6 +118,43 @@ impl Drop for Driver {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
+    }
+}
+
+/// The passphrase of every data folder the tests make (`shequ_app::App::open` with it, or a
+/// new folder unlocked by [`Driver::open`]).
+pub const PASSPHRASE: &str = "test passphrase";
+
+pub fn passphrase() -> shequ_app::Passphrase {
+    shequ_app::Passphrase::new(PASSPHRASE)
+}
+
+/// Types `pass` on the unlock screen (twice when one is being chosen), submits, and waits
+/// until the screen is gone.
+pub async fn unlock(c: &Client, pass: &str) {
+    click(c, &testid("unlock-passphrase")).await;
+    retype(c, &testid("unlock-passphrase"), pass).await;
+    if c.find(Locator::Css(&testid("unlock-confirm")))
+        .await
+        .is_ok()
+    {
+        retype(c, &testid("unlock-confirm"), pass).await;
+    }
+    click(c, &testid("unlock-submit")).await;
+    wait_gone(c, &testid("unlock")).await;
+}
+
+/// Waits until nothing matches `css`.
+pub async fn wait_gone(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !c
+        .find_all(Locator::Css(css))
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "{css} stayed on screen");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

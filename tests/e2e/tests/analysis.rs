@@ -15,7 +15,7 @@ async fn a_cutoff_change_reclassifies_a_community_and_its_new_checklist_is_accep
     let reports = root.path().join("reports");
     std::fs::create_dir_all(&reports).unwrap();
     {
-        let mut app = App::open(&data, Utc::now()).unwrap();
+        let mut app = App::open(&data, &shequ_e2e::passphrase(), Utc::now()).unwrap();
         app.load_demo(Utc::now()).unwrap();
         app.set_role(Role::Centre).unwrap();
     }
@@ -169,7 +169,7 @@ async fn a_cutoff_change_reclassifies_a_community_and_its_new_checklist_is_accep
     drop(driver);
 
     // What the window did is in the store: the thresholds, the acceptance, the edit.
-    let app = App::open(&data, Utc::now()).unwrap();
+    let app = App::open(&data, &shequ_e2e::passphrase(), Utc::now()).unwrap();
     assert_eq!(app.analysis_settings().unwrap().cutoff, 75.0);
     let list = app.checklist("DH-01").unwrap();
     assert!(list.pending_add.is_empty() && list.pending_remove.is_empty());

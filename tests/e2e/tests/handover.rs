@@ -11,12 +11,12 @@ use shequ_e2e::*;
 async fn a_failed_export_is_not_recorded_and_the_centre_sees_a_missing_bundle() {
     let root = tempfile::tempdir().unwrap();
     let (laptop, centre) = (root.path().join("laptop"), root.path().join("centre"));
-    let recipient = App::open(&centre, Utc::now())
+    let recipient = App::open(&centre, &shequ_e2e::passphrase(), Utc::now())
         .unwrap()
         .init_centre()
         .unwrap();
     {
-        let mut app = App::open(&laptop, Utc::now()).unwrap();
+        let mut app = App::open(&laptop, &shequ_e2e::passphrase(), Utc::now()).unwrap();
         app.load_demo(Utc::now()).unwrap();
         app.set_centre_recipient(&recipient).unwrap();
     }
@@ -56,7 +56,7 @@ async fn a_failed_export_is_not_recorded_and_the_centre_sees_a_missing_bundle() 
         .unwrap()
         .path()];
     {
-        let mut app = App::open(&laptop, Utc::now()).unwrap();
+        let mut app = App::open(&laptop, &shequ_e2e::passphrase(), Utc::now()).unwrap();
         let finished = app.finalized(Utc::now()).unwrap();
         for (i, row) in finished.iter().take(2).enumerate() {
             let now = Utc::now() + Duration::seconds(i as i64 + 1);
@@ -72,7 +72,7 @@ async fn a_failed_export_is_not_recorded_and_the_centre_sees_a_missing_bundle() 
         }
     }
     {
-        let mut app = App::open(&centre, Utc::now()).unwrap();
+        let mut app = App::open(&centre, &shequ_e2e::passphrase(), Utc::now()).unwrap();
         for b in [&bundles[0], &bundles[2]] {
             let bytes = std::fs::read(b).unwrap();
             app.import_bundle(&bytes, &b.display().to_string(), false, Utc::now())

@@ -23,7 +23,7 @@ const DEMO_NAMES: [&str; 12] = [
 
 fn demo_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = shequ_app::App::open(dir.path(), Utc::now()).unwrap();
+    let mut app = shequ_app::App::open(dir.path(), &shequ_e2e::passphrase(), Utc::now()).unwrap();
     app.load_demo(Utc::now()).unwrap();
     dir
 }
@@ -161,10 +161,14 @@ async fn a_corrupt_database_is_explained_in_the_window_and_left_alone() {
     let db = dir.path().join("shequ.db");
     std::fs::write(&db, &junk).unwrap();
     let driver = Driver::start().await;
-    let c = driver.open(dir.path()).await;
-    let text = wait_text(&c, &testid("error"), |t| !t.is_empty()).await;
+    let c = driver.open_locked(dir.path()).await;
+    // Without its key an encrypted database cannot be told from random bytes: the unlock
+    // screen says the passphrase does not open it, or the file may be damaged.
+    retype(&c, &testid("unlock-passphrase"), PASSPHRASE).await;
+    click(&c, &testid("unlock-submit")).await;
+    let text = wait_text(&c, &testid("unlock-error"), |t| !t.is_empty()).await;
     assert!(
-        text.contains("无法读取数据") && text.contains("shequ.db") && text.contains("已损坏"),
+        text.contains("口令不对") && text.contains("shequ.db") && text.contains("可能已损坏"),
         "{text}"
     );
     screenshot(&c, "home-corrupt-db-zh-CN.png").await;
@@ -234,12 +238,12 @@ async fn a_designer_previews_and_imports_an_xlsform_and_a_bad_one_is_explained()
 async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     let root = tempfile::tempdir().unwrap();
     let (laptop, centre) = (root.path().join("laptop"), root.path().join("centre"));
-    let recipient = shequ_app::App::open(&centre, Utc::now())
+    let recipient = shequ_app::App::open(&centre, &shequ_e2e::passphrase(), Utc::now())
         .unwrap()
         .init_centre()
         .unwrap();
     {
-        let mut app = shequ_app::App::open(&laptop, Utc::now()).unwrap();
+        let mut app = shequ_app::App::open(&laptop, &shequ_e2e::passphrase(), Utc::now()).unwrap();
         app.load_demo(Utc::now()).unwrap();
         app.set_centre_recipient(&recipient).unwrap();
     }

@@ -10,7 +10,8 @@ use shequ_e2e::*;
 async fn a_full_interview_by_keyboard_then_restart_edit_and_audit() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let mut app = shequ_app::App::open(dir.path(), Utc::now()).unwrap();
+        let mut app =
+            shequ_app::App::open(dir.path(), &shequ_e2e::passphrase(), Utc::now()).unwrap();
         app.load_demo(Utc::now()).unwrap();
     }
     let driver = Driver::start().await;

@@ -78,7 +78,7 @@ async fn wait_saved(c: &Client, key: &str) {
 async fn an_unticked_problem_leaves_no_severity_and_the_12th_need_is_one_keystroke_pair() {
     let dir = tempfile::tempdir().unwrap();
     let id = {
-        let mut app = App::open(dir.path(), Utc::now()).unwrap();
+        let mut app = App::open(dir.path(), &shequ_e2e::passphrase(), Utc::now()).unwrap();
         app.load_demo(Utc::now()).unwrap();
         let id = start(&mut app, None, "9号楼101室");
         // Every required answer of blocks A–E and I, through the same path as the window.
@@ -136,7 +136,7 @@ async fn an_unticked_problem_leaves_no_severity_and_the_12th_need_is_one_keystro
 
     // Before finalize the unticked severity is still kept (restorable, as in Collect)…
     {
-        let app = App::open(dir.path(), Utc::now()).unwrap();
+        let app = App::open(dir.path(), &shequ_e2e::passphrase(), Utc::now()).unwrap();
         let draft = app.store().stored_answers(id).unwrap().values;
         assert_eq!(draft["h_sev_pets"], "3");
         assert_eq!(
@@ -150,7 +150,7 @@ async fn an_unticked_problem_leaves_no_severity_and_the_12th_need_is_one_keystro
 
     // …and after it, the record is what ODK would submit.
     {
-        let app = App::open(dir.path(), Utc::now()).unwrap();
+        let app = App::open(dir.path(), &shequ_e2e::passphrase(), Utc::now()).unwrap();
         let rec = app.store().stored_answers(id).unwrap().values;
         assert!(!rec.contains_key("h_sev_pets"), "{rec:?}");
         assert_eq!(rec["h_problems"], "theft");
@@ -181,7 +181,7 @@ async fn an_unticked_problem_leaves_no_severity_and_the_12th_need_is_one_keystro
 async fn a_repeat_nested_two_levels_deep_is_filled_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let id = {
-        let mut app = App::open(dir.path(), Utc::now()).unwrap();
+        let mut app = App::open(dir.path(), &shequ_e2e::passphrase(), Utc::now()).unwrap();
         app.load_demo(Utc::now()).unwrap();
         let bytes =
             std::fs::read(repo_root().join("tests/fixtures/xlsform/ok_nested_repeats.xlsx"))
@@ -230,7 +230,7 @@ async fn a_repeat_nested_two_levels_deep_is_filled_and_recorded() {
     wait_text(&c, &testid("notice"), |t| t == "问卷已提交。").await;
     c.close().await.unwrap();
 
-    let app = App::open(dir.path(), Utc::now()).unwrap();
+    let app = App::open(dir.path(), &shequ_e2e::passphrase(), Utc::now()).unwrap();
     let rec = app.store().stored_answers(id).unwrap();
     let v = |k: &str| rec.values.get(k).map(String::as_str);
     assert_eq!(v("building[1]/bname"), Some("一号楼"));

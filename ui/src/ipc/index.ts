@@ -31,18 +31,30 @@ import type { AnalysisView } from './generated/AnalysisView'
 import type { AnalysisSettings } from './generated/AnalysisSettings'
 import type { Composite } from './generated/Composite'
 import type { EditInput } from './generated/EditInput'
+import type { LockState } from './generated/LockState'
+import type { LockKind } from './generated/LockKind'
 
 export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
   Response, InterviewData, SaveOutcome, FormState, RepeatOutcome, FinalizeOutcome, ResponseRow, ResponseHistory,
   KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles, Role, RoundRow, AnalysisView,
-  AnalysisSettings, Composite, EditInput,
+  AnalysisSettings, Composite, EditInput, LockState, LockKind,
 }
 
 /** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
 export type ResponseLists = [ResponseRow[], ResponseRow[], ResponseRow[]]
 
 export interface Backend {
+  /** Before anything is open: a new folder, a plain one to encrypt, or a locked one. */
+  lockState(): Promise<LockState>
+  /** Opens the data; `confirm` repeats a passphrase being chosen. Rejects with
+   * `wrong_passphrase`, `unlock_throttled`, `passphrase_too_short` or `passphrase_mismatch`. */
+  unlock(passphrase: string, confirm: string | null): Promise<void>
+  /** Closes the data: every other command answers `store_locked` until the next unlock. */
+  lock(): Promise<void>
+  changePassphrase(current: string, next: string, confirm: string): Promise<void>
+  idleLockMinutes(): Promise<number>
+  setIdleLockMinutes(minutes: number): Promise<void>
   home(): Promise<HomeData>
   loadDemo(): Promise<DemoReport>
   addCommunity(input: NewCommunity): Promise<Community>
@@ -113,6 +125,12 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export const tauriBackend: Backend = {
+  lockState: () => call('lock_state'),
+  unlock: (passphrase, confirm) => call('unlock', { passphrase, confirm }),
+  lock: () => call('lock'),
+  changePassphrase: (current, next, confirm) => call('change_passphrase', { current, new: next, confirm }),
+  idleLockMinutes: () => call('idle_lock_minutes'),
+  setIdleLockMinutes: (minutes) => call('set_idle_lock_minutes', { minutes }),
   home: () => call('home'),
   loadDemo: () => call('load_demo'),
   addCommunity: (input) => call('add_community', { input }),

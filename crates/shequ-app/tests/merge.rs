@@ -100,7 +100,11 @@ fn bundles_from_three_laptops_merge_exactly() {
     // A restored copy of laptop 1 whose store diverged: the same instance id, other content.
     copy_dir(&root.path().join("l1"), &root.path().join("l1-restored"));
     {
-        let c = rusqlite::Connection::open(root.path().join("l1-restored/shequ.db")).unwrap();
+        let c = shequ_store::raw_connection(
+            &root.path().join("l1-restored/shequ.db"),
+            &shequ_app::Passphrase::new("test passphrase"),
+        )
+        .unwrap();
         c.execute(
             "UPDATE answers SET value = '1' WHERE instance_id = ?1 AND question = 'b1'",
             [a1.to_string()],

@@ -81,6 +81,9 @@ pub enum ErrorCode {
     Internal,
 }
 
+/// The longest parameter value kept in an error, in characters.
+pub const MAX_PARAM_CHARS: usize = 300;
+
 /// A core error: a code and the parameters its message needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -96,9 +99,16 @@ impl Error {
         }
     }
 
-    /// Adds a named parameter for the message (`{name}` in the catalogue).
+    /// Adds a named parameter for the message (`{name}` in the catalogue). A value longer
+    /// than [`MAX_PARAM_CHARS`] is cut there with "…": a message names what was refused, it
+    /// never echoes a megabyte back.
     pub fn with(mut self, key: &str, value: impl fmt::Display) -> Self {
-        self.params.insert(key.to_string(), value.to_string());
+        let mut value = value.to_string();
+        if let Some((cut, _)) = value.char_indices().nth(MAX_PARAM_CHARS) {
+            value.truncate(cut);
+            value.push('…');
+        }
+        self.params.insert(key.to_string(), value);
         self
     }
 
@@ -202,6 +212,17 @@ pub struct IpcError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_parameter_is_cut_not_echoed() {
+        let e = Error::new(ErrorCode::InvalidValue)
+            .with("value", "社".repeat(1 << 20))
+            .with("field", "x".repeat(300));
+        assert_eq!(e.params["value"].chars().count(), MAX_PARAM_CHARS + 1);
+        assert!(e.params["value"].ends_with("社…"));
+        assert_eq!(e.params["field"], "x".repeat(300));
+        assert!(e.message(Lang::ZhCn).chars().count() < 1000);
+    }
 
     #[test]
     fn messages_interpolate_params_in_both_languages() {

@@ -120,7 +120,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 40 {
+        // A round's name goes into report titles and file names: no path separators, no
+        // control characters.
+        if name.is_empty()
+            || name.chars().count() > 40
+            || name.chars().any(|c| c.is_control() || matches!(c, '/' | '\\'))
+        {
             return Err(Error::new(ErrorCode::InvalidValue)
                 .with("field", "round_name")
                 .with("value", name)
@@ -456,7 +461,7 @@ mod tests {
         let audit = s.audit_for("settings", SETTING_CURRENT_ROUND).unwrap();
         assert_eq!(audit.len(), 1);
         // Bad names write nothing.
-        for bad in ["", "   ", &"长".repeat(41)] {
+        for bad in ["", "   ", &"长".repeat(41), "../../etc", "2026\\上半年", "第一\n轮"] {
             let e = s.set_current_round(bad, &actor(), t0()).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidValue);
         }

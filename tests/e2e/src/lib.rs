@@ -121,6 +121,20 @@ impl Drop for Driver {
     }
 }
 
+/// The app's commands: the quoted names in the `.commands(&[ … ])` call of build.rs, the one
+/// place they are written.
+pub fn declared_commands() -> Vec<String> {
+    let src = std::fs::read_to_string(repo_root().join("src-tauri/build.rs")).unwrap();
+    let start = src.find(".commands(&[").expect("commands list in build.rs");
+    let end = start + src[start..].find("])").unwrap();
+    src[start..end]
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
 /// The passphrase of every data folder the tests make (`shequ_app::App::open` with it, or a
 /// new folder unlocked by [`Driver::open`]).
 pub const PASSPHRASE: &str = "test passphrase";
@@ -250,7 +264,14 @@ pub async fn wait_any_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> 
 
 /// Replaces the text of the input `css` with `text`, as a person selecting it and typing.
 pub async fn retype(c: &Client, css: &str, text: &str) {
-    let input = c.find(Locator::Css(css)).await.expect("input on screen");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let input = loop {
+        match c.find(Locator::Css(css)).await {
+            Ok(e) => break e,
+            Err(e) => assert!(Instant::now() < deadline, "{css} never came: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     input.clear().await.unwrap();
     input.send_keys(text).await.unwrap();
 }

@@ -11,17 +11,8 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(repo_root().join(path)).unwrap()
 }
 
-/// The quoted names in the `.commands(&[ … ])` call of build.rs.
 fn declared() -> BTreeSet<String> {
-    let src = read("src-tauri/build.rs");
-    let start = src.find(".commands(&[").expect("commands list in build.rs");
-    let end = start + src[start..].find("])").unwrap();
-    src[start..end]
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
+    shequ_e2e::declared_commands().into_iter().collect()
 }
 
 fn handled() -> BTreeSet<String> {

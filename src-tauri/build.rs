@@ -10,6 +10,7 @@ fn main() {
             "change_passphrase",
             "idle_lock_minutes",
             "set_idle_lock_minutes",
+            "accept_device",
             "home",
             "load_demo",
             "add_community",

@@ -137,6 +137,12 @@ fn change_passphrase(
     })
 }
 
+/// At the centre: accepts a new device after the analyst compared its fingerprint.
+#[tauri::command]
+fn accept_device(state: State<Shared>, fingerprint: String) -> Result<String, IpcError> {
+    with_app(&state, |app, _| app.accept_device(&fingerprint))
+}
+
 #[tauri::command]
 fn idle_lock_minutes(state: State<Shared>) -> Result<u32, IpcError> {
     with_app(&state, |app, _| app.idle_lock_minutes())
@@ -493,6 +499,7 @@ fn main() {
             change_passphrase,
             idle_lock_minutes,
             set_idle_lock_minutes,
+            accept_device,
             home,
             load_demo,
             add_community,

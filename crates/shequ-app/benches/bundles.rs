@@ -56,6 +56,9 @@ fn main() {
         )
         .unwrap();
         app.set_centre_recipient(&recipient).unwrap();
+        centre
+            .accept_device(&app.device_fingerprint().unwrap())
+            .unwrap();
         let mut ids = Vec::new();
         for c in 0..12 {
             let made = app

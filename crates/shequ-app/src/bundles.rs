@@ -36,6 +36,8 @@ use crate::App;
 
 const SETTING_DEVICE_KEY: &str = "device_signing_key";
 const SETTING_CENTRE_IDENTITY: &str = "centre_identity";
+/// Fingerprints of devices the analyst accepted before their first bundle (JSON list).
+const SETTING_ACCEPTED_DEVICES: &str = "accepted_devices";
 const SETTING_CENTRE_RECIPIENT: &str = "centre_recipient";
 
 /// Which keys this computer holds.
@@ -47,6 +49,8 @@ pub struct KeyStatus {
     /// This computer is the centre (holds the decryption identity).
     pub is_centre: bool,
     pub centre_public: Option<String>,
+    /// This device's key fingerprint, which the centre compares before accepting it.
+    pub device_fingerprint: String,
 }
 
 /// What importing one bundle did (or would do).
@@ -57,6 +61,11 @@ pub struct ImportReport {
     pub device_id: String,
     /// The device was never seen before at this centre.
     pub unknown_device: bool,
+    /// A device never seen before: its key fingerprint, to compare with the one the laptop
+    /// shows before accepting it.
+    pub fingerprint: Option<String>,
+    /// The device is new and not accepted yet: the import is refused until it is.
+    pub needs_acceptance: bool,
     pub already_imported: bool,
     pub counts: ImportCounts,
     pub encrypted: bool,
@@ -620,9 +629,51 @@ impl App {
             .collect())
     }
 
+    /// This device's key fingerprint (`3F2A-91C0-…`), shown on the laptop so that the
+    /// centre can compare it before accepting the device's first bundle.
+    pub fn device_fingerprint(&self) -> Result<String> {
+        let hex = self
+            .store()
+            .setting(SETTING_DEVICE_KEY)?
+            .map(Zeroizing::new)
+            .ok_or_else(|| Error::internal("no device key"))?;
+        Ok(shequ_bundle::fingerprint(
+            &DeviceKey::from_hex(&hex)?.public_hex(),
+        ))
+    }
+
+    fn accepted_devices(&self) -> Result<Vec<String>> {
+        Ok(self
+            .store()
+            .setting(SETTING_ACCEPTED_DEVICES)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
+    /// At the centre: accepts the device with this key fingerprint, after the analyst has
+    /// compared it with the one the laptop shows. Its bundles are imported from then on; a
+    /// device whose key later changes stays refused.
+    pub fn accept_device(&mut self, fingerprint: &str) -> Result<String> {
+        let fp = shequ_bundle::normalise_fingerprint(fingerprint).ok_or_else(|| {
+            Error::new(ErrorCode::InvalidValue)
+                .with("field", "fingerprint")
+                .with("value", fingerprint)
+                .with("why", "fingerprint")
+        })?;
+        let mut all = self.accepted_devices()?;
+        if !all.contains(&fp) {
+            all.push(fp.clone());
+            let json = serde_json::to_string(&all).map_err(Error::internal)?;
+            self.store_mut()
+                .set_setting(SETTING_ACCEPTED_DEVICES, &json)?;
+        }
+        Ok(fp)
+    }
+
     /// Key status for the exchange screen.
     pub fn key_status(&self) -> Result<KeyStatus> {
         Ok(KeyStatus {
+            device_fingerprint: self.device_fingerprint()?,
             centre_recipient: self.centre_recipient()?,
             is_centre: self.store().setting(SETTING_CENTRE_IDENTITY)?.is_some(),
             centre_public: self.centre_identity()?.map(|c| c.recipient()),
@@ -837,6 +888,16 @@ impl App {
         Ok((opened, batch, known_key.is_none()))
     }
 
+    /// A new device's fingerprint, and whether the analyst accepted it (`None`: known device).
+    fn enrolment(&self, opened: &OpenedBundle, unknown: bool) -> Result<Option<(String, bool)>> {
+        if !unknown {
+            return Ok(None);
+        }
+        let fp = shequ_bundle::fingerprint(&opened.manifest.device_public_key);
+        let accepted = self.accepted_devices()?.contains(&fp);
+        Ok(Some((fp, accepted)))
+    }
+
     /// Plans (and, unless `dry_run`, applies) the import of one bundle, all or nothing.
     pub fn import_bundle(
         &mut self,
@@ -856,6 +917,8 @@ impl App {
                 file: file.to_string(),
                 device_id,
                 unknown_device: false,
+                fingerprint: None,
+                needs_acceptance: false,
                 already_imported: true,
                 counts: ImportCounts {
                     duplicates: total,
@@ -866,10 +929,21 @@ impl App {
             });
         }
         let (opened, batch, unknown_device) = self.plan(bytes, file)?;
+        let enrolment = self.enrolment(&opened, unknown_device)?;
+        let needs_acceptance = matches!(enrolment, Some((_, false)));
+        if needs_acceptance && !dry_run {
+            let fp = enrolment.map(|e| e.0).unwrap_or_default();
+            return Err(Error::new(ErrorCode::DeviceNotEnrolled)
+                .with("file", file)
+                .with("device", &batch.device_id)
+                .with("fingerprint", fp));
+        }
         let mut report = ImportReport {
             file: file.to_string(),
             device_id: batch.device_id.clone(),
             unknown_device,
+            fingerprint: enrolment.map(|e| e.0),
+            needs_acceptance,
             already_imported: false,
             counts: batch.counts,
             encrypted: opened.encrypted,

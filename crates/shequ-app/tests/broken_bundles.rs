@@ -118,6 +118,12 @@ fn every_broken_bundle_is_refused_and_the_centre_is_untouched() {
     )
     .unwrap();
     let good = std::fs::read(corpus().join("good.shequ")).unwrap();
+    // A new device: the plan shows its fingerprint, which the analyst accepts.
+    let plan = centre.import_bundle(&good, "good.shequ", true, t).unwrap();
+    assert!(plan.needs_acceptance);
+    centre
+        .accept_device(plan.fingerprint.as_deref().unwrap())
+        .unwrap();
     let r = centre.import_bundle(&good, "good.shequ", false, t).unwrap();
     assert_eq!(
         (r.counts.new, r.unknown_device, r.encrypted),

@@ -77,10 +77,83 @@ fn content() -> BundleContent {
     }
 }
 
-fn signed(c: &BundleContent) -> Vec<u8> {
+/// The analyst accepts the device that signs these bundles, as after comparing fingerprints.
+fn accept_signer(centre: &mut App) {
     let key = DeviceKey::from_hex(&"22".repeat(32)).unwrap();
+    centre
+        .accept_device(&shequ_bundle::fingerprint(&key.public_hex()))
+        .unwrap();
+}
+
+fn signed(c: &BundleContent) -> Vec<u8> {
+    signed_by(c, &"22".repeat(32))
+}
+
+fn signed_by(c: &BundleContent, key_hex: &str) -> Vec<u8> {
+    let key = DeviceKey::from_hex(key_hex).unwrap();
     let t = Utc.with_ymd_and_hms(2026, 3, 1, 3, 0, 0).unwrap();
     write_bundle(c, &key, DEVICE, "0.1.0", t, None, None).unwrap()
+}
+
+#[test]
+fn a_new_device_is_imported_only_once_accepted_and_a_changed_key_stays_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    let mut centre = App::open(
+        dir.path(),
+        &shequ_app::Passphrase::new("test passphrase"),
+        t,
+    )
+    .unwrap();
+    let bytes = signed(&content());
+    let before = folder(dir.path());
+    // The plan names the new device's fingerprint: the one the laptop shows for its key.
+    let plan = centre
+        .import_bundle(&bytes, "first.shequ", true, t)
+        .unwrap();
+    let fp = plan.fingerprint.clone().unwrap();
+    let key = DeviceKey::from_hex(&"22".repeat(32)).unwrap();
+    assert_eq!(fp, fingerprint(&key.public_hex()));
+    assert!(plan.unknown_device && plan.needs_acceptance);
+    assert_eq!(fp.len(), 24);
+    let err = centre
+        .import_bundle(&bytes, "first.shequ", false, t)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceNotEnrolled);
+    let zh = err.message(Lang::ZhCn);
+    assert!(
+        zh.contains("first.shequ") && zh.contains(&fp) && zh.contains(DEVICE),
+        "{zh}"
+    );
+    assert_eq!(
+        folder(dir.path()),
+        before,
+        "a refused bundle writes nothing"
+    );
+    // A mistyped fingerprint is refused; one typed in lower case without dashes is taken.
+    for typo in ["", "3F2A-91C0", &format!("{fp}0"), &fp.replace('A', "G")] {
+        let e = centre.accept_device(typo).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidValue, "{typo}");
+    }
+    let typed = fp.to_lowercase().replace('-', "");
+    assert_eq!(centre.accept_device(&typed).unwrap(), fp);
+    let r = centre
+        .import_bundle(&bytes, "first.shequ", false, t)
+        .unwrap();
+    assert_eq!((r.counts.new, r.needs_acceptance), (2, false), "{r:?}");
+    // The same device id with another key: refused, even when that key was accepted too.
+    let other = "33".repeat(32);
+    let other_fp = fingerprint(&DeviceKey::from_hex(&other).unwrap().public_hex());
+    assert_ne!(other_fp, fp);
+    centre.accept_device(&other_fp).unwrap();
+    let mut c = content();
+    c.responses = vec![response(40)];
+    let before = folder(dir.path());
+    let err = centre
+        .import_bundle(&signed_by(&c, &other), "impostor.shequ", false, t)
+        .unwrap_err();
+    assert_eq!(err.params["bundle_problem"], "device_key_changed");
+    assert_eq!(folder(dir.path()), before);
 }
 
 /// Every file of the data folder, as bytes (the database and its WAL included).
@@ -115,6 +188,7 @@ fn signed_bundles_with_impossible_content_are_refused_and_nothing_is_written() {
         t,
     )
     .unwrap();
+    accept_signer(&mut centre);
     centre.load_demo(t).unwrap();
     let before = folder(dir.path());
 
@@ -199,6 +273,7 @@ fn a_later_version_whose_first_version_is_already_here_must_share_its_root() {
         t,
     )
     .unwrap();
+    accept_signer(&mut centre);
     centre
         .import_bundle(&signed(&content()), "first.shequ", false, t)
         .unwrap();
@@ -230,6 +305,7 @@ fn exports_never_leave_the_chosen_folder_whatever_a_form_id_says() {
     let t = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
     let data = dir.path().join("centre");
     let mut centre = App::open(&data, &shequ_app::Passphrase::new("test passphrase"), t).unwrap();
+    accept_signer(&mut centre);
     let mut c = content();
     let def = &mut c.instruments[0].definition;
     def.form_id = "../../escaped".into();

@@ -39,6 +39,13 @@ fn laptop(dir: &Path, recipient: &str) -> App {
     app
 }
 
+/// The analyst compares the laptop's fingerprint with the one it shows and accepts it.
+fn accept(centre: &mut App, laptop: &App) {
+    centre
+        .accept_device(&laptop.device_fingerprint().unwrap())
+        .unwrap();
+}
+
 const FULL: &[(&str, &str)] = shequ_app::fieldwork::DEFAULT_SCALE_REQUIRED;
 
 fn interview(app: &mut App, code: &str, respondent: &str, at: i64) -> Uuid {
@@ -89,6 +96,7 @@ fn bundles_from_three_laptops_merge_exactly() {
 
     // Laptop 1: two interviews.
     let mut l1 = laptop(&root.path().join("l1"), &recipient);
+    accept(&mut centre, &l1);
     let a1 = interview(&mut l1, "DH-01", "1号楼101室", 10);
     let a2 = interview(&mut l1, "XH-02", "2号楼202室", 20);
     let (b1, row1) = l1
@@ -124,6 +132,7 @@ fn bundles_from_three_laptops_merge_exactly() {
 
     // Laptop 2: one interview.
     let mut l2 = laptop(&root.path().join("l2"), &recipient);
+    accept(&mut centre, &l2);
     let b_only = interview(&mut l2, "DH-01", "5号楼501室", 40);
     let (b2, _) = l2
         .export_bundle(root.path().join("l2.shequ"), false, false, t(45))
@@ -131,6 +140,7 @@ fn bundles_from_three_laptops_merge_exactly() {
 
     // Laptop 3: one interview, exported; then edited (a new version), exported incrementally.
     let mut l3 = laptop(&root.path().join("l3"), &recipient);
+    accept(&mut centre, &l3);
     let c_v1 = interview(&mut l3, "XH-02", "9号楼901室", 50);
     let (b3a, _) = l3
         .export_bundle(root.path().join("l3a.shequ"), false, false, t(55))
@@ -330,6 +340,7 @@ fn export_without_a_centre_key_needs_consent_and_a_laptop_cannot_read_encrypted_
     .unwrap();
     let recipient = centre.init_centre().unwrap();
     let mut l = laptop(&root.path().join("l"), &recipient);
+    accept(&mut centre, &l);
     interview(&mut l, "DH-01", "1-101", 5);
     let (enc, _) = l
         .export_bundle(root.path().join("l.shequ"), false, false, t(10))
@@ -499,6 +510,7 @@ fn the_centre_names_the_bundles_of_a_laptop_it_has_not_received() {
     .unwrap();
     let recipient = centre.init_centre().unwrap();
     let mut l = laptop(&root.path().join("l"), &recipient);
+    accept(&mut centre, &l);
     let mut bundles = Vec::new();
     for i in 0..5 {
         interview(&mut l, "DH-01", &format!("1-10{i}"), 10 * i);
@@ -561,6 +573,7 @@ fn the_centre_names_the_bundles_of_a_laptop_it_has_not_received() {
     // A second laptop whose bundle 2 never came, then a full export (bundle 3) that
     // carries everything: nothing is missing any more.
     let mut l2 = laptop(&root.path().join("l2"), &recipient);
+    accept(&mut centre, &l2);
     let mut b = Vec::new();
     for (i, since_last) in [true, true, false].into_iter().enumerate() {
         interview(&mut l2, "XH-02", &format!("2-20{i}"), 10 * i as i64);

@@ -41,6 +41,38 @@ impl DeviceKey {
     }
 }
 
+/// A device key's fingerprint, for people to compare by phone or face to face before the
+/// centre accepts the device: the first 10 bytes of SHA-256 of the public key, as five groups
+/// of four hex digits (`3F2A-91C0-77DE-0B4C-A1E9`).
+pub fn fingerprint(public_hex: &str) -> String {
+    use sha2::Digest;
+    let key = hex::decode(public_hex.trim()).unwrap_or_default();
+    let digest = sha2::Sha256::digest(&key);
+    hex::encode_upper(&digest[..10])
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A fingerprint as a person types it (any case, with or without dashes or spaces) in the
+/// form [`fingerprint`] writes; `None` when it is not one.
+pub fn normalise_fingerprint(typed: &str) -> Option<String> {
+    let hex: String = typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\u{3000}'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (hex.len() == 20 && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| {
+        hex.as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("-")
+    })
+}
+
 /// Checks a hex signature by a hex public key.
 pub fn verify(public_hex: &str, message: &[u8], signature_hex: &str) -> bool {
     let key: Option<[u8; 32]> = hex::decode(public_hex.trim())
@@ -147,4 +179,45 @@ pub fn encrypt(recipient: &str, plain: &[u8]) -> Result<Vec<u8>> {
 /// Whether bytes are an age file (rather than a plain zip).
 pub fn is_encrypted(bytes: &[u8]) -> bool {
     bytes.starts_with(b"age-encryption.org/v1")
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_is_five_groups_of_the_key_hash_and_reads_back_however_typed() {
+        let key = DeviceKey::from_hex(&"22".repeat(32)).unwrap();
+        let fp = fingerprint(&key.public_hex());
+        assert_eq!(fp.len(), 24);
+        assert_eq!(fp.matches('-').count(), 4);
+        // The first 10 bytes of SHA-256 of the public key, upper case.
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(hex::decode(key.public_hex()).unwrap());
+        assert_eq!(fp.replace('-', ""), hex::encode_upper(&digest[..10]));
+        let other = DeviceKey::from_hex(&"23".repeat(32)).unwrap();
+        assert_ne!(fingerprint(&other.public_hex()), fp);
+        for typed in [
+            fp.clone(),
+            fp.to_lowercase(),
+            fp.replace('-', " "),
+            fp.replace('-', ""),
+            format!(" {} ", fp.replace('-', "\u{3000}")),
+        ] {
+            assert_eq!(
+                normalise_fingerprint(&typed).as_deref(),
+                Some(&*fp),
+                "{typed}"
+            );
+        }
+        for bad in [
+            "",
+            "3F2A",
+            &format!("{fp}-0"),
+            &fp.replace('-', "_"),
+            "GGGG-GGGG-GGGG-GGGG-GGGG",
+        ] {
+            assert_eq!(normalise_fingerprint(bad), None, "{bad}");
+        }
+    }
 }

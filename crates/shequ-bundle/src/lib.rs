@@ -12,7 +12,10 @@ mod read;
 mod write;
 
 pub use format::*;
-pub use keys::{is_encrypted, parse_recipient as keys_parse_recipient, CentreIdentity, DeviceKey};
+pub use keys::{
+    fingerprint, is_encrypted, normalise_fingerprint, parse_recipient as keys_parse_recipient,
+    CentreIdentity, DeviceKey,
+};
 pub use read::{open_bundle, OpenedBundle, ReadLimits};
 pub use write::{write_bundle, write_numbered_bundle};
 

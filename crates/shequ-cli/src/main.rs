@@ -146,8 +146,11 @@ enum KeysCmd {
     InitCentre,
     /// On a field laptop: import the centre's public key (age1…).
     SetCentre { key: String },
-    /// Show this device's id and signing key.
+    /// Show this device's id, signing key and key fingerprint.
     Show,
+    /// At the centre: accept a new device by its key fingerprint, after comparing it with the
+    /// one `keys show` prints on that laptop (by phone or face to face).
+    Accept { fingerprint: String },
     /// At the centre: write the centre's secret key to a file protected by a passphrase of
     /// its own (asked for, or SHEQU_BACKUP_PASSPHRASE), to keep it safe off this computer.
     BackupCentre {
@@ -179,6 +182,10 @@ enum BundleCmd {
         /// Show the plan (new, duplicate, new version, conflict) without writing.
         #[arg(long)]
         dry_run: bool,
+        /// Accept a new device with this key fingerprint (as `shequ keys show` prints it on
+        /// the laptop, compared by phone or face to face) before importing. Repeatable.
+        #[arg(long, value_name = "FINGERPRINT")]
+        accept_device: Vec<String>,
     },
     /// List unresolved conflicts.
     Conflicts,
@@ -522,12 +529,21 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                 say!(out, "{}", i18n::text(lang, "cli.centre_key"));
                 say!(out, "{r}");
             }
+            KeysCmd::Accept { fingerprint } => {
+                let fp = app.accept_device(&fingerprint)?;
+                say!(
+                    out,
+                    "{}",
+                    msg(lang, "cli.device_accepted", &[("fingerprint", fp)])
+                );
+            }
             KeysCmd::SetCentre { key } => {
                 app.set_centre_recipient(&key)?;
                 say!(out, "{}", i18n::text(lang, "cli.centre_key_set"));
             }
             KeysCmd::Show => {
                 let key = app.device_key()?.public_hex();
+                let fp = app.device_fingerprint()?;
                 say!(
                     out,
                     "{}",
@@ -536,6 +552,11 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
                         "cli.device_key",
                         &[("device", app.device_id().to_string()), ("key", key)]
                     )
+                );
+                say!(
+                    out,
+                    "{}",
+                    msg(lang, "cli.device_fingerprint", &[("fingerprint", fp)])
                 );
                 if let Some(r) = app.centre_recipient()? {
                     say!(out, "{}", i18n::text(lang, "cli.centre_key"));
@@ -1158,7 +1179,20 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                 );
             }
         }
-        BundleCmd::Import { files, dry_run } => {
+        BundleCmd::Import {
+            files,
+            dry_run,
+            accept_device,
+        } => {
+            // A plan writes nothing, acceptance included.
+            for fp in accept_device.iter().filter(|_| !dry_run) {
+                let fp = app.accept_device(fp)?;
+                say!(
+                    out,
+                    "{}",
+                    msg(lang, "cli.device_accepted", &[("fingerprint", fp)])
+                );
+            }
             let bar = indicatif::ProgressBar::new(files.len() as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}")

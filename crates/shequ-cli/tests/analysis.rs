@@ -221,7 +221,21 @@ fn rounds_travel_in_bundles_and_the_centre_compares_a_community_with_its_last_ro
                 "--unencrypted",
             ],
         );
-        let r = shequ(&centre, &["bundle", "import", out.to_str().unwrap()]);
+        let shown = shequ_ok(&laptop, &["--lang", "en", "keys", "show"]);
+        let fp = shown
+            .lines()
+            .find_map(|l| l.strip_prefix("Fingerprint: "))
+            .unwrap();
+        let r = shequ(
+            &centre,
+            &[
+                "bundle",
+                "import",
+                out.to_str().unwrap(),
+                "--accept-device",
+                fp,
+            ],
+        );
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
     let rounds = json(&centre, &["rounds", "--json"]);

@@ -13,6 +13,17 @@ fn shequ(dir: &Path, args: &[&str]) -> Run {
     shequ_env(dir, args, &[])
 }
 
+/// A device's key fingerprint, as `shequ keys show` prints it on the laptop.
+fn fingerprint(dir: &Path) -> String {
+    let out = shequ(dir, &["keys", "show"]).stdout;
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("本机指纹："))
+        .unwrap_or_else(|| panic!("no fingerprint in {out}"));
+    assert_eq!(line.len(), 24, "{line}");
+    line.to_string()
+}
+
 fn shequ_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shequ"));
     cmd.env("SHEQU_PASSPHRASE", "test passphrase")
@@ -679,10 +690,48 @@ fn a_bundle_export_that_cannot_be_written_records_nothing_and_the_next_since_las
         .collect();
     assert!(!names.iter().any(|n| n.ends_with(".partial")), "{names:?}");
 
-    // The centre finds every one of them.
+    // The centre finds every one of them, once it has accepted the laptop: a new device's
+    // bundle is refused with its fingerprint, which the analyst compares with the one the
+    // laptop shows before accepting it.
     let centre = dir.path().join("centre");
+    let fp = fingerprint(&data);
     let r = shequ(&centre, &["bundle", "import", ok.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("尚未接收的设备") && r.stderr.contains(&fp),
+        "{}",
+        r.stderr
+    );
+    assert!(shequ(&centre, &["bundle", "status"]).stdout.trim().len() < 80);
+    let r = shequ(
+        &centre,
+        &[
+            "bundle",
+            "import",
+            ok.to_str().unwrap(),
+            "--accept-device",
+            "3f2a-0000",
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("20 位十六进制数字"), "{}", r.stderr);
+    let typed = fp.to_lowercase().replace('-', " ");
+    let r = shequ(
+        &centre,
+        &[
+            "bundle",
+            "import",
+            ok.to_str().unwrap(),
+            "--accept-device",
+            &typed,
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("已接收设备指纹 {fp}")),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("新增 423 份"), "{}", r.stdout);
 
     // One more interview, then a failed and a good incremental export: just that one.
@@ -724,6 +773,8 @@ fn the_centre_reports_the_bundle_of_a_laptop_it_has_not_received() {
         &[
             "bundle",
             "import",
+            "--accept-device",
+            &fingerprint(&data),
             files[0].to_str().unwrap(),
             files[1].to_str().unwrap(),
             files[3].to_str().unwrap(),
@@ -807,6 +858,8 @@ fn taking_the_incoming_side_keeps_the_replaced_version_and_restore_brings_it_bac
         &[
             "bundle",
             "import",
+            "--accept-device",
+            &fingerprint(&laptop),
             b1.to_str().unwrap(),
             b2.to_str().unwrap(),
         ],

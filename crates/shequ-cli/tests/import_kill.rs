@@ -27,6 +27,14 @@ fn a_killed_import_leaves_all_or_nothing() {
         .to_string();
     shequ(&laptop, &["demo"]);
     shequ(&laptop, &["keys", "set-centre", &recipient]);
+    // The analyst accepts the laptop by the fingerprint it shows.
+    let shown = shequ(&laptop, &["--lang", "en", "keys", "show"]);
+    let fp = shown
+        .lines()
+        .find_map(|l| l.strip_prefix("Fingerprint: "))
+        .unwrap()
+        .to_string();
+    assert!(shequ(&centre, &["--lang", "en", "keys", "accept", &fp]).contains(&fp));
     let bundle = root.path().join("laptop.shequ");
     shequ(
         &laptop,

@@ -78,6 +78,8 @@ pub enum ErrorCode {
     StoreLocked,
     /// Another window or command has the database open, so it cannot be re-encrypted now.
     StoreBusy,
+    /// A bundle from a device the centre has not accepted yet (`device`, `fingerprint`).
+    DeviceNotEnrolled,
     Internal,
 }
 

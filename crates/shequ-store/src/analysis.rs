@@ -124,7 +124,9 @@ impl Store {
         // control characters.
         if name.is_empty()
             || name.chars().count() > 40
-            || name.chars().any(|c| c.is_control() || matches!(c, '/' | '\\'))
+            || name
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '/' | '\\'))
         {
             return Err(Error::new(ErrorCode::InvalidValue)
                 .with("field", "round_name")
@@ -461,7 +463,14 @@ mod tests {
         let audit = s.audit_for("settings", SETTING_CURRENT_ROUND).unwrap();
         assert_eq!(audit.len(), 1);
         // Bad names write nothing.
-        for bad in ["", "   ", &"长".repeat(41), "../../etc", "2026\\上半年", "第一\n轮"] {
+        for bad in [
+            "",
+            "   ",
+            &"长".repeat(41),
+            "../../etc",
+            "2026\\上半年",
+            "第一\n轮",
+        ] {
             let e = s.set_current_round(bad, &actor(), t0()).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidValue);
         }

@@ -72,7 +72,12 @@ async fn a_failed_export_is_not_recorded_and_the_centre_sees_a_missing_bundle() 
         }
     }
     {
+        let fp = App::open(&laptop, &shequ_e2e::passphrase(), Utc::now())
+            .unwrap()
+            .device_fingerprint()
+            .unwrap();
         let mut app = App::open(&centre, &shequ_e2e::passphrase(), Utc::now()).unwrap();
+        app.accept_device(&fp).unwrap();
         for b in [&bundles[0], &bundles[2]] {
             let bytes = std::fs::read(b).unwrap();
             app.import_bundle(&bytes, &b.display().to_string(), false, Utc::now())

@@ -261,6 +261,14 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     let msg = wait_text(&c, &testid("exchange-message"), |t| !t.is_empty()).await;
     assert!(msg.starts_with("已导出 423 份问卷到"), "{msg}");
     wait_text(&c, &testid("last-export"), |t| t.contains("423 份问卷")).await;
+    // The laptop shows its key fingerprint, for the centre to compare.
+    let shown = wait_text(&c, &testid("device-fingerprint"), |t| !t.is_empty()).await;
+    let fp = shown
+        .strip_prefix("本机指纹：")
+        .and_then(|r| r.split('（').next())
+        .unwrap_or_else(|| panic!("{shown}"))
+        .to_string();
+    assert_eq!(fp.len(), 24, "{shown}");
     screenshot(&c, "exchange-export-zh-CN.png").await;
     c.close().await.unwrap();
     let bundle = std::fs::read_dir(&out)
@@ -290,7 +298,22 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
         plan.contains("新增 423") && plan.contains("首次出现的设备"),
         "{plan}"
     );
+    // A new device: its fingerprint is the one the laptop showed, and nothing is imported
+    // until the analyst ticks that they match.
+    let new = wait_text(&c, &testid("new-device"), |t| !t.is_empty()).await;
+    assert!(new.contains(&fp), "{new} / {fp}");
     screenshot(&c, "exchange-plan-zh-CN.png").await;
+    click(&c, &testid("bundle-apply")).await;
+    let refused = wait_text(&c, &testid("bundle-errors"), |t| !t.is_empty()).await;
+    assert!(refused.contains("没有核对设备指纹，未导入"), "{refused}");
+    wait_count(&c, &testid("bundle-applied"), 0).await;
+    c.find(Locator::Css(&testid("bundle-files")))
+        .await
+        .unwrap()
+        .send_keys(bundle.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, &testid("accept-device")).await;
     click(&c, &testid("bundle-apply")).await;
     let applied = wait_text(&c, &testid("bundle-applied"), |t| !t.is_empty()).await;
     assert!(applied.contains("新增 423"), "{applied}");

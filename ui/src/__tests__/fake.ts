@@ -9,7 +9,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
   return {
     lockState: vi.fn(async () => ({ state: 'locked' as const, data_dir: '/data', wait_seconds: 0, demo_passphrase: null, min_chars: 8 })),
     unlock: vi.fn(async () => {}), lock: vi.fn(async () => {}), changePassphrase: never(),
-    idleLockMinutes: vi.fn(async () => 10), setIdleLockMinutes: vi.fn(async () => {}),
+    acceptDevice: vi.fn(async (fp: string) => fp), idleLockMinutes: vi.fn(async () => 10), setIdleLockMinutes: vi.fn(async () => {}),
     home: never(), loadDemo: never(), addCommunity: never(), previewInstrument: never(), importInstrument: never(),
     communitiesRecent: vi.fn(async () => []), lastInterviewer: vi.fn(async () => ''), startInterview: never(),
     interview: never(), answer: never(), setRepeatCount: never(), finalize: never(), editInterview: never(),

@@ -53,6 +53,8 @@ export interface Backend {
   /** Closes the data: every other command answers `store_locked` until the next unlock. */
   lock(): Promise<void>
   changePassphrase(current: string, next: string, confirm: string): Promise<void>
+  /** At the centre: accepts the device with this key fingerprint; resolves to it, normalised. */
+  acceptDevice(fingerprint: string): Promise<string>
   idleLockMinutes(): Promise<number>
   setIdleLockMinutes(minutes: number): Promise<void>
   home(): Promise<HomeData>
@@ -129,6 +131,7 @@ export const tauriBackend: Backend = {
   unlock: (passphrase, confirm) => call('unlock', { passphrase, confirm }),
   lock: () => call('lock'),
   changePassphrase: (current, next, confirm) => call('change_passphrase', { current, new: next, confirm }),
+  acceptDevice: (fingerprint) => call('accept_device', { fingerprint }),
   idleLockMinutes: () => call('idle_lock_minutes'),
   setIdleLockMinutes: (minutes) => call('set_idle_lock_minutes', { minutes }),
   home: () => call('home'),

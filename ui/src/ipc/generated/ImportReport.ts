@@ -8,7 +8,16 @@ export type ImportReport = { file: string, device_id: string,
 /**
  * The device was never seen before at this centre.
  */
-unknown_device: boolean, already_imported: boolean, counts: ImportCounts, encrypted: boolean, 
+unknown_device: boolean, 
+/**
+ * A device never seen before: its key fingerprint, to compare with the one the laptop
+ * shows before accepting it.
+ */
+fingerprint: string | null, 
+/**
+ * The device is new and not accepted yet: the import is refused until it is.
+ */
+needs_acceptance: boolean, already_imported: boolean, counts: ImportCounts, encrypted: boolean, 
 /**
  * The bundle's number on its device (`None`: from before numbering).
  */

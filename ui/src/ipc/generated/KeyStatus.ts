@@ -11,4 +11,8 @@ centre_recipient: string | null,
 /**
  * This computer is the centre (holds the decryption identity).
  */
-is_centre: boolean, centre_public: string | null, };
+is_centre: boolean, centre_public: string | null, 
+/**
+ * This device's key fingerprint, which the centre compares before accepting it.
+ */
+device_fingerprint: string, };

@@ -25,6 +25,7 @@ use shequ_core::{Community, Error, ErrorCode, IpcError, Lang, NewCommunity};
 use shequ_store::InstrumentSummary;
 use shequ_store::ResponseRow;
 use shequ_store::{ConflictRow, ExportRow, RoundRow};
+use tauri::ipc::{InvokeBody, Request};
 use tauri::State;
 use uuid::Uuid;
 
@@ -168,25 +169,61 @@ fn add_community(state: State<Shared>, input: NewCommunity) -> Result<Community,
     with_app(&state, |app, _| app.add_community(input, Utc::now()))
 }
 
+/// A file the person picked, sent as the raw request body (not a JSON array of numbers), its
+/// name percent-encoded in the `x-shequ-name` header. Anything else is refused.
+struct Upload<'a> {
+    bytes: &'a [u8],
+    name: String,
+}
+
+fn upload<'a>(request: &'a Request<'_>) -> Result<Upload<'a>, Error> {
+    let refused = || {
+        Error::new(ErrorCode::InvalidValue)
+            .with("field", "file")
+            .with("value", "—")
+            .with("why", "raw_upload")
+    };
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(refused());
+    };
+    let name = request
+        .headers()
+        .get("x-shequ-name")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| percent_encoding::percent_decode_str(v).decode_utf8().ok())
+        .map(|v| v.into_owned())
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(refused)?;
+    Ok(Upload { bytes, name })
+}
+
+/// `x-shequ-dry-run: 1` plans without writing.
+fn dry_run(request: &Request<'_>) -> bool {
+    request
+        .headers()
+        .get("x-shequ-dry-run")
+        .is_some_and(|v| v.as_bytes() == b"1")
+}
+
 #[tauri::command]
 fn preview_instrument(
     state: State<Shared>,
-    name: String,
-    bytes: Vec<u8>,
+    request: Request<'_>,
 ) -> Result<InstrumentPreview, IpcError> {
     with_app(&state, |app, lang| {
-        app.preview_instrument(&bytes, &name, lang)
+        let f = upload(&request)?;
+        app.preview_instrument(f.bytes, &f.name, lang)
     })
 }
 
 #[tauri::command]
 fn import_instrument(
     state: State<Shared>,
-    name: String,
-    bytes: Vec<u8>,
+    request: Request<'_>,
 ) -> Result<(InstrumentSummary, ImportStatus), IpcError> {
     with_app(&state, |app, _| {
-        app.import_instrument(&bytes, &name, Utc::now())
+        let f = upload(&request)?;
+        app.import_instrument(f.bytes, &f.name, Utc::now())
     })
 }
 
@@ -305,14 +342,10 @@ fn export_bundle(
 }
 
 #[tauri::command]
-fn import_bundle(
-    state: State<Shared>,
-    name: String,
-    bytes: Vec<u8>,
-    dry_run: bool,
-) -> Result<ImportReport, IpcError> {
+fn import_bundle(state: State<Shared>, request: Request<'_>) -> Result<ImportReport, IpcError> {
     with_app(&state, |app, _| {
-        app.import_bundle(&bytes, &name, dry_run, Utc::now())
+        let f = upload(&request)?;
+        app.import_bundle(f.bytes, &f.name, dry_run(&request), Utc::now())
     })
 }
 

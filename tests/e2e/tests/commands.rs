@@ -49,13 +49,16 @@ fn granted() -> (BTreeSet<String>, Vec<String>) {
     (app, other)
 }
 
-/// The command names the UI passes to `call('…')`.
+/// The command names the UI passes to `call('…')`, or to `upload('…')` for a file's bytes.
 fn invoked() -> BTreeSet<String> {
     let src = read("ui/src/ipc/index.ts");
-    src.match_indices("call('")
-        .map(|(i, _)| {
-            let rest = &src[i + "call('".len()..];
-            rest[..rest.find('\'').unwrap()].to_string()
+    ["call('", "upload('"]
+        .iter()
+        .flat_map(|pat| {
+            src.match_indices(pat).map(|(i, _)| {
+                let rest = &src[i + pat.len()..];
+                rest[..rest.find('\'').unwrap()].to_string()
+            })
         })
         .collect()
 }

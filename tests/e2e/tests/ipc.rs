@@ -30,8 +30,16 @@ const payloads = [
     new: 'new passphrase', format: 'csv', labels: null, dryRun: false, sinceLast: false,
     allowUnencrypted: false, includePersonal: true, takeIncoming: true },
 ];
+// 4 and 5: a raw body of junk, as a file upload, with a name that is not valid
+// percent-encoding, then with one that climbs out of any folder.
+const junk = new Uint8Array(1 << 20).map((_, i) => (i * 131) & 255);
+const raw = [
+  [junk, { headers: { 'x-shequ-name': '%FF%FE%', 'x-shequ-dry-run': '1' } }],
+  [junk, { headers: { 'x-shequ-name': encodeURIComponent('../../../etc/passwd'), 'x-shequ-dry-run': '0' } }],
+];
+const [body, options] = which < 4 ? [payloads[which], undefined] : raw[which - 4];
 const timer = setTimeout(() => done({ hung: true }), 20000);
-window.__TAURI_INTERNALS__.invoke(cmd, payloads[which]).then(
+window.__TAURI_INTERNALS__.invoke(cmd, body, options).then(
   (v) => { clearTimeout(timer); done({ ok: true, size: JSON.stringify(v ?? null).length }); },
   (e) => { clearTimeout(timer); done({ ok: false, error: e }); },
 );
@@ -69,7 +77,7 @@ async fn every_command_refuses_hostile_arguments_cleanly_and_the_store_is_unchan
     let (mut refused, mut tauri_refused, mut succeeded) = (0, 0, Vec::new());
     let mut codes = std::collections::BTreeSet::<String>::new();
     for cmd in &commands {
-        for which in 0..4 {
+        for which in 0..6 {
             let r = c
                 .execute_async(CALL, vec![json!(cmd), json!(which)])
                 .await
@@ -111,7 +119,7 @@ async fn every_command_refuses_hostile_arguments_cleanly_and_the_store_is_unchan
         }
     }
     eprintln!(
-        "{} commands × 4 hostile payloads: {refused} refused ({tauri_refused} by Tauri's \
+        "{} commands × 6 hostile payloads: {refused} refused ({tauri_refused} by Tauri's \
          argument check, the rest by ours with codes {codes:?}), {} succeeded harmlessly: \
          {succeeded:?}",
         commands.len(),

@@ -19,7 +19,7 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p fuzz/corpus/expr fuzz/corpus/xlsform fuzz/corpus/bundle
 cp -n assets/instruments/*.xlsx tests/fixtures/xlsform/*.xlsx fuzz/corpus/xlsform/ 2>/dev/null || true
 find tests/fixtures/pyxform -name '*.xlsx' -exec cp -n {} fuzz/corpus/xlsform/ \; 2>/dev/null || true
-cp -n tests/fixtures/bundles/*.shequ fuzz/corpus/bundle/
+cp -n tests/fixtures/bundles/*.shequ fuzz/corpus/bundle/ 2>/dev/null || true
 python3 - <<'PY'
 import glob, hashlib, os, openpyxl
 out = 'fuzz/corpus/expr'

@@ -86,6 +86,13 @@ impl App {
     }
 
     fn with_store(mut store: Store, data_dir: &Path, now: DateTime<Utc>) -> Result<App> {
+        // The language used to be a setting inside the store; it now lives beside it, so the
+        // unlock screen can speak it. Carried over once.
+        if !data_dir.join(UI_LANG_FILE).exists() {
+            if let Some(lang) = store.setting("ui_lang")?.and_then(|s| Lang::parse(&s)) {
+                set_ui_lang_of(data_dir, lang)?;
+            }
+        }
         let device_id = match store.setting(SETTING_DEVICE_ID)? {
             Some(id) => id,
             None => {

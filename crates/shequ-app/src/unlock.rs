@@ -90,8 +90,10 @@ fn read_failures(dir: &Path) -> Failures {
 
 fn remaining_wait(dir: &Path, now: DateTime<Utc>) -> i64 {
     let f = read_failures(dir);
+    let wait = wait_after(f.count);
     match f.last {
-        Some(last) => (wait_after(f.count) - (now - last).num_seconds()).max(0),
+        // A clock set back (last try "in the future") never makes the wait longer.
+        Some(last) => (wait - (now - last).num_seconds().max(0)).clamp(0, wait),
         None => 0,
     }
 }
@@ -154,12 +156,14 @@ impl App {
                 Error::new(ErrorCode::WrongPassphrase).with("path", self.store.path().display())
             );
         }
-        self.store.change_passphrase(new)?;
+        // The marker goes first: once the passphrase is changed, a failure to remove it could
+        // only be reported as a failed change, which it would not be.
         match std::fs::remove_file(self.data_dir.join(DEMO_MARKER)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(shequ_core::fs::unwritable(&self.data_dir, &e)),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(shequ_core::fs::unwritable(&self.data_dir, &e)),
         }
+        self.store.change_passphrase(new)
     }
 
     pub fn idle_lock_minutes(&self) -> Result<u32> {

@@ -72,6 +72,25 @@ fn wrong_passphrases_slow_further_tries_even_after_a_restart() {
 }
 
 #[test]
+fn a_clock_set_back_never_lengthens_the_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+    drop(App::unlock(dir.path(), &pass("right passphrase"), t0).unwrap());
+    // One typo, then the clock jumps back a year (a dead CMOS battery).
+    let e = App::unlock(dir.path(), &pass("typo"), t0).err().unwrap();
+    assert_eq!(e.code, ErrorCode::WrongPassphrase);
+    let back = t0 - Duration::days(365);
+    assert_eq!(lock_state(dir.path(), back).unwrap().wait_seconds, 0);
+    drop(App::unlock(dir.path(), &pass("right passphrase"), back).unwrap());
+    // Three wrong tries (the next ones wait, uncounted): 5 s at most, whatever the clock says.
+    for _ in 0..5 {
+        let _ = App::unlock(dir.path(), &pass("wrong"), t0);
+    }
+    assert_eq!(lock_state(dir.path(), back).unwrap().wait_seconds, 5);
+    assert_eq!(lock_state(dir.path(), t0).unwrap().wait_seconds, 5);
+}
+
+#[test]
 fn the_passphrase_is_changed_only_with_the_current_one() {
     let dir = tempfile::tempdir().unwrap();
     let now = Utc::now();

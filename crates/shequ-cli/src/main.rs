@@ -433,7 +433,11 @@ fn read_passphrase(env: &str, lang: Lang, prompt: &str, choose: bool) -> Result<
     let ask = |key: &str| {
         rpassword::prompt_password(format!("{}: ", i18n::text(lang, key)))
             .map(Passphrase::new)
-            .map_err(|e| shequ_core::Error::new(ErrorCode::PassphraseRequired).with("detail", e))
+            .map_err(|e| {
+                shequ_core::Error::new(ErrorCode::PassphraseRequired)
+                    .with("env", env)
+                    .with("detail", e)
+            })
     };
     let first = ask(prompt)?;
     if choose {

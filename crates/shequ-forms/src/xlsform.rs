@@ -436,10 +436,15 @@ struct Open {
 
 /// Reads an XLSForm workbook (`.xlsx` or `.xls`) from bytes; `source` names it in messages.
 pub fn import_xlsform(bytes: &[u8], source: &str) -> Result<Imported> {
-    import_inner(bytes, source).map_err(|e| match e.code {
-        ErrorCode::FormInvalid => e.with("form_file", source),
-        _ => e,
-    })
+    // calamine asserts on some malformed files (found by fuzzing: a bad .xls sector table)
+    // instead of returning an error. A panic in the reader refuses the file; it never takes
+    // the app down.
+    std::panic::catch_unwind(|| import_inner(bytes, source))
+        .unwrap_or_else(|_| Err(file_invalid(source, "malformed_workbook")))
+        .map_err(|e| match e.code {
+            ErrorCode::FormInvalid => e.with("form_file", source),
+            _ => e,
+        })
 }
 
 /// The most cells a sheet's used range may span (rows × columns). The largest real forms

@@ -29,3 +29,36 @@ fn a_workbook_whose_used_range_is_enormous_is_refused_cleanly() {
     // A far but reasonable cell is fine.
     assert!(shequ_forms::read_xlsform(&workbook(2_000, 40), "wide.xlsx").is_ok());
 }
+
+/// Inputs the fuzzer (`scripts/fuzz.sh`) found crashing the reader, kept as regressions: each
+/// is refused with a reason, in both languages.
+#[test]
+fn workbooks_the_fuzzer_found_are_refused_not_crashed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/fuzz");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("xlsform-") {
+            continue;
+        }
+        n += 1;
+        let bytes = std::fs::read(&path).unwrap();
+        let e = shequ_forms::import_xlsform(&bytes, &name).unwrap_err();
+        assert!(
+            matches!(
+                e.code,
+                ErrorCode::FormFileInvalid | ErrorCode::FileUnreadable
+            ),
+            "{name}: {e:?}"
+        );
+        let zh = e.message(shequ_core::Lang::ZhCn);
+        assert!(zh.contains(&name) && !zh.contains("form_problems."), "{zh}");
+    }
+    assert!(n >= 1, "the fuzz regressions are in {}", dir.display());
+    // The calamine assertion: a damaged .xls sector table.
+    let bytes = std::fs::read(dir.join("xlsform-calamine-cfb-assert.xls")).unwrap();
+    let e = shequ_forms::import_xlsform(&bytes, "bad.xls").unwrap_err();
+    assert_eq!(e.params["problem"], "malformed_workbook");
+    assert!(e.message(shequ_core::Lang::En).contains("damaged"));
+}

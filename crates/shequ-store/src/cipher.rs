@@ -106,7 +106,7 @@ fn read_head(file: &mut std::fs::File, head: &mut [u8; 16]) -> std::io::Result<u
     Ok(n)
 }
 
-fn unusable(path: &Path, e: impl fmt::Display) -> Error {
+pub(crate) fn unusable(path: &Path, e: impl fmt::Display) -> Error {
     Error::new(ErrorCode::DataDirUnusable)
         .with("path", path.display())
         .with("detail", e)
@@ -160,6 +160,32 @@ impl RawKey {
     pub(crate) fn apply(&self, conn: &Connection, path: &Path) -> Result<()> {
         conn.pragma_update(None, "key", self.as_str())
             .map_err(|e| crate::db_error(path, e))
+    }
+}
+
+/// `<db>.lock`, an empty file beside the database: every open store holds a shared lock on it,
+/// and re-encryption (a passphrase change, the first encryption) holds it exclusively, so it
+/// never renames a file another window or command still has open. The lock is taken shared
+/// by the caller; a re-encryption in another process makes it wait until that is done.
+pub(crate) fn lock_file(path: &Path) -> Result<std::fs::File> {
+    let p = sidecar(path, ".lock");
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&p)
+        .map_err(|e| unusable(&p, e))
+}
+
+/// Takes (or upgrades to) the exclusive lock, or `StoreBusy` when another store is open.
+pub(crate) fn exclusive(lock: &std::fs::File, path: &Path) -> Result<()> {
+    match lock.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(Error::new(ErrorCode::StoreBusy).with("path", path.display()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(unusable(path, e)),
     }
 }
 

@@ -71,6 +71,8 @@ pub struct Store {
     path: PathBuf,
     /// The page key, kept (zeroized on drop) to reopen after a failed passphrase change.
     key: Option<cipher::RawKey>,
+    /// A shared lock on `<db>.lock` while the store is open (see [`cipher::lock_file`]).
+    lock: Option<std::fs::File>,
 }
 
 impl Store {
@@ -78,6 +80,9 @@ impl Store {
     /// and encrypting it first when it is a plain database from before encryption. A wrong
     /// passphrase is `WrongPassphrase`, and nothing is written.
     pub fn open(path: &Path, pass: &Passphrase) -> Result<Store> {
+        let lock = cipher::lock_file(path)?;
+        // Shared: waits while another process re-encrypts, then no one can start to.
+        lock.lock_shared().map_err(|e| cipher::unusable(path, e))?;
         cipher::remove_rekey_leftovers(path)?;
         let key = match cipher::file_state(path)? {
             cipher::FileState::Absent => {
@@ -90,22 +95,28 @@ impl Store {
                 // A foreign or newer file is refused before it is copied.
                 migrate::check_compatible(&conn, path)?;
                 let key = cipher::RawKey::fresh(pass)?;
+                cipher::exclusive(&lock, path)?;
                 cipher::reencrypt(conn, path, &key)?;
+                lock.lock_shared().map_err(|e| cipher::unusable(path, e))?;
                 key
             }
             cipher::FileState::Encrypted => cipher::RawKey::for_file(pass, path)?,
         };
-        Store::open_keyed(path, Some(key))
+        Store::open_keyed(path, Some(key), Some(lock))
     }
 
     /// An unencrypted database, for the benchmark that measures what encryption costs.
     /// Never for data: the app and the CLI open only through [`Store::open`].
     #[doc(hidden)]
     pub fn open_unencrypted_for_bench(path: &Path) -> Result<Store> {
-        Store::open_keyed(path, None)
+        Store::open_keyed(path, None, None)
     }
 
-    fn open_keyed(path: &Path, key: Option<cipher::RawKey>) -> Result<Store> {
+    fn open_keyed(
+        path: &Path,
+        key: Option<cipher::RawKey>,
+        lock: Option<std::fs::File>,
+    ) -> Result<Store> {
         let conn = connect(path)?;
         if let Some(key) = &key {
             key.apply(&conn, path)?;
@@ -123,6 +134,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             key,
+            lock,
         };
         store.prepare()?;
         Ok(store)
@@ -143,12 +155,24 @@ impl Store {
     /// the new passphrase opens it; if the process dies on the way, the old one still does.
     pub fn change_passphrase(&mut self, new: &Passphrase) -> Result<()> {
         new.check_new()?;
+        let lock = self
+            .lock
+            .take()
+            .ok_or_else(|| Error::internal("an unencrypted store has no passphrase"))?;
+        // No other window or command may hold the database across the rename: it would go
+        // on writing into the old file's WAL under the old key.
+        if let Err(e) = cipher::exclusive(&lock, &self.path) {
+            self.lock = Some(lock);
+            return Err(e);
+        }
         let key = cipher::RawKey::fresh(new)?;
         let conn = std::mem::replace(
             &mut self.conn,
             Connection::open_in_memory().map_err(Error::internal)?,
         );
         let result = cipher::reencrypt(conn, &self.path, &key);
+        lock.lock_shared()
+            .map_err(|e| cipher::unusable(&self.path, e))?;
         // Reopen whatever is now at the path: the new file, or the untouched old one.
         let old = self.key.take();
         let (reopen_with, result) = match result {
@@ -156,7 +180,7 @@ impl Store {
             Err(e) => (old, Err(e)),
         };
         let reopen_with = reopen_with.ok_or_else(|| Error::internal("store has no key"))?;
-        *self = Store::open_keyed(&self.path, Some(reopen_with))?;
+        *self = Store::open_keyed(&self.path, Some(reopen_with), Some(lock))?;
         result
     }
 
@@ -167,6 +191,7 @@ impl Store {
             conn,
             path: PathBuf::from(":memory:"),
             key: None,
+            lock: None,
         };
         store.prepare()?;
         Ok(store)

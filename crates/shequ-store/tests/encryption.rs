@@ -181,3 +181,25 @@ fn a_copy_left_by_an_interrupted_change_is_removed_and_the_original_opens() {
     assert!(!tmp.exists());
     assert!(!dir.path().join("shequ.db.rekey-journal").exists());
 }
+
+#[test]
+fn the_passphrase_is_not_changed_while_another_store_has_the_database_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("shequ.db");
+    let mut a = Store::open(&p, &pass("old passphrase")).unwrap();
+    a.set_setting("note", SECRET).unwrap();
+    // A second window or command, open and idle.
+    let b = Store::open(&p, &pass("old passphrase")).unwrap();
+    let e = a.change_passphrase(&pass("new passphrase")).unwrap_err();
+    assert_eq!(e.code, ErrorCode::StoreBusy);
+    // Both go on working under the old passphrase; nothing was copied or renamed.
+    a.set_setting("after", "仍然可以保存").unwrap();
+    assert_eq!(b.setting("after").unwrap().as_deref(), Some("仍然可以保存"));
+    assert!(!dir.path().join("shequ.db.rekey").exists());
+    drop(b);
+    a.change_passphrase(&pass("new passphrase")).unwrap();
+    drop(a);
+    let s = Store::open(&p, &pass("new passphrase")).unwrap();
+    assert_eq!(s.setting("note").unwrap().as_deref(), Some(SECRET));
+    assert_eq!(s.setting("after").unwrap().as_deref(), Some("仍然可以保存"));
+}

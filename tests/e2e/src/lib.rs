@@ -146,6 +146,24 @@ pub fn passphrase() -> shequ_app::Passphrase {
 /// Types `pass` on the unlock screen (twice when one is being chosen), submits, and waits
 /// until the screen is gone.
 pub async fn unlock(c: &Client, pass: &str) {
+    // The screen knows whether a passphrase is chosen or checked once its state has loaded.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let state = match c.find(Locator::Css(&testid("unlock"))).await {
+            Ok(e) => e
+                .attr("data-state")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if !state.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the unlock screen never loaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     click(c, &testid("unlock-passphrase")).await;
     retype(c, &testid("unlock-passphrase"), pass).await;
     if c.find(Locator::Css(&testid("unlock-confirm")))

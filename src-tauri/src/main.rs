@@ -105,11 +105,8 @@ fn unlock(
         .map_err(fail)?
         .state;
     if kind.chooses_passphrase() {
-        pass.check_new().map_err(fail)?;
-        let again = Passphrase::new(confirm.unwrap_or_default());
-        if !pass.same_as(&again) {
-            return Err(fail(Error::new(ErrorCode::PassphraseMismatch)));
-        }
+        pass.check_chosen(&Passphrase::new(confirm.unwrap_or_default()))
+            .map_err(fail)?;
     }
     shell.app = Some(App::unlock(&dir, &pass, now).map_err(fail)?);
     Ok(())
@@ -130,10 +127,7 @@ fn change_passphrase(
 ) -> Result<(), IpcError> {
     let (new, confirm) = (Passphrase::new(new), Passphrase::new(confirm));
     with_app(&state, |app, _| {
-        new.check_new()?;
-        if !new.same_as(&confirm) {
-            return Err(Error::new(ErrorCode::PassphraseMismatch));
-        }
+        new.check_chosen(&confirm)?;
         app.change_passphrase(&Passphrase::new(current), &new)
     })
 }

@@ -320,14 +320,19 @@ fn from_bundle_response(
 }
 
 impl App {
-    /// This device's signing key, made on first use.
-    pub fn device_key(&mut self) -> Result<DeviceKey> {
-        match self
-            .store()
+    /// This device's signing key as stored (made when the data folder is first opened).
+    fn stored_device_key(&self) -> Result<Option<DeviceKey>> {
+        self.store()
             .setting(SETTING_DEVICE_KEY)?
             .map(Zeroizing::new)
-        {
-            Some(hex) => DeviceKey::from_hex(&hex),
+            .map(|hex| DeviceKey::from_hex(&hex))
+            .transpose()
+    }
+
+    /// This device's signing key, made on first use.
+    pub fn device_key(&mut self) -> Result<DeviceKey> {
+        match self.stored_device_key()? {
+            Some(key) => Ok(key),
             None => {
                 let key = DeviceKey::generate()?;
                 self.store_mut()
@@ -632,14 +637,10 @@ impl App {
     /// This device's key fingerprint (`3F2A-91C0-…`), shown on the laptop so that the
     /// centre can compare it before accepting the device's first bundle.
     pub fn device_fingerprint(&self) -> Result<String> {
-        let hex = self
-            .store()
-            .setting(SETTING_DEVICE_KEY)?
-            .map(Zeroizing::new)
+        let key = self
+            .stored_device_key()?
             .ok_or_else(|| Error::internal("no device key"))?;
-        Ok(shequ_bundle::fingerprint(
-            &DeviceKey::from_hex(&hex)?.public_hex(),
-        ))
+        Ok(shequ_bundle::fingerprint(&key.public_hex()))
     }
 
     fn accepted_devices(&self) -> Result<Vec<String>> {

@@ -136,11 +136,8 @@ impl App {
             }
             Err(e) => Err(e),
             Ok(app) => {
-                match std::fs::remove_file(data_dir.join(FAILURES_FILE)) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(shequ_core::fs::unwritable(data_dir, &e)),
-                }
+                shequ_core::fs::remove_if_present(&data_dir.join(FAILURES_FILE))
+                    .map_err(|e| shequ_core::fs::unwritable(data_dir, &e))?;
                 Ok(app)
             }
         }
@@ -158,11 +155,8 @@ impl App {
         }
         // The marker goes first: once the passphrase is changed, a failure to remove it could
         // only be reported as a failed change, which it would not be.
-        match std::fs::remove_file(self.data_dir.join(DEMO_MARKER)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(shequ_core::fs::unwritable(&self.data_dir, &e)),
-        }
+        shequ_core::fs::remove_if_present(&self.data_dir.join(DEMO_MARKER))
+            .map_err(|e| shequ_core::fs::unwritable(&self.data_dir, &e))?;
         self.store.change_passphrase(new)
     }
 

@@ -442,10 +442,7 @@ fn read_passphrase(env: &str, lang: Lang, prompt: &str, choose: bool) -> Result<
     let first = ask(prompt)?;
     if choose {
         first.check_new()?;
-        let again = ask("cli.passphrase_again")?;
-        if !first.same_as(&again) {
-            return Err(shequ_core::Error::new(ErrorCode::PassphraseMismatch));
-        }
+        first.check_chosen(&ask("cli.passphrase_again")?)?;
     }
     Ok(first)
 }

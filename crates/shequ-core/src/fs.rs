@@ -197,6 +197,14 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
+/// Removes a file; one that is not there is already removed.
+pub fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
 /// Makes a rename in `dir` durable (the folder's entry list reaches the disk).
 #[cfg(unix)]
 pub fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -48,9 +48,14 @@ impl Passphrase {
         Ok(())
     }
 
-    /// Whether two typings are the same passphrase.
-    pub fn same_as(&self, other: &Passphrase) -> bool {
-        *self.0 == *other.0
+    /// A passphrase being chosen: long enough (`check_new`) and typed the same twice
+    /// (`PassphraseMismatch`).
+    pub fn check_chosen(&self, again: &Passphrase) -> Result<()> {
+        self.check_new()?;
+        if *self.0 != *again.0 {
+            return Err(Error::new(ErrorCode::PassphraseMismatch));
+        }
+        Ok(())
     }
 
     /// The text, for handing to another key-stretching format (an age passphrase file).
@@ -212,11 +217,7 @@ pub(crate) fn remove_rekey_leftovers(path: &Path) -> Result<()> {
         sidecar(&tmp, "-shm"),
         tmp,
     ] {
-        match std::fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(unusable(&p, e)),
-        }
+        shequ_core::fs::remove_if_present(&p).map_err(|e| unusable(&p, e))?;
     }
     Ok(())
 }

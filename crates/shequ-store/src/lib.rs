@@ -30,13 +30,29 @@ pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
 pub use migrate::SCHEMA_VERSION;
 pub use responses::{NewResponse, ResponseList, ResponseRow, StoredAnswers};
 
-/// A keyed connection to an encrypted database, nothing checked or migrated: for tests and
-/// for inspecting a data folder with SQL. A wrong passphrase fails on the first read.
+/// A keyed connection to an encrypted database, nothing migrated: for tests and for
+/// inspecting a data folder with SQL. A wrong passphrase is `WrongPassphrase`.
 #[doc(hidden)]
 pub fn raw_connection(path: &Path, pass: &Passphrase) -> Result<Connection> {
+    keyed_connection(path, Some(&cipher::RawKey::for_file(pass, path)?))
+}
+
+/// A connection with the page key applied (none: unencrypted) and checked: SQLCipher checks
+/// the key on the first read, where a wrong one reads as "not a database".
+fn keyed_connection(path: &Path, key: Option<&cipher::RawKey>) -> Result<Connection> {
     let conn = connect(path)?;
-    cipher::RawKey::for_file(pass, path)?.apply(&conn, path)?;
-    Ok(conn)
+    if let Some(key) = key {
+        key.apply(&conn, path)?;
+    }
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
+        Ok(()) => Ok(conn),
+        Err(e) => Err(match e.sqlite_error_code() {
+            Some(rusqlite::ffi::ErrorCode::NotADatabase) => {
+                Error::new(ErrorCode::WrongPassphrase).with("path", path.display())
+            }
+            _ => db_error(path, e),
+        }),
+    }
 }
 
 fn connect(path: &Path) -> Result<Connection> {
@@ -117,19 +133,7 @@ impl Store {
         key: Option<cipher::RawKey>,
         lock: Option<std::fs::File>,
     ) -> Result<Store> {
-        let conn = connect(path)?;
-        if let Some(key) = &key {
-            key.apply(&conn, path)?;
-        }
-        // SQLCipher checks the key on the first read: a wrong one reads as "not a database".
-        if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
-            return Err(match e.sqlite_error_code() {
-                Some(rusqlite::ffi::ErrorCode::NotADatabase) => {
-                    Error::new(ErrorCode::WrongPassphrase).with("path", path.display())
-                }
-                _ => db_error(path, e),
-            });
-        }
+        let conn = keyed_connection(path, key.as_ref())?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -143,12 +147,11 @@ impl Store {
     /// Whether `pass` opens this database, without touching the open connection.
     pub fn passphrase_opens(&self, pass: &Passphrase) -> Result<bool> {
         let key = cipher::RawKey::for_file(pass, &self.path)?;
-        let conn = connect(&self.path)?;
-        key.apply(&conn, &self.path)?;
-        let ok = conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .is_ok();
-        Ok(ok)
+        match keyed_connection(&self.path, Some(&key)) {
+            Ok(_) => Ok(true),
+            Err(e) if e.code == ErrorCode::WrongPassphrase => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Re-encrypts the whole database under a new passphrase (see `cipher`): afterwards only

@@ -280,6 +280,15 @@ pub async fn wait_any_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> 
     }
 }
 
+/// Picks `path` in the file input with data-testid `id`, as the file chooser would.
+pub async fn choose_file(c: &Client, id: &str, path: &Path) {
+    let input = c
+        .find(Locator::Css(&testid(id)))
+        .await
+        .expect("file input on screen");
+    input.send_keys(path.to_str().unwrap()).await.unwrap();
+}
+
 /// Replaces the text of the input `css` with `text`, as a person selecting it and typing.
 pub async fn retype(c: &Client, css: &str, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);

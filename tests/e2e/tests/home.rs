@@ -176,12 +176,8 @@ async fn a_corrupt_database_is_explained_in_the_window_and_left_alone() {
     assert_eq!(std::fs::read(&db).unwrap(), junk);
 }
 
-fn fixture(name: &str) -> String {
-    repo_root()
-        .join("tests/fixtures/xlsform")
-        .join(name)
-        .display()
-        .to_string()
+fn fixture(name: &str) -> std::path::PathBuf {
+    repo_root().join("tests/fixtures/xlsform").join(name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,11 +190,7 @@ async fn a_designer_previews_and_imports_an_xlsform_and_a_bad_one_is_explained()
     wait_text(&c, &testid("import-heading"), |t| t.starts_with("导入量表")).await;
 
     // A malformed form: the reason, with sheet, row and column, in Chinese.
-    let input = c.find(Locator::Css(&testid("import-file"))).await.unwrap();
-    input
-        .send_keys(&fixture("bad_syntax_error.xlsx"))
-        .await
-        .unwrap();
+    choose_file(&c, "import-file", &fixture("bad_syntax_error.xlsx")).await;
     let err = wait_text(&c, &testid("import-error"), |t| !t.is_empty()).await;
     assert!(
         err.contains("工作表 survey 第 3 行“relevant”列") && err.contains("语法错误"),
@@ -207,11 +199,7 @@ async fn a_designer_previews_and_imports_an_xlsform_and_a_bad_one_is_explained()
     screenshot(&c, "import-error-zh-CN.png").await;
 
     // A good one with unsupported questions: preview, warnings, then import.
-    let input = c.find(Locator::Css(&testid("import-file"))).await.unwrap();
-    input
-        .send_keys(&fixture("ok_unsupported_media.xlsx"))
-        .await
-        .unwrap();
+    choose_file(&c, "import-file", &fixture("ok_unsupported_media.xlsx")).await;
     assert_eq!(
         wait_text(&c, &testid("preview-status"), |t| !t.is_empty()).await,
         "新量表"
@@ -287,12 +275,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     wait_text(&c, &testid("exchange-heading"), |t| t == "数据交换").await;
     wait_count(&c, &testid("export-panel"), 0).await;
     wait_count(&c, &testid("open-exchange"), 0).await;
-    c.find(Locator::Css(&testid("bundle-files")))
-        .await
-        .unwrap()
-        .send_keys(bundle.to_str().unwrap())
-        .await
-        .unwrap();
+    choose_file(&c, "bundle-files", &bundle).await;
     let plan = wait_text(&c, &testid("bundle-plan"), |t| !t.is_empty()).await;
     assert!(
         plan.contains("新增 423") && plan.contains("首次出现的设备"),
@@ -307,23 +290,13 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     let refused = wait_text(&c, &testid("bundle-errors"), |t| !t.is_empty()).await;
     assert!(refused.contains("没有核对设备指纹，未导入"), "{refused}");
     wait_count(&c, &testid("bundle-applied"), 0).await;
-    c.find(Locator::Css(&testid("bundle-files")))
-        .await
-        .unwrap()
-        .send_keys(bundle.to_str().unwrap())
-        .await
-        .unwrap();
+    choose_file(&c, "bundle-files", &bundle).await;
     click(&c, &testid("accept-device")).await;
     click(&c, &testid("bundle-apply")).await;
     let applied = wait_text(&c, &testid("bundle-applied"), |t| !t.is_empty()).await;
     assert!(applied.contains("新增 423"), "{applied}");
     // The same file again changes nothing.
-    c.find(Locator::Css(&testid("bundle-files")))
-        .await
-        .unwrap()
-        .send_keys(bundle.to_str().unwrap())
-        .await
-        .unwrap();
+    choose_file(&c, "bundle-files", &bundle).await;
     wait_text(&c, &testid("bundle-plan"), |t| t.contains("已经导入过")).await;
     click(&c, &testid("exchange-close")).await;
     let progress = texts(&wait_count(&c, &testid("progress"), 12).await).await;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Shequ needs to build, run and test, skipping whatever is already there:
-# Debian packages for Tauri's WebKitGTK (and Xvfb, WebKitWebDriver, CJK fonts, sqlite3),
+# Debian packages for Tauri's WebKitGTK (and Xvfb, WebKitWebDriver, xdotool for the native
+# folder dialog in end-to-end tests, CJK fonts, sqlite3),
 # pyxform (the reference XLSForm converter, for conformance tests), tauri-driver, and the
 # front end's npm packages. Safe to run again.
 set -euo pipefail
@@ -8,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
-  build-essential pkg-config libssl-dev xvfb xauth webkit2gtk-driver fonts-noto-cjk sqlite3
+  build-essential pkg-config libssl-dev xvfb xauth xdotool webkit2gtk-driver fonts-noto-cjk sqlite3
 )
 
 log() { printf '\033[1;32m[setup]\033[0m %s\n' "$*"; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The README's second command, and what CI runs: every test.
+#   0. dependency hygiene: cargo deny (licences, bans, sources, advisories) and npm audit
 #   1. Rust unit and integration tests of the core crates and the CLI (incl. pyxform conformance)
 #   2. the TypeScript IPC types generated from Rust are committed and current
 #   3. front end: type check, unit tests, production build
@@ -14,6 +15,9 @@ exec > >(tee "$LOG") 2>&1
 
 step "setup"
 scripts/setup.sh
+
+step "dependency hygiene (cargo deny, npm audit)"
+scripts/deny.sh
 
 step "Rust tests (core crates, CLI, pyxform conformance)"
 cargo test --workspace --exclude shequ-e2e --exclude shequ-desktop

@@ -28,6 +28,7 @@ fn main() {
             "restore_interview",
             "response_lists",
             "history",
+            "choose_folder",
             "exchange_status",
             "export_bundle",
             "import_bundle",

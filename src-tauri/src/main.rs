@@ -6,8 +6,10 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use shequ_analysis::checklist::Composite;
@@ -19,6 +21,7 @@ use shequ_app::fieldwork::{
     FinalizeOutcome, InterviewData, RepeatOutcome, ResponseHistory, SaveOutcome, StartInterview,
 };
 use shequ_app::instruments::{ImportStatus, InstrumentPreview};
+use shequ_app::progress::{Progress, ProgressSink, Stage};
 use shequ_app::unlock::LockState;
 use shequ_app::{demo::DemoReport, App, HomeData, Passphrase};
 use shequ_core::{Community, Error, ErrorCode, IpcError, Lang, NewCommunity};
@@ -26,7 +29,8 @@ use shequ_store::InstrumentSummary;
 use shequ_store::ResponseRow;
 use shequ_store::{ConflictRow, ExportRow, RoundRow};
 use tauri::ipc::{InvokeBody, Request};
-use tauri::State;
+use tauri::{AppHandle, Emitter, State};
+use tauri_plugin_dialog::DialogExt;
 use uuid::Uuid;
 
 /// The data folder, and the app once it is unlocked. Until the passphrase is typed (and
@@ -36,9 +40,12 @@ struct Shell {
     dir: Result<PathBuf, Error>,
     app: Option<App>,
     lang: Lang,
+    /// Folders the person picked in the native folder dialog. Files are written only there or
+    /// in the data folder's own `exports`: a path typed into (or forged by) the page is refused.
+    chosen: HashSet<PathBuf>,
 }
 
-type Shared = Mutex<Shell>;
+type Shared = Arc<Mutex<Shell>>;
 
 /// `--data-dir DIR` (or `--data-dir=DIR`) from the command line.
 fn data_dir_arg() -> Option<PathBuf> {
@@ -54,23 +61,87 @@ fn data_dir_arg() -> Option<PathBuf> {
     None
 }
 
-fn shell<'a>(state: &'a State<Shared>) -> Result<std::sync::MutexGuard<'a, Shell>, IpcError> {
-    state
-        .lock()
-        .map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))
+/// Runs `f` with the shell on Tauri's blocking pool: never on the main thread, so the window
+/// keeps drawing (and the progress bar moving) during an import, an export or a report. The
+/// mutex keeps one command at a time on the store; the UI chains its saves, so they keep
+/// their order.
+async fn on_pool<T: Send + 'static>(
+    state: &State<'_, Shared>,
+    f: impl FnOnce(&mut Shell) -> Result<T, IpcError> + Send + 'static,
+) -> Result<T, IpcError> {
+    let shared = Arc::clone(state.inner());
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut shell = shared
+            .lock()
+            .map_err(|_| Error::internal("state lock poisoned").to_ipc(Lang::default()))?;
+        f(&mut shell)
+    })
+    .await
+    .map_err(|e| Error::internal(e).to_ipc(Lang::default()))?
 }
 
-fn with_app<T>(
-    state: &State<Shared>,
-    f: impl FnOnce(&mut App, Lang) -> Result<T, Error>,
+/// Runs `f` with the unlocked app (see [`on_pool`]); `StoreLocked` while locked.
+async fn with_app<T: Send + 'static>(
+    state: &State<'_, Shared>,
+    f: impl FnOnce(&mut App, Lang) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, IpcError> {
-    let mut shell = shell(state)?;
-    let lang = shell.lang;
-    match &mut shell.app {
-        Some(app) => f(app, lang).map_err(|e| e.to_ipc(lang)),
-        None => Err(Error::new(ErrorCode::StoreLocked).to_ipc(lang)),
-    }
+    on_pool(state, move |shell| {
+        let lang = shell.lang;
+        match &mut shell.app {
+            Some(app) => f(app, lang).map_err(|e| e.to_ipc(lang)),
+            None => Err(Error::new(ErrorCode::StoreLocked).to_ipc(lang)),
+        }
+    })
+    .await
 }
+
+/// Runs `f` with the unlocked app and `dir` as a folder to write into, once it is known to be
+/// one the person chose (or the default export folder); `FolderNotChosen` otherwise.
+async fn with_app_writing<T: Send + 'static>(
+    state: &State<'_, Shared>,
+    dir: String,
+    f: impl FnOnce(&mut App, Lang, &Path) -> Result<T, Error> + Send + 'static,
+) -> Result<T, IpcError> {
+    on_pool(state, move |shell| {
+        let lang = shell.lang;
+        let Some(app) = &mut shell.app else {
+            return Err(Error::new(ErrorCode::StoreLocked).to_ipc(lang));
+        };
+        let dir = PathBuf::from(dir);
+        let default = app.default_export_dir().map_err(|e| e.to_ipc(lang))?;
+        if dir != default && !shell.chosen.contains(&dir) {
+            return Err(Error::new(ErrorCode::FolderNotChosen)
+                .with("folder", dir.display())
+                .to_ipc(lang));
+        }
+        f(app, lang, &dir).map_err(|e| e.to_ipc(lang))
+    })
+    .await
+}
+
+/// Progress of long work, sent to the window as `progress` events: on each new stage, at the
+/// end of one, and otherwise at most every 50 ms (a bundle of thousands of responses would
+/// flood the window with one event each).
+fn progress_events(handle: AppHandle) -> ProgressSink {
+    let last: Mutex<Option<(Stage, Instant)>> = Mutex::new(None);
+    Box::new(move |p: Progress| {
+        let Ok(mut last) = last.lock() else { return };
+        let now = Instant::now();
+        let due = match *last {
+            Some((stage, at)) => {
+                stage != p.stage || p.done >= p.total || now.duration_since(at) >= THROTTLE
+            }
+            None => true,
+        };
+        if due {
+            *last = Some((p.stage, now));
+            // A window gone (closing) is no reason to stop the work.
+            let _ = handle.emit("progress", p);
+        }
+    })
+}
+
+const THROTTLE: Duration = Duration::from_millis(50);
 
 /// The data folder, or why it cannot be used.
 fn data_dir(shell: &Shell) -> Result<PathBuf, IpcError> {
@@ -78,99 +149,116 @@ fn data_dir(shell: &Shell) -> Result<PathBuf, IpcError> {
 }
 
 #[tauri::command]
-fn lock_state(state: State<Shared>) -> Result<LockState, IpcError> {
-    let shell = shell(&state)?;
-    let dir = data_dir(&shell)?;
-    shequ_app::unlock::lock_state(&dir, Utc::now()).map_err(|e| e.to_ipc(shell.lang))
+async fn lock_state(state: State<'_, Shared>) -> Result<LockState, IpcError> {
+    on_pool(&state, |shell| {
+        let dir = data_dir(shell)?;
+        shequ_app::unlock::lock_state(&dir, Utc::now()).map_err(|e| e.to_ipc(shell.lang))
+    })
+    .await
 }
 
 /// Opens the data with the passphrase; when one is being chosen (`new`, `plain`), `confirm`
 /// must repeat it. Nothing is written for a refused passphrase but the wrong-try count.
 #[tauri::command]
-fn unlock(
-    state: State<Shared>,
+async fn unlock(
+    state: State<'_, Shared>,
+    handle: AppHandle,
     passphrase: String,
     confirm: Option<String>,
 ) -> Result<(), IpcError> {
-    let mut shell = shell(&state)?;
-    let lang = shell.lang;
-    if shell.app.is_some() {
-        return Ok(());
-    }
-    let dir = data_dir(&shell)?;
     let pass = Passphrase::new(passphrase);
-    let now = Utc::now();
-    let fail = |e: Error| e.to_ipc(lang);
-    let kind = shequ_app::unlock::lock_state(&dir, now)
-        .map_err(fail)?
-        .state;
-    if kind.chooses_passphrase() {
-        pass.check_chosen(&Passphrase::new(confirm.unwrap_or_default()))
-            .map_err(fail)?;
-    }
-    shell.app = Some(App::unlock(&dir, &pass, now).map_err(fail)?);
-    Ok(())
+    let confirm = Passphrase::new(confirm.unwrap_or_default());
+    on_pool(&state, move |shell| {
+        let lang = shell.lang;
+        if shell.app.is_some() {
+            return Ok(());
+        }
+        let dir = data_dir(shell)?;
+        let now = Utc::now();
+        let fail = |e: Error| e.to_ipc(lang);
+        let kind = shequ_app::unlock::lock_state(&dir, now)
+            .map_err(fail)?
+            .state;
+        if kind.chooses_passphrase() {
+            pass.check_chosen(&confirm).map_err(fail)?;
+        }
+        let mut app = App::unlock(&dir, &pass, now).map_err(fail)?;
+        app.set_progress(Some(progress_events(handle)));
+        shell.app = Some(app);
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
-fn lock(state: State<Shared>) -> Result<(), IpcError> {
-    shell(&state)?.app = None;
-    Ok(())
+async fn lock(state: State<'_, Shared>) -> Result<(), IpcError> {
+    on_pool(&state, |shell| {
+        shell.app = None;
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
-fn change_passphrase(
-    state: State<Shared>,
+async fn change_passphrase(
+    state: State<'_, Shared>,
     current: String,
     new: String,
     confirm: String,
 ) -> Result<(), IpcError> {
     let (new, confirm) = (Passphrase::new(new), Passphrase::new(confirm));
-    with_app(&state, |app, _| {
+    with_app(&state, move |app, _| {
         new.check_chosen(&confirm)?;
         app.change_passphrase(&Passphrase::new(current), &new)
     })
+    .await
 }
 
 /// At the centre: accepts a new device after the analyst compared its fingerprint.
 #[tauri::command]
-fn accept_device(state: State<Shared>, fingerprint: String) -> Result<String, IpcError> {
-    with_app(&state, |app, _| app.accept_device(&fingerprint))
+async fn accept_device(state: State<'_, Shared>, fingerprint: String) -> Result<String, IpcError> {
+    with_app(&state, move |app, _| app.accept_device(&fingerprint)).await
 }
 
 #[tauri::command]
-fn idle_lock_minutes(state: State<Shared>) -> Result<u32, IpcError> {
-    with_app(&state, |app, _| app.idle_lock_minutes())
+async fn idle_lock_minutes(state: State<'_, Shared>) -> Result<u32, IpcError> {
+    with_app(&state, move |app, _| app.idle_lock_minutes()).await
 }
 
 #[tauri::command]
-fn set_idle_lock_minutes(state: State<Shared>, minutes: u32) -> Result<(), IpcError> {
-    with_app(&state, |app, _| app.set_idle_lock_minutes(minutes))
+async fn set_idle_lock_minutes(state: State<'_, Shared>, minutes: u32) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| app.set_idle_lock_minutes(minutes)).await
 }
 
 #[tauri::command]
-fn home(state: State<Shared>) -> Result<HomeData, IpcError> {
-    with_app(&state, |app, _| app.home())
+async fn home(state: State<'_, Shared>) -> Result<HomeData, IpcError> {
+    with_app(&state, move |app, _| app.home()).await
 }
 
 #[tauri::command]
-fn load_demo(state: State<Shared>) -> Result<DemoReport, IpcError> {
-    with_app(&state, |app, _| app.load_demo(Utc::now()))
+async fn load_demo(state: State<'_, Shared>) -> Result<DemoReport, IpcError> {
+    with_app(&state, move |app, _| app.load_demo(Utc::now())).await
 }
 
 #[tauri::command]
-fn add_community(state: State<Shared>, input: NewCommunity) -> Result<Community, IpcError> {
-    with_app(&state, |app, _| app.add_community(input, Utc::now()))
+async fn add_community(
+    state: State<'_, Shared>,
+    input: NewCommunity,
+) -> Result<Community, IpcError> {
+    with_app(&state, move |app, _| app.add_community(input, Utc::now())).await
 }
 
 /// A file the person picked, sent as the raw request body (not a JSON array of numbers), its
 /// name percent-encoded in the `x-shequ-name` header. Anything else is refused.
-struct Upload<'a> {
-    bytes: &'a [u8],
+struct Upload {
+    bytes: Vec<u8>,
     name: String,
+    /// `x-shequ-dry-run: 1` plans without writing.
+    dry_run: bool,
 }
 
-fn upload<'a>(request: &'a Request<'_>) -> Result<Upload<'a>, Error> {
+/// The file out of the request, copied so the work can leave the thread that received it.
+fn upload(request: &Request<'_>) -> Result<Upload, Error> {
     let refused = || {
         Error::new(ErrorCode::InvalidValue)
             .with("field", "file")
@@ -188,320 +276,384 @@ fn upload<'a>(request: &'a Request<'_>) -> Result<Upload<'a>, Error> {
         .map(|v| v.into_owned())
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(refused)?;
-    Ok(Upload { bytes, name })
-}
-
-/// `x-shequ-dry-run: 1` plans without writing.
-fn dry_run(request: &Request<'_>) -> bool {
-    request
+    let dry_run = request
         .headers()
         .get("x-shequ-dry-run")
-        .is_some_and(|v| v.as_bytes() == b"1")
+        .is_some_and(|v| v.as_bytes() == b"1");
+    Ok(Upload {
+        bytes: bytes.clone(),
+        name,
+        dry_run,
+    })
 }
 
 #[tauri::command]
-fn preview_instrument(
-    state: State<Shared>,
+async fn preview_instrument(
+    state: State<'_, Shared>,
     request: Request<'_>,
 ) -> Result<InstrumentPreview, IpcError> {
-    with_app(&state, |app, lang| {
-        let f = upload(&request)?;
-        app.preview_instrument(f.bytes, &f.name, lang)
+    let f = upload(&request);
+    with_app(&state, move |app, lang| {
+        let f = f?;
+        app.preview_instrument(&f.bytes, &f.name, lang)
     })
+    .await
 }
 
 #[tauri::command]
-fn import_instrument(
-    state: State<Shared>,
+async fn import_instrument(
+    state: State<'_, Shared>,
     request: Request<'_>,
 ) -> Result<(InstrumentSummary, ImportStatus), IpcError> {
-    with_app(&state, |app, _| {
-        let f = upload(&request)?;
-        app.import_instrument(f.bytes, &f.name, Utc::now())
+    let f = upload(&request);
+    with_app(&state, move |app, _| {
+        let f = f?;
+        app.import_instrument(&f.bytes, &f.name, Utc::now())
     })
+    .await
 }
 
 #[tauri::command]
-fn communities_recent(state: State<Shared>) -> Result<Vec<Community>, IpcError> {
-    with_app(&state, |app, _| app.communities_recent_first())
+async fn communities_recent(state: State<'_, Shared>) -> Result<Vec<Community>, IpcError> {
+    with_app(&state, move |app, _| app.communities_recent_first()).await
 }
 
 #[tauri::command]
-fn last_interviewer(state: State<Shared>) -> Result<String, IpcError> {
-    with_app(&state, |app, _| app.last_interviewer())
+async fn last_interviewer(state: State<'_, Shared>) -> Result<String, IpcError> {
+    with_app(&state, move |app, _| app.last_interviewer()).await
 }
 
 #[tauri::command]
-fn start_interview(
-    state: State<Shared>,
+async fn start_interview(
+    state: State<'_, Shared>,
     input: StartInterview,
 ) -> Result<shequ_core::Response, IpcError> {
-    with_app(&state, |app, _| app.start_interview(input, Utc::now()))
+    with_app(&state, move |app, _| app.start_interview(input, Utc::now())).await
 }
 
 #[tauri::command]
-fn interview(state: State<Shared>, id: Uuid) -> Result<InterviewData, IpcError> {
-    with_app(&state, |app, lang| app.interview(id, lang, Utc::now()))
+async fn interview(state: State<'_, Shared>, id: Uuid) -> Result<InterviewData, IpcError> {
+    with_app(&state, move |app, lang| app.interview(id, lang, Utc::now())).await
 }
 
 #[tauri::command]
-fn answer(
-    state: State<Shared>,
+async fn answer(
+    state: State<'_, Shared>,
     id: Uuid,
     key: String,
     value: String,
 ) -> Result<SaveOutcome, IpcError> {
-    with_app(&state, |app, lang| {
+    with_app(&state, move |app, lang| {
         app.answer(id, &key, &value, lang, Utc::now())
     })
+    .await
 }
 
 #[tauri::command]
-fn set_repeat_count(
-    state: State<Shared>,
+async fn set_repeat_count(
+    state: State<'_, Shared>,
     id: Uuid,
     key: String,
     count: u32,
 ) -> Result<RepeatOutcome, IpcError> {
-    with_app(&state, |app, lang| {
+    with_app(&state, move |app, lang| {
         app.set_repeat_count(id, &key, count, lang, Utc::now())
     })
+    .await
 }
 
 #[tauri::command]
-fn finalize(state: State<Shared>, id: Uuid) -> Result<FinalizeOutcome, IpcError> {
-    with_app(&state, |app, lang| app.finalize(id, lang, Utc::now()))
+async fn finalize(state: State<'_, Shared>, id: Uuid) -> Result<FinalizeOutcome, IpcError> {
+    with_app(&state, move |app, lang| app.finalize(id, lang, Utc::now())).await
 }
 
 #[tauri::command]
-fn edit_interview(state: State<Shared>, id: Uuid) -> Result<shequ_core::Response, IpcError> {
-    with_app(&state, |app, _| app.edit_interview(id, Utc::now()))
+async fn edit_interview(
+    state: State<'_, Shared>,
+    id: Uuid,
+) -> Result<shequ_core::Response, IpcError> {
+    with_app(&state, move |app, _| app.edit_interview(id, Utc::now())).await
 }
 
 #[tauri::command]
-fn discard_interview(state: State<Shared>, id: Uuid) -> Result<(), IpcError> {
-    with_app(&state, |app, _| app.discard_interview(id, Utc::now()))
+async fn discard_interview(state: State<'_, Shared>, id: Uuid) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| app.discard_interview(id, Utc::now())).await
 }
 
 #[tauri::command]
-fn restore_interview(state: State<Shared>, id: Uuid) -> Result<(), IpcError> {
-    with_app(&state, |app, _| app.restore_interview(id, Utc::now()))
+async fn restore_interview(state: State<'_, Shared>, id: Uuid) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| app.restore_interview(id, Utc::now())).await
 }
 
 /// Drafts, finalized, recently discarded.
 type ResponseLists = (Vec<ResponseRow>, Vec<ResponseRow>, Vec<ResponseRow>);
 
 #[tauri::command]
-fn response_lists(state: State<Shared>) -> Result<ResponseLists, IpcError> {
-    with_app(&state, |app, _| {
+async fn response_lists(state: State<'_, Shared>) -> Result<ResponseLists, IpcError> {
+    with_app(&state, move |app, _| {
         Ok((
             app.drafts(Utc::now())?,
             app.finalized(Utc::now())?,
             app.discarded(Utc::now())?,
         ))
     })
+    .await
 }
 
 #[tauri::command]
-fn history(state: State<Shared>, id: Uuid) -> Result<ResponseHistory, IpcError> {
-    with_app(&state, |app, _| app.history(id))
+async fn history(state: State<'_, Shared>, id: Uuid) -> Result<ResponseHistory, IpcError> {
+    with_app(&state, move |app, _| app.history(id)).await
+}
+
+/// The native folder dialog, starting at `start`: resolves to the folder picked (remembered as
+/// one files may be written into), or `null` when the person cancels.
+#[tauri::command]
+async fn choose_folder(
+    state: State<'_, Shared>,
+    window: tauri::WebviewWindow,
+    start: Option<String>,
+) -> Result<Option<String>, IpcError> {
+    // The dialog always opens on a folder (the one shown, else the default export folder):
+    // GTK's chooser opened on nothing shows "Recent", where a typed path is not taken.
+    let (lang, fallback) =
+        with_app(&state, |app, lang| Ok((lang, app.default_export_dir()?))).await?;
+    let start = start
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .unwrap_or(fallback);
+    let title = shequ_core::i18n::text(lang, "folder.dialog_title");
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        window
+            .dialog()
+            .file()
+            .set_parent(&window)
+            .set_title(title)
+            .set_directory(start)
+            .blocking_pick_folder()
+    })
+    .await
+    .map_err(|e| Error::internal(e).to_ipc(lang))?;
+    let Some(picked) = picked.and_then(|p| p.into_path().ok()) else {
+        return Ok(None);
+    };
+    on_pool(&state, move |shell| {
+        let shown = picked.display().to_string();
+        shell.chosen.insert(picked);
+        Ok(Some(shown))
+    })
+    .await
 }
 
 #[tauri::command]
-fn exchange_status(
-    state: State<Shared>,
+async fn exchange_status(
+    state: State<'_, Shared>,
 ) -> Result<(KeyStatus, Option<ExportRow>, String), IpcError> {
-    with_app(&state, |app, _| {
+    with_app(&state, move |app, _| {
         let default_dir = app.default_export_dir()?.display().to_string();
         Ok((app.key_status()?, app.last_export()?, default_dir))
     })
+    .await
 }
 
 #[tauri::command]
-fn export_bundle(
-    state: State<Shared>,
+async fn export_bundle(
+    state: State<'_, Shared>,
     dir: String,
     since_last: bool,
     allow_unencrypted: bool,
 ) -> Result<(String, ExportRow), IpcError> {
-    with_app(&state, |app, _| {
-        let (p, row) = app.export_bundle_to(
-            std::path::Path::new(&dir),
-            since_last,
-            allow_unencrypted,
-            Utc::now(),
-        )?;
+    with_app_writing(&state, dir, move |app, _, dir| {
+        let (p, row) = app.export_bundle_to(dir, since_last, allow_unencrypted, Utc::now())?;
         Ok((p.display().to_string(), row))
     })
+    .await
 }
 
 #[tauri::command]
-fn import_bundle(state: State<Shared>, request: Request<'_>) -> Result<ImportReport, IpcError> {
-    with_app(&state, |app, _| {
-        let f = upload(&request)?;
-        app.import_bundle(f.bytes, &f.name, dry_run(&request), Utc::now())
+async fn import_bundle(
+    state: State<'_, Shared>,
+    request: Request<'_>,
+) -> Result<ImportReport, IpcError> {
+    let f = upload(&request);
+    with_app(&state, move |app, _| {
+        let f = f?;
+        app.import_bundle(&f.bytes, &f.name, f.dry_run, Utc::now())
     })
+    .await
 }
 
 #[tauri::command]
-fn conflicts(state: State<Shared>) -> Result<Vec<ConflictRow>, IpcError> {
-    with_app(&state, |app, _| app.conflicts(true))
+async fn conflicts(state: State<'_, Shared>) -> Result<Vec<ConflictRow>, IpcError> {
+    with_app(&state, move |app, _| app.conflicts(true)).await
 }
 
 #[tauri::command]
-fn resolve_conflict(state: State<Shared>, id: String, take_incoming: bool) -> Result<(), IpcError> {
-    with_app(&state, |app, _| {
+async fn resolve_conflict(
+    state: State<'_, Shared>,
+    id: String,
+    take_incoming: bool,
+) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| {
         app.resolve_conflict(&id, take_incoming, Utc::now())
     })
+    .await
 }
 
 #[tauri::command]
-fn export_data(
-    state: State<Shared>,
+async fn export_data(
+    state: State<'_, Shared>,
     format: DataFormat,
     labels: Option<Lang>,
     dir: String,
     include_personal: bool,
 ) -> Result<(Vec<String>, u32), IpcError> {
-    with_app(&state, |app, _| {
+    with_app_writing(&state, dir, move |app, _, dir| {
         let personal = if include_personal {
             PersonalData::Include
         } else {
             PersonalData::Pseudonymise
         };
-        let (files, n) = app.export_data(
-            format,
-            labels,
-            std::path::Path::new(&dir),
-            personal,
-            Utc::now(),
-        )?;
+        let (files, n) = app.export_data(format, labels, dir, personal, Utc::now())?;
         Ok((
             files.into_iter().map(|f| f.display().to_string()).collect(),
             n,
         ))
     })
+    .await
 }
 
 #[tauri::command]
-fn bundle_status(state: State<Shared>) -> Result<Vec<DeviceBundles>, IpcError> {
-    with_app(&state, |app, _| app.bundle_status())
+async fn bundle_status(state: State<'_, Shared>) -> Result<Vec<DeviceBundles>, IpcError> {
+    with_app(&state, move |app, _| app.bundle_status()).await
 }
 
 #[tauri::command]
-fn replaced_versions(state: State<Shared>) -> Result<Vec<ConflictRow>, IpcError> {
-    with_app(&state, |app, _| app.replaced_versions())
+async fn replaced_versions(state: State<'_, Shared>) -> Result<Vec<ConflictRow>, IpcError> {
+    with_app(&state, move |app, _| app.replaced_versions()).await
 }
 
 #[tauri::command]
-fn restore_replaced(state: State<Shared>, id: String) -> Result<String, IpcError> {
-    with_app(&state, |app, _| app.restore_replaced(&id, Utc::now()))
+async fn restore_replaced(state: State<'_, Shared>, id: String) -> Result<String, IpcError> {
+    with_app(&state, move |app, _| app.restore_replaced(&id, Utc::now())).await
 }
 
 #[tauri::command]
-fn ui_lang(state: State<Shared>) -> Result<Lang, IpcError> {
-    Ok(shell(&state)?.lang)
+async fn ui_lang(state: State<'_, Shared>) -> Result<Lang, IpcError> {
+    on_pool(&state, |shell| Ok(shell.lang)).await
 }
 
 /// The language is remembered beside the database (not inside it), so it works locked too.
 #[tauri::command]
-fn set_ui_lang(state: State<Shared>, lang: Lang) -> Result<(), IpcError> {
-    let mut shell = shell(&state)?;
-    let dir = data_dir(&shell)?;
-    shequ_app::set_ui_lang_of(&dir, lang).map_err(|e| e.to_ipc(lang))?;
-    shell.lang = lang;
-    Ok(())
+async fn set_ui_lang(state: State<'_, Shared>, lang: Lang) -> Result<(), IpcError> {
+    on_pool(&state, move |shell| {
+        let dir = data_dir(shell)?;
+        shequ_app::set_ui_lang_of(&dir, lang).map_err(|e| e.to_ipc(lang))?;
+        shell.lang = lang;
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
-fn role(state: State<Shared>) -> Result<Role, IpcError> {
-    with_app(&state, |app, _| app.role())
+async fn role(state: State<'_, Shared>) -> Result<Role, IpcError> {
+    with_app(&state, move |app, _| app.role()).await
 }
 
 #[tauri::command]
-fn set_role(state: State<Shared>, role: Role) -> Result<(), IpcError> {
-    with_app(&state, |app, _| app.set_role(role))
+async fn set_role(state: State<'_, Shared>, role: Role) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| app.set_role(role)).await
 }
 
 #[tauri::command]
-fn rounds(state: State<Shared>) -> Result<Vec<RoundRow>, IpcError> {
-    with_app(&state, |app, _| app.rounds())
+async fn rounds(state: State<'_, Shared>) -> Result<Vec<RoundRow>, IpcError> {
+    with_app(&state, move |app, _| app.rounds()).await
 }
 
 #[tauri::command]
-fn set_current_round(state: State<Shared>, name: String) -> Result<(), IpcError> {
-    with_app(&state, |app, _| app.set_current_round(&name, Utc::now()))
+async fn set_current_round(state: State<'_, Shared>, name: String) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| {
+        app.set_current_round(&name, Utc::now())
+    })
+    .await
 }
 
 #[tauri::command]
-fn analysis(state: State<Shared>, round: Option<String>) -> Result<AnalysisView, IpcError> {
-    with_app(&state, |app, lang| {
+async fn analysis(
+    state: State<'_, Shared>,
+    round: Option<String>,
+) -> Result<AnalysisView, IpcError> {
+    with_app(&state, move |app, lang| {
         app.analysis(round.as_deref(), None, lang)
     })
+    .await
 }
 
 #[tauri::command]
-fn analysis_settings(state: State<Shared>) -> Result<AnalysisSettings, IpcError> {
-    with_app(&state, |app, _| app.analysis_settings())
+async fn analysis_settings(state: State<'_, Shared>) -> Result<AnalysisSettings, IpcError> {
+    with_app(&state, move |app, _| app.analysis_settings()).await
 }
 
 #[tauri::command]
-fn set_analysis_settings(state: State<Shared>, settings: AnalysisSettings) -> Result<(), IpcError> {
-    with_app(&state, |app, _| {
+async fn set_analysis_settings(
+    state: State<'_, Shared>,
+    settings: AnalysisSettings,
+) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| {
         app.set_analysis_settings(&settings, Utc::now())
     })
+    .await
 }
 
 #[tauri::command]
-fn checklist(state: State<Shared>, code: String) -> Result<Composite, IpcError> {
-    with_app(&state, |app, _| app.checklist(&code))
+async fn checklist(state: State<'_, Shared>, code: String) -> Result<Composite, IpcError> {
+    with_app(&state, move |app, _| app.checklist(&code)).await
 }
 
 #[tauri::command]
-fn accept_checklist(state: State<Shared>, code: String) -> Result<Composite, IpcError> {
-    with_app(&state, |app, _| app.accept_checklist(&code, Utc::now()))
+async fn accept_checklist(state: State<'_, Shared>, code: String) -> Result<Composite, IpcError> {
+    with_app(&state, move |app, _| {
+        app.accept_checklist(&code, Utc::now())
+    })
+    .await
 }
 
 #[tauri::command]
-fn edit_checklist(
-    state: State<Shared>,
+async fn edit_checklist(
+    state: State<'_, Shared>,
     code: String,
     edit: EditInput,
 ) -> Result<Composite, IpcError> {
-    with_app(&state, |app, _| {
+    with_app(&state, move |app, _| {
         app.edit_checklist(&code, &edit, Utc::now())
     })
+    .await
 }
 
 #[tauri::command]
-fn community_report(
-    state: State<Shared>,
+async fn community_report(
+    state: State<'_, Shared>,
     code: String,
     round: Option<String>,
     dir: String,
 ) -> Result<String, IpcError> {
-    with_app(&state, |app, lang| {
-        app.community_report(
-            &code,
-            round.as_deref(),
-            lang,
-            std::path::Path::new(&dir),
-            Utc::now(),
-        )
-        .map(|p| p.display().to_string())
+    with_app_writing(&state, dir, move |app, lang, dir| {
+        app.community_report(&code, round.as_deref(), lang, dir, Utc::now())
+            .map(|p| p.display().to_string())
     })
+    .await
 }
 
 #[tauri::command]
-fn classification_report(
-    state: State<Shared>,
+async fn classification_report(
+    state: State<'_, Shared>,
     round: Option<String>,
     dir: String,
 ) -> Result<String, IpcError> {
-    with_app(&state, |app, lang| {
-        app.classification_report(round.as_deref(), lang, std::path::Path::new(&dir))
+    with_app_writing(&state, dir, move |app, lang, dir| {
+        app.classification_report(round.as_deref(), lang, dir)
             .map(|p| p.display().to_string())
     })
+    .await
 }
 
 fn main() {
@@ -514,11 +666,13 @@ fn main() {
         eprintln!("{}", e.message(lang));
     }
     let result = tauri::Builder::default()
-        .manage(Mutex::new(Shell {
+        .manage(Arc::new(Mutex::new(Shell {
             dir,
             app: None,
             lang,
-        }))
+            chosen: HashSet::new(),
+        })))
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(tauri::generate_handler![
             lock_state,
             unlock,
@@ -544,6 +698,7 @@ fn main() {
             restore_interview,
             response_lists,
             history,
+            choose_folder,
             exchange_status,
             export_bundle,
             import_bundle,

@@ -32,6 +32,7 @@ use crate::Passphrase;
 use shequ_forms::state::EvalEnv;
 use shequ_forms::{CompiledForm, Record};
 
+use crate::progress::Stage;
 use crate::App;
 
 const SETTING_DEVICE_KEY: &str = "device_signing_key";
@@ -166,7 +167,11 @@ fn bad(problem: &str) -> Error {
 /// Checks what a properly signed bundle says, as a whole, before anything is planned: no
 /// laptop of ours could have produced a bundle that fails one of these. Each refusal is a
 /// `BundleInvalid` naming the entry, the record and the reason (`bundle_problem`).
-fn validate_bundle(store: &shequ_store::Store, opened: &OpenedBundle) -> Result<()> {
+fn validate_bundle(
+    store: &shequ_store::Store,
+    opened: &OpenedBundle,
+    tick: impl Fn(usize, usize),
+) -> Result<()> {
     let m = &opened.manifest;
     let c = &opened.content;
     for bi in &c.instruments {
@@ -198,7 +203,11 @@ fn validate_bundle(store: &shequ_store::Store, opened: &OpenedBundle) -> Result<
     }
     let by_id: HashMap<Uuid, &BundleResponse> =
         c.responses.iter().map(|r| (r.instance_id, r)).collect();
-    for r in &c.responses {
+    let total = c.responses.len();
+    for (n, r) in c.responses.iter().enumerate() {
+        if n % 16 == 0 {
+            tick(n, total);
+        }
         let refuse = |problem: &str| {
             bad(problem)
                 .with("entry", "responses.jsonl")
@@ -251,6 +260,7 @@ fn validate_bundle(store: &shequ_store::Store, opened: &OpenedBundle) -> Result<
             at = next;
         }
     }
+    tick(total, total);
     for a in &c.audit {
         if a.device_id != m.device_id {
             return Err(bad("device_mismatch")
@@ -515,6 +525,7 @@ impl App {
         let found = self.store().exportable_responses(after)?;
         let covered_seq = found.iter().map(|(_, s)| *s).max().unwrap_or(0).max(after);
         let ids: Vec<Uuid> = found.into_iter().map(|(id, _)| id).collect();
+        self.progress(Stage::CollectBundle, 0, ids.len());
         // Informational: when the export this one continues was made.
         let since = match after {
             0 => None,
@@ -525,6 +536,7 @@ impl App {
                 .map(|t| t.with_timezone(&Utc)),
         };
         let content = self.bundle_content(&ids)?;
+        self.progress(Stage::WriteBundle, ids.len(), ids.len());
         let key = self.device_key()?;
         let bytes = write_numbered_bundle(
             &content,
@@ -684,9 +696,13 @@ impl App {
     /// Opens a bundle and plans its import against this store; nothing is written.
     fn plan(&self, bytes: &[u8], file: &str) -> Result<(OpenedBundle, ImportBatch, bool)> {
         let centre = self.centre_identity()?;
+        self.progress(Stage::OpenBundle, 0, 1);
         let opened = open_bundle(bytes, centre.as_ref(), ReadLimits::default())
             .map_err(|e| e.with("file", file))?;
-        validate_bundle(self.store(), &opened).map_err(|e| e.with("file", file))?;
+        validate_bundle(self.store(), &opened, |n, total| {
+            self.progress(Stage::CheckBundle, n, total)
+        })
+        .map_err(|e| e.with("file", file))?;
         let m = &opened.manifest;
         let known_key = self.store().device_key(&m.device_id)?;
         if let Some(k) = &known_key {
@@ -952,10 +968,12 @@ impl App {
         };
         if !dry_run {
             let actor = self.actor();
+            self.progress(Stage::SaveBundle, 0, 1);
             if self.store_mut().import_batch(&batch, &actor, now)? == ImportOutcome::AlreadyImported
             {
                 report.already_imported = true;
             }
+            self.progress(Stage::SaveBundle, 1, 1);
         }
         Ok(report)
     }

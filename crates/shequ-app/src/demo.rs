@@ -18,6 +18,7 @@ use shequ_forms::{Answers, CompiledForm};
 use shequ_store::NewResponse;
 
 use crate::fieldwork::odk_timestamp;
+use crate::progress::Stage;
 use ts_rs::TS;
 
 use crate::App;
@@ -376,13 +377,16 @@ impl App {
         let (mut finalized, mut drafts) = (0, 0);
         let actor = self.actor();
         let (device, offset) = (self.device_id().to_string(), self.utc_offset);
-        let communities = self.store_mut().insert_communities_with_responses(
+        let sink = &self.progress;
+        let communities = self.store.insert_communities_with_responses(
             &parsed.items,
             true,
             |communities| {
                 let mut rng = ChaCha8Rng::seed_from_u64(SEED);
                 let mut items = Vec::new();
-                for c in communities {
+                for (n, c) in communities.iter().enumerate() {
+                    // One step a community generated, one for the save.
+                    crate::progress::report(sink, Stage::LoadDemo, n, communities.len() + 1);
                     let Some(p) = PROFILES.iter().find(|p| p.code == c.code) else {
                         continue;
                     };
@@ -410,6 +414,11 @@ impl App {
             &actor,
             now,
         )?;
+        self.progress(
+            Stage::LoadDemo,
+            communities.len() + 1,
+            communities.len() + 1,
+        );
         // Opened with the published demo passphrase: the unlock screen may say so.
         self.mark_demo_folder()?;
         Ok(DemoReport {

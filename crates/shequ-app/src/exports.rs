@@ -10,6 +10,7 @@ use shequ_core::{Lang, Result};
 use shequ_export::{ExportResponse, Values};
 use ts_rs::TS;
 
+use crate::progress::Stage;
 use crate::App;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
@@ -97,7 +98,10 @@ impl App {
         }
         let values = labels.map_or(Values::Names, Values::Labels);
         let (mut files, mut count) = (Vec::new(), 0u32);
-        for rec in self.store().instruments()? {
+        let instruments = self.store().instruments()?;
+        let forms = instruments.len();
+        for (n, rec) in instruments.into_iter().enumerate() {
+            self.progress(Stage::WriteData, n, forms);
             // Instance keys of personal questions, by their question (`rep[2]/name` too).
             let personal_names: std::collections::HashSet<String> = rec
                 .definition
@@ -160,6 +164,7 @@ impl App {
                 }
             }
         }
+        self.progress(Stage::WriteData, forms, forms);
         Ok((files, count))
     }
 }

@@ -9,6 +9,7 @@ use shequ_core::{Error, ErrorCode, FormItem, Lang, Result};
 use shequ_store::InstrumentSummary;
 use ts_rs::TS;
 
+use crate::progress::Stage;
 use crate::App;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -104,6 +105,7 @@ impl App {
         source: &str,
         lang: Lang,
     ) -> Result<InstrumentPreview> {
+        self.progress(Stage::ReadForm, 0, 1);
         let imported = shequ_forms::import_xlsform(bytes, source)?;
         let def = &imported.definition;
         let installed: Vec<_> = self
@@ -126,6 +128,7 @@ impl App {
         };
         let mut rows = Vec::new();
         outline(&def.items, 0, lang, &mut rows);
+        self.progress(Stage::ReadForm, 1, 1);
         Ok(InstrumentPreview {
             source: source.to_string(),
             form_id: def.form_id.clone(),

@@ -10,6 +10,7 @@ pub mod exports;
 pub mod fieldwork;
 pub mod instruments;
 mod paths;
+pub mod progress;
 pub mod reports;
 pub mod unlock;
 
@@ -53,6 +54,8 @@ pub struct App {
     /// Interviews on screen: their answers and form state, for incremental updates.
     pub(crate) open:
         std::collections::HashMap<uuid::Uuid, (shequ_forms::Answers, shequ_forms::FormState)>,
+    /// Where progress of long work is reported (the window's progress bar), if anywhere.
+    pub(crate) progress: Option<progress::ProgressSink>,
 }
 
 /// What the home screen shows.
@@ -107,6 +110,7 @@ impl App {
             device_id,
             utc_offset: fieldwork::local_offset(),
             forms: Default::default(),
+            progress: None,
             open: Default::default(),
         };
         // The device's signing key for bundles is made on first run.

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use shequ_core::{fs::write_atomic, Error, ErrorCode, Lang, Result};
 use shequ_report::{classification_xlsx, community_docx, CommunityReport};
 
+use crate::progress::Stage;
 use crate::App;
 
 /// A file name part with nothing a file system refuses: path separators, reserved
@@ -77,8 +78,10 @@ impl App {
                 .with("what", "community")
                 .with("id", code));
         }
+        self.progress(Stage::Analyse, 0, 2);
         let district = self.district(round, None)?;
         let checklist = self.checklist_in(&district, code)?;
+        self.progress(Stage::WriteReport, 1, 2);
         let bytes = community_docx(&CommunityReport {
             district: &district,
             code,
@@ -91,6 +94,7 @@ impl App {
         })?;
         let path = path(&district);
         write_atomic(&path, &bytes)?;
+        self.progress(Stage::WriteReport, 2, 2);
         Ok(path)
     }
 
@@ -123,10 +127,13 @@ impl App {
         lang: Lang,
         path: impl FnOnce(&shequ_analysis::District) -> PathBuf,
     ) -> Result<PathBuf> {
+        self.progress(Stage::Analyse, 0, 2);
         let district = self.district(round, None)?;
+        self.progress(Stage::WriteReport, 1, 2);
         let bytes = classification_xlsx(&district, lang)?;
         let path = path(&district);
         write_atomic(&path, &bytes)?;
+        self.progress(Stage::WriteReport, 2, 2);
         Ok(path)
     }
 }

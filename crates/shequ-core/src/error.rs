@@ -80,6 +80,9 @@ pub enum ErrorCode {
     StoreBusy,
     /// A bundle from a device the centre has not accepted yet (`device`, `fingerprint`).
     DeviceNotEnrolled,
+    /// The window named a folder to write to that the person did not choose in the folder
+    /// dialog (`folder`).
+    FolderNotChosen,
     Internal,
 }
 

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
+use serde_json::Value;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -360,4 +361,99 @@ pub async fn expect_focus(c: &Client, key: &str) {
 
 pub async fn page_title(c: &Client) -> String {
     wait_text(c, &testid("page-title"), |t| !t.is_empty()).await
+}
+
+/// Runs `xdotool` with `args` and returns what it printed; `None` when it failed (a window
+/// not there yet).
+fn xdotool(args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("xdotool")
+        .args(args)
+        .output()
+        .expect("xdotool (apt install xdotool)");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Waits up to `wait` for the app's folder dialog and gives it the keyboard; false if it
+/// never came.
+async fn focus_folder_dialog(wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
+        let found = xdotool(&[
+            "search",
+            "--onlyvisible",
+            "--name",
+            "^(选择保存文件的文件夹|Choose the folder to save into)$",
+        ]);
+        if let Some(w) = found.as_deref().and_then(|s| s.lines().last()) {
+            xdotool(&["windowfocus", "--sync", w.trim()]).expect("focus the dialog");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Cancels the folder dialog (Escape) if it opens within `wait`, as a person closing it;
+/// true if there was one.
+pub async fn cancel_folder_dialog(wait: Duration) -> bool {
+    if !focus_folder_dialog(wait).await {
+        return false;
+    }
+    xdotool(&["key", "Escape"]).unwrap();
+    true
+}
+
+/// Picks `path` in the system's folder dialog that the `{id}-choose` button opens, as a person
+/// at the keyboard does: the dialog's location field (Ctrl+L), the path typed, Enter. The
+/// dialog is GTK's own window, out of WebDriver's reach, so the keys go through the X server.
+/// GTK may still be settling when the keys arrive (the typing lost, or Enter only opening the
+/// folder), so a dialog still open gets Enter again, and a pick that missed is made again.
+pub async fn choose_folder(c: &Client, id: &str, path: &Path) {
+    let path = path.to_str().unwrap();
+    let field = testid(id).replace('"', "\\\"");
+    let value = || async {
+        c.execute(
+            &format!("return document.querySelector(\"{field}\")?.value ?? ''"),
+            vec![],
+        )
+        .await
+        .unwrap()
+    };
+    let mut last = Value::Null;
+    for _attempt in 0..4 {
+        click(c, &testid(&format!("{id}-choose"))).await;
+        assert!(
+            focus_folder_dialog(Duration::from_secs(15)).await,
+            "the folder dialog never opened"
+        );
+        for _typing in 0..3 {
+            xdotool(&["key", "--clearmodifiers", "ctrl+l"]).unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            xdotool(&["key", "ctrl+a"]).unwrap();
+            xdotool(&["type", "--delay", "20", path]).unwrap();
+            // GTK completes a folder name with a selected "/", and Enter on "…/usb/" only
+            // opens the folder: the completion is deleted first.
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            xdotool(&["key", "Delete"]).unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            xdotool(&["key", "Return"]).unwrap();
+            for _ in 0..10 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                last = value().await;
+                if last.as_str() == Some(path) {
+                    return;
+                }
+            }
+            if !focus_folder_dialog(Duration::ZERO).await {
+                break; // closed on another folder: pick again
+            }
+        }
+        cancel_folder_dialog(Duration::ZERO).await;
+    }
+    panic!("the folder dialog did not pick {path}: the field shows {last}");
 }

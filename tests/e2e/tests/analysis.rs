@@ -65,24 +65,8 @@ async fn a_cutoff_change_reclassifies_a_community_and_its_new_checklist_is_accep
     .await;
     screenshot(&c, "analysis-profile-zh-CN.png").await;
 
-    // The Word report, from the profile page, into the chosen folder.
-    // The field starts at the default export folder (filled when it arrives); then ours.
-    let folder = c
-        .find(fantoccini::Locator::Css(&testid("report-folder")))
-        .await
-        .unwrap();
-    for _ in 0..100 {
-        if folder
-            .prop("value")
-            .await
-            .unwrap()
-            .is_some_and(|v| !v.is_empty())
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    retype(&c, &testid("report-folder"), reports.to_str().unwrap()).await;
+    // The Word report, from the profile page, into the folder picked in the folder dialog.
+    choose_folder(&c, "report-folder", &reports).await;
     click(&c, &testid("export-report")).await;
     let written = wait_text(&c, &testid("report-written"), |t| t.contains(".docx")).await;
     assert!(written.contains("社区肖像-DH-01"), "{written}");

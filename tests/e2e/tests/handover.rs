@@ -1,4 +1,4 @@
-//! The hand-over in the real window: an export to a folder that is not there (a USB stick
+//! The hand-over in the real window: an export to a folder picked and then gone (a USB stick
 //! pulled) says so and is not recorded, so the next export still holds every interview; at
 //! the centre, the exchange screen names the bundle of a laptop that never arrived.
 
@@ -23,11 +23,14 @@ async fn a_failed_export_is_not_recorded_and_the_centre_sees_a_missing_bundle() 
     let usb = root.path().join("usb");
     let driver = Driver::start().await;
 
-    // The stick is not there: the export fails with the reason, and nothing is recorded.
+    // The stick is picked in the folder dialog, then pulled out: the export fails with the
+    // reason, and nothing is recorded.
     let c = driver.open(&laptop).await;
     click(&c, &testid("open-exchange")).await;
     wait_text(&c, &testid("last-export"), |t| t == "还没有导出过。").await;
-    retype(&c, &testid("exchange-folder"), usb.to_str().unwrap()).await;
+    std::fs::create_dir_all(&usb).unwrap();
+    choose_folder(&c, "exchange-folder", &usb).await;
+    std::fs::remove_dir(&usb).unwrap();
     click(&c, &testid("export-new")).await;
     let err = wait_text(&c, &testid("exchange-error"), |t| !t.is_empty()).await;
     assert!(

@@ -148,9 +148,54 @@ async fn an_empty_store_offers_the_demo_and_loads_it() {
         "{empty}"
     );
     screenshot(&c, "home-empty-zh-CN.png").await;
+    // Every change of the progress strip, and when the communities arrive, as the page sees it.
+    c.execute(
+        r#"window.__seen = []; window.__loaded = null;
+        new MutationObserver(() => {
+          const el = document.querySelector('[data-testid=work-progress]');
+          if (el) window.__seen.push([el.dataset.stage, +el.dataset.done, +el.dataset.total, performance.now(), el.textContent]);
+          if (window.__loaded === null && document.querySelector('[data-testid=community-name]')) window.__loaded = performance.now();
+        }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });"#,
+        vec![],
+    )
+    .await
+    .unwrap();
     click(&c, &testid("load-demo")).await;
     let rows = wait_count(&c, &testid("community-name"), 12).await;
     assert_eq!(texts(&rows).await, DEMO_NAMES);
+    let strip = wait_text(&c, &testid("work-progress"), |t| t.contains("13/13")).await;
+    assert_eq!(strip, "正在生成示例数据（13/13）");
+    screenshot(&c, "progress-demo-zh-CN.png").await;
+    wait_gone(&c, &testid("work-progress")).await;
+    // The bar moved while the work ran (the command off the main thread, its reports
+    // delivered as they were made): several counts, in order, before the communities came.
+    let seen = c
+        .execute("return [window.__seen, window.__loaded]", vec![])
+        .await
+        .unwrap();
+    let (seen, loaded) = (
+        seen[0].as_array().unwrap().clone(),
+        seen[1].as_f64().unwrap(),
+    );
+    let counts: Vec<(i64, f64)> = seen
+        .iter()
+        .map(|s| (s[1].as_i64().unwrap(), s[3].as_f64().unwrap()))
+        .collect();
+    assert!(
+        seen.iter().all(|s| s[0] == "load_demo" && s[2] == 13),
+        "{seen:?}"
+    );
+    assert!(counts.windows(2).all(|w| w[0].0 <= w[1].0), "{counts:?}");
+    let mut before: Vec<i64> = counts
+        .iter()
+        .filter(|c| c.1 < loaded)
+        .map(|c| c.0)
+        .collect();
+    before.dedup();
+    assert!(
+        before.len() >= 3,
+        "counts shown before the demo arrived: {counts:?}, loaded at {loaded}"
+    );
     c.close().await.unwrap();
 }
 
@@ -244,7 +289,7 @@ async fn a_laptop_exports_a_bundle_and_the_centre_imports_it_in_the_window() {
     wait_text(&c, &testid("open-exchange"), |t| !t.is_empty()).await;
     click(&c, &testid("open-exchange")).await;
     wait_text(&c, &testid("last-export"), |t| t == "还没有导出过。").await;
-    retype(&c, &testid("exchange-folder"), out.to_str().unwrap()).await;
+    choose_folder(&c, "exchange-folder", &out).await;
     click(&c, &testid("export-all")).await;
     let msg = wait_text(&c, &testid("exchange-message"), |t| !t.is_empty()).await;
     assert!(msg.starts_with("已导出 423 份问卷到"), "{msg}");

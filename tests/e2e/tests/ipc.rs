@@ -16,19 +16,19 @@ const payloads = [
   { id: 42, key: [], value: {}, input: 'x', name: 7, bytes: 'nope', dir: 5, round: 9, code: {},
     lang: 'xx', role: 'root', minutes: -1, count: -5, passphrase: 1, confirm: 2, current: [],
     new: null, settings: 'x', edit: 1, format: 'exe', labels: 'klingon', dryRun: 'yes',
-    sinceLast: 3, allowUnencrypted: 'no', includePersonal: 'x', takeIncoming: 'x' },
+    sinceLast: 3, allowUnencrypted: 'no', includePersonal: 'x', takeIncoming: 'x', start: 5 },
   { id: 'not-a-uuid', key: big, value: big, name: big, bytes: [256, -1, 'a'], dir: big, round: big,
     code: big, lang: big, role: big, minutes: 4294967296, count: 4294967296, passphrase: big,
     confirm: big, current: big, new: big, format: big, labels: big,
     input: { code: big, name: big, street: big, district: big, housing_form: big, households: -1, target_sample: -1 },
     settings: { cutoff: 1e308 }, edit: { add: big }, dryRun: true, sinceLast: true,
-    allowUnencrypted: true, includePersonal: true, takeIncoming: true },
+    allowUnencrypted: true, includePersonal: true, takeIncoming: true, start: big },
   { id: '00000000-0000-0000-0000-000000000000', key: '../../a_age', value: '=cmd|calc!A1',
     name: '../../../../etc/passwd', bytes: [80, 75, 3, 4, 0, 0], dir: '/proc/1/no/such/folder',
     round: '../../..', code: '../../NOPE', lang: 'en', role: 'laptop\u0000centre', minutes: 0,
     count: 4294967295, passphrase: 'short', confirm: 'other', current: 'not the passphrase',
     new: 'new passphrase', format: 'csv', labels: null, dryRun: false, sinceLast: false,
-    allowUnencrypted: false, includePersonal: true, takeIncoming: true },
+    allowUnencrypted: false, includePersonal: true, takeIncoming: true, start: '/proc/1/root' },
 ];
 // 4 and 5: a raw body of junk, as a file upload, with a name that is not valid
 // percent-encoding, then with one that climbs out of any folder.
@@ -78,10 +78,16 @@ async fn every_command_refuses_hostile_arguments_cleanly_and_the_store_is_unchan
     let mut codes = std::collections::BTreeSet::<String>::new();
     for cmd in &commands {
         for which in 0..6 {
+            // The folder dialog is harmless (the person cancels it), so it is cancelled.
+            let closer = (cmd == "choose_folder")
+                .then(|| tokio::spawn(cancel_folder_dialog(std::time::Duration::from_secs(5))));
             let r = c
                 .execute_async(CALL, vec![json!(cmd), json!(which)])
                 .await
                 .unwrap_or_else(|e| panic!("{cmd} #{which}: the call failed: {e}"));
+            if let Some(closer) = closer {
+                closer.await.unwrap();
+            }
             assert!(r["hung"].is_null(), "{cmd} #{which} never settled");
             if r["ok"] == Value::Bool(true) {
                 succeeded.push(format!("{cmd}#{which}"));
@@ -131,6 +137,8 @@ async fn every_command_refuses_hostile_arguments_cleanly_and_the_store_is_unchan
         "invalid_value",
         "wrong_passphrase",
         "setting_out_of_range",
+        // A folder the person never picked in the dialog: nothing is written there.
+        "folder_not_chosen",
     ] {
         assert!(codes.contains(code), "no {code} among {codes:?}");
     }

@@ -14,12 +14,13 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     communitiesRecent: vi.fn(async () => []), lastInterviewer: vi.fn(async () => ''), startInterview: never(),
     interview: never(), answer: never(), setRepeatCount: never(), finalize: never(), editInterview: never(),
     discardInterview: never(), restoreInterview: never(), responseLists: vi.fn(async () => [[], [], []] as never),
-    history: never(), exchangeStatus: never(), exportBundle: never(), importBundle: never(), conflicts: vi.fn(async () => []),
+    history: never(), chooseFolder: never(), exchangeStatus: never(), exportBundle: never(), importBundle: never(), conflicts: vi.fn(async () => []),
     resolveConflict: never(), exportData: never(), uiLang: vi.fn(async () => 'zh-CN' as const), setUiLang: vi.fn(async () => {}),
     bundleStatus: vi.fn(async () => []), replacedVersions: vi.fn(async () => []), restoreReplaced: never(),
     role: vi.fn(async () => 'laptop' as const), setRole: vi.fn(async () => {}), rounds: vi.fn(async () => []),
     setCurrentRound: never(), analysis: never(), analysisSettings: never(), setAnalysisSettings: never(), checklist: never(),
     acceptChecklist: never(), editChecklist: never(), communityReport: never(), classificationReport: never(),
+    onProgress: vi.fn(async () => () => {}),
     ...overrides,
   } as Backend
 }

@@ -1,6 +1,7 @@
 // The one place that talks to the Rust side. Components call `backend`, never Tauri.
 // Tests swap in a fake with `setBackend`.
 import { invoke } from '@tauri-apps/api/core'
+import { listen } from '@tauri-apps/api/event'
 import type { HomeData } from './generated/HomeData'
 import type { DemoReport } from './generated/DemoReport'
 import type { Lang } from './generated/Lang'
@@ -33,12 +34,14 @@ import type { Composite } from './generated/Composite'
 import type { EditInput } from './generated/EditInput'
 import type { LockState } from './generated/LockState'
 import type { LockKind } from './generated/LockKind'
+import type { Progress } from './generated/Progress'
+import type { Stage } from './generated/Stage'
 
 export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
   Response, InterviewData, SaveOutcome, FormState, RepeatOutcome, FinalizeOutcome, ResponseRow, ResponseHistory,
   KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles, Role, RoundRow, AnalysisView,
-  AnalysisSettings, Composite, EditInput, LockState, LockKind,
+  AnalysisSettings, Composite, EditInput, LockState, LockKind, Progress, Stage,
 }
 
 /** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
@@ -76,6 +79,9 @@ export interface Backend {
   restoreInterview(id: string): Promise<void>
   responseLists(): Promise<ResponseLists>
   history(id: string): Promise<ResponseHistory>
+  /** The system's folder dialog, starting at `start`; resolves to the folder picked (the only
+   * kind, besides the default export folder, files are written into) or null if cancelled. */
+  chooseFolder(start: string | null): Promise<string | null>
   /** Keys, the last export, and the default export folder. */
   exchangeStatus(): Promise<[KeyStatus, ExportRow | null, string]>
   exportBundle(dir: string, sinceLast: boolean, allowUnencrypted: boolean): Promise<[string, ExportRow]>
@@ -110,6 +116,9 @@ export interface Backend {
   communityReport(code: string, round: string | null, dir: string): Promise<string>
   /** Writes the classification table (.xlsx) into `dir`; resolves to its path. */
   classificationReport(round: string | null, dir: string): Promise<string>
+  /** Progress reports of long work (imports, exports, reports, the demo) as the backend
+   * makes them; resolves to a function that stops listening. */
+  onProgress(handler: (p: Progress) => void): Promise<() => void>
 }
 
 /** Every rejection becomes an IpcError, so the UI branches on `code`, never on text. */
@@ -163,6 +172,7 @@ export const tauriBackend: Backend = {
   restoreInterview: (id) => call('restore_interview', { id }),
   responseLists: () => call('response_lists'),
   history: (id) => call('history', { id }),
+  chooseFolder: (start) => call('choose_folder', { start }),
   exchangeStatus: () => call('exchange_status'),
   exportBundle: (dir, sinceLast, allowUnencrypted) => call('export_bundle', { dir, sinceLast, allowUnencrypted }),
   importBundle: (name, bytes, dryRun) => upload('import_bundle', name, bytes, dryRun),
@@ -186,6 +196,7 @@ export const tauriBackend: Backend = {
   editChecklist: (code, edit) => call('edit_checklist', { code, edit }),
   communityReport: (code, round, dir) => call('community_report', { code, round, dir }),
   classificationReport: (round, dir) => call('classification_report', { round, dir }),
+  onProgress: (handler) => listen<Progress>('progress', (e) => handler(e.payload)),
 }
 
 export let backend: Backend = tauriBackend

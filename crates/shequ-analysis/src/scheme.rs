@@ -120,7 +120,6 @@ impl Scheme {
         let mut dims: BTreeMap<String, Vec<ScaleItem>> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         walk(
-            def,
             &def.items,
             &mut Vec::new(),
             false,
@@ -287,7 +286,6 @@ fn numeric_range(choices: &[Choice]) -> Option<(f64, f64)> {
 }
 
 fn walk(
-    def: &FormDefinition,
     items: &[FormItem],
     relevance: &mut Vec<Expr>,
     in_repeat: bool,
@@ -309,7 +307,7 @@ fn walk(
                 ..
             } => {
                 let pushed = push_relevance(relevance, relevant.as_deref());
-                walk(def, children, relevance, in_repeat || *repeat, f);
+                walk(children, relevance, in_repeat || *repeat, f);
                 if pushed {
                     relevance.pop();
                 }

@@ -313,7 +313,7 @@ impl App {
             .collect::<Result<Vec<_>>>()?;
         Ok(compose(
             code,
-            &lib,
+            lib,
             &selected,
             accepted
                 .as_ref()

@@ -196,6 +196,9 @@ async fn an_empty_store_offers_the_demo_and_loads_it() {
         before.len() >= 3,
         "counts shown before the demo arrived: {counts:?}, loaded at {loaded}"
     );
+    eprintln!(
+        "progress shown while the demo loaded (count, ms): {counts:?}; communities at {loaded} ms"
+    );
     c.close().await.unwrap();
 }
 

@@ -1,13 +1,17 @@
 //! The centre's analysis, as pure functions over records: community profiles (dimension
 //! scores with SD, CI and reliability; need degree; problem index; the portrait's verbatim
 //! parts), the three-layer classification (housing form × the "三一六" social type × tags)
-//! with its explanation, k-means beside it, and governance checklists. No I/O: the app layer
-//! reads the store and hands records in.
+//! with its explanation, k-means beside it, governance checklists, the resource and expert
+//! libraries with their vocabulary, matching needs to them, and community clusters (proposal
+//! and the rotating chair). No I/O: the app layer reads the store and hands records in.
 
 pub mod checklist;
 pub mod classify;
-pub mod cluster;
+pub mod clusters;
+pub mod kmeans;
+pub mod matching;
 pub mod profile;
+pub mod resources;
 pub mod scheme;
 pub mod stats;
 

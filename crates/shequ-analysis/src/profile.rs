@@ -9,7 +9,7 @@ use shequ_forms::expr::{Env, Expr, Value};
 use ts_rs::TS;
 
 use crate::classify::{classify, Classification};
-use crate::cluster::{kmeans, KMeansResult};
+use crate::kmeans::{kmeans, KMeansResult};
 use crate::scheme::{ChoiceItem, ScaleItem, Scheme, SchemeNote};
 use crate::stats;
 use crate::AnalysisSettings;

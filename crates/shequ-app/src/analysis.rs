@@ -154,7 +154,7 @@ impl App {
 
     /// The form a round is analysed on: the default scale when it has responses there,
     /// else the form with the most.
-    fn analysed_form(&self, round: &str, form: Option<&str>) -> Result<String> {
+    pub(crate) fn analysed_form(&self, round: &str, form: Option<&str>) -> Result<String> {
         if let Some(f) = form {
             return Ok(self.instrument(f)?.summary.form_id);
         }

@@ -71,7 +71,7 @@ impl Field {
 const REQUIRED: [Field; 3] = [Field::Code, Field::Name, Field::HousingForm];
 
 /// Decodes the bytes to text, or says which row could not be decoded.
-fn decode(bytes: &[u8], file: &str) -> Result<String> {
+pub(crate) fn decode(bytes: &[u8], file: &str) -> Result<String> {
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         if !had_errors {
@@ -99,7 +99,7 @@ fn decode(bytes: &[u8], file: &str) -> Result<String> {
         .with("row", row))
 }
 
-fn delimiter(header_line: &str) -> u8 {
+pub(crate) fn delimiter(header_line: &str) -> u8 {
     let count = |c| header_line.matches(c).count();
     [(',', b','), ('\t', b'\t'), (';', b';'), ('，', b',')]
         .into_iter()

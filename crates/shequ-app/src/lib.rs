@@ -9,6 +9,7 @@ pub mod demo;
 pub mod exports;
 pub mod fieldwork;
 pub mod instruments;
+pub mod libraries;
 mod paths;
 pub mod progress;
 pub mod reports;
@@ -248,6 +249,11 @@ impl App {
                     .with("what", "instrument")
                     .with("id", key)
             })
+    }
+
+    /// The device's UTC offset, for "today" where a date matters (matching, the chair).
+    pub fn utc_offset(&self) -> chrono::FixedOffset {
+        self.utc_offset
     }
 
     pub fn default_definition() -> Result<FormDefinition> {

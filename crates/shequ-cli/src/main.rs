@@ -58,6 +58,9 @@ enum Command {
     /// Assessment bundles (评估数据包): export from a laptop, import at the centre.
     #[command(subcommand)]
     Bundle(BundleCmd),
+    /// The resource and expert libraries (资源库, 专家库) and matching needs to them.
+    #[command(subcommand)]
+    Resources(ResourcesCmd),
     /// Every community's profile (社区肖像) in a round: scores with n, SD, 95% CI and λ,
     /// need degrees, problem indices, tags.
     Profiles {
@@ -299,6 +302,54 @@ fn ack(line: &str) {
 }
 
 #[derive(Subcommand)]
+enum ResourcesCmd {
+    /// Write the Excel template to fill in: resources, experts, the tag vocabulary, the kinds.
+    Template {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Add the resources and experts of a filled template (.xlsx, or .csv in UTF-8 or GBK).
+    /// Every row is checked first; one bad row and nothing is added.
+    Import {
+        file: PathBuf,
+        /// Check and count, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the libraries.
+    List {
+        /// The expert library instead of the resource library.
+        #[arg(long)]
+        experts: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A community's high and medium needs and top problems, each with the resources and
+    /// experts ranked for it and the reasons for their rank.
+    Match {
+        code: String,
+        #[arg(long, value_name = "ROUND")]
+        round: Option<String>,
+        /// Candidates shown per need.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a match (or move it on): community, need or problem term, resource or expert id.
+    Confirm {
+        code: String,
+        term: String,
+        supplier: String,
+        /// proposed, agreed, in_progress or done.
+        #[arg(long, default_value = "agreed")]
+        status: String,
+        #[arg(long, default_value = "")]
+        outcome: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum CommunitiesCmd {
     /// Add one community.
     Add {
@@ -496,6 +547,7 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
             );
         }
         Command::Interview(cmd) => interview(&mut app, cmd, lang, out)?,
+        Command::Resources(cmd) => resources(&mut app, cmd, lang, out)?,
         Command::Keys(cmd) => match cmd {
             KeysCmd::InitCentre => {
                 let r = app.init_centre()?;
@@ -1604,5 +1656,249 @@ fn main() -> ExitCode {
             eprintln!("{}", e.message(lang));
             ExitCode::FAILURE
         }
+    }
+}
+
+fn resources(app: &mut App, cmd: ResourcesCmd, lang: Lang, out: &mut String) -> Result<()> {
+    let now = Utc::now();
+    match cmd {
+        ResourcesCmd::Template { out: file } => {
+            shequ_core::fs::write_atomic(&file, &app.library_template(lang)?)?;
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.library_template",
+                    &[("file", file.display().to_string())]
+                )
+            );
+        }
+        ResourcesCmd::Import { file, dry_run } => {
+            let bytes = shequ_core::fs::read_capped(&file, shequ_core::fs::MAX_WORKBOOK_BYTES)?;
+            let name = file.display().to_string();
+            let r = app.import_libraries(&bytes, &name, dry_run, now)?;
+            let key = if dry_run {
+                "cli.library_checked"
+            } else {
+                "cli.library_imported"
+            };
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    key,
+                    &[
+                        ("file", name),
+                        ("resources", r.resources.to_string()),
+                        ("experts", r.experts.to_string()),
+                    ]
+                )
+            );
+        }
+        ResourcesCmd::List { experts, json } => {
+            let vocabulary = app.vocabulary()?;
+            let words = |keys: &[String]| {
+                keys.iter()
+                    .map(|k| {
+                        vocabulary
+                            .get(k)
+                            .and_then(|t| t.label.pick(lang))
+                            .unwrap_or(k)
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(if lang == Lang::ZhCn { "、" } else { ", " })
+            };
+            if experts {
+                let list = app.experts()?;
+                print_list(
+                    out,
+                    lang,
+                    json,
+                    &list,
+                    "cli.no_experts",
+                    &[
+                        "col_name",
+                        "col_organisation",
+                        "col_street",
+                        "col_fields",
+                        "col_id",
+                    ],
+                    |e| {
+                        vec![
+                            e.name.clone(),
+                            e.organisation.clone(),
+                            e.street.clone(),
+                            words(&e.fields),
+                            e.id.to_string(),
+                        ]
+                    },
+                )?;
+            } else {
+                let list = app.resources()?;
+                print_list(
+                    out,
+                    lang,
+                    json,
+                    &list,
+                    "cli.no_resources",
+                    &["col_kind", "col_name", "col_place", "col_tags", "col_id"],
+                    |r| {
+                        vec![
+                            i18n::text(lang, &format!("libraries.kinds.{}", r.kind.tag())),
+                            r.name.clone(),
+                            r.community.clone().unwrap_or_else(|| r.street.clone()),
+                            words(&r.tags),
+                            r.id.to_string(),
+                        ]
+                    },
+                )?;
+            }
+        }
+        ResourcesCmd::Match {
+            code,
+            round,
+            limit,
+            json,
+        } => {
+            let today = now.with_timezone(&app.utc_offset()).date_naive();
+            let m = app.community_matches(&code, round.as_deref(), limit, today)?;
+            if json {
+                say!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&m).map_err(shequ_core::Error::internal)?
+                );
+                return Ok(());
+            }
+            let vocabulary = app.vocabulary()?;
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.match_heading",
+                    &[
+                        ("name", m.name.clone()),
+                        ("code", m.code.clone()),
+                        ("round", m.round.clone())
+                    ]
+                )
+            );
+            if m.demands.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.match_no_demands"));
+            }
+            for d in &m.demands {
+                let label = vocabulary
+                    .get(&d.demand.term)
+                    .and_then(|t| t.label.pick(lang))
+                    .unwrap_or(&d.demand.term)
+                    .to_string();
+                let key = if d.demand.problem {
+                    "cli.match_problem"
+                } else {
+                    "cli.match_need"
+                };
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        key,
+                        &[
+                            ("label", label),
+                            ("term", d.demand.term.clone()),
+                            ("value", format!("{:.1}", d.demand.value)),
+                        ]
+                    )
+                );
+                if d.candidates.is_empty() {
+                    say!(out, "  {}", i18n::text(lang, "cli.match_none"));
+                    continue;
+                }
+                let mut t = table(
+                    lang,
+                    &["col_rank", "col_name", "col_score", "col_why", "col_id"],
+                );
+                for (i, c) in d.candidates.iter().enumerate() {
+                    let load = match c.capacity {
+                        Some(cap) => msg(
+                            lang,
+                            "cli.match_load_of",
+                            &[
+                                ("active", c.active.to_string()),
+                                ("capacity", cap.to_string()),
+                            ],
+                        ),
+                        None => msg(lang, "cli.match_load", &[("active", c.active.to_string())]),
+                    };
+                    let why = [
+                        msg(
+                            lang,
+                            "cli.match_weight",
+                            &[("weight", format!("{:.2}", c.weight))],
+                        ),
+                        i18n::text(
+                            lang,
+                            &format!("cli.proximity.{}", proximity_key(c.proximity)),
+                        ),
+                        load,
+                    ]
+                    .join(" · ");
+                    t.add_row(vec![
+                        (i + 1).to_string(),
+                        c.supplier.name().to_string(),
+                        format!("{:.1}", c.score),
+                        why,
+                        c.supplier.id().to_string(),
+                    ]);
+                }
+                say!(out, "{t}");
+            }
+        }
+        ResourcesCmd::Confirm {
+            code,
+            term,
+            supplier,
+            status,
+            outcome,
+        } => {
+            let id = supplier.trim().parse::<uuid::Uuid>().map_err(|_| {
+                shequ_core::Error::new(shequ_core::ErrorCode::NotFound)
+                    .with("what", "supplier")
+                    .with("id", &supplier)
+            })?;
+            let row = app.set_match(&code, &term, id, &status, &outcome, now)?;
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.match_recorded",
+                    &[
+                        ("code", row.community_code),
+                        ("term", row.term),
+                        ("name", row.supplier_name),
+                        (
+                            "status",
+                            i18n::text(lang, &format!("cli.match_status.{}", row.status))
+                        ),
+                    ]
+                )
+            );
+        }
+    }
+    Ok(())
+}
+
+fn proximity_key(p: shequ_analysis::matching::Proximity) -> &'static str {
+    use shequ_analysis::matching::Proximity::*;
+    match p {
+        SameCommunity => "same_community",
+        SameStreet => "same_street",
+        SameCluster => "same_cluster",
+        District => "district",
     }
 }

@@ -83,6 +83,9 @@ pub enum ErrorCode {
     /// The window named a folder to write to that the person did not choose in the folder
     /// dialog (`folder`).
     FolderNotChosen,
+    /// A resource or expert library file that cannot be imported (`file`, `library_problem`
+    /// and what it names: `sheet`, `row`, `column`, `value`, …). Nothing is written.
+    LibraryInvalid,
     Internal,
 }
 
@@ -146,6 +149,7 @@ impl Error {
             // `refusal` first: a bundle problem's template may hold it.
             ("refusal", "answer_refusals"),
             ("bundle_problem", "bundle_problems"),
+            ("library_problem", "library_problems"),
             ("io_problem", "io_problems"),
             ("what", "things"),
             ("why", "value_problems"),

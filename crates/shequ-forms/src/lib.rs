@@ -11,7 +11,7 @@ mod xlsform;
 pub(crate) mod test_support;
 
 pub use state::{Answers, CompiledForm, FormState, ItemState, Record, Refusal};
-pub use xlsform::{import_xlsform, read_xlsform, split_score_tag, Imported, Warning};
+pub use xlsform::{import_xlsform, read_sheets, read_xlsform, split_score_tag, Imported, Warning};
 
 use shequ_core::{FormDefinition, Result};
 

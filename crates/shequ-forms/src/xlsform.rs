@@ -476,6 +476,96 @@ fn lay_out(cells: Vec<((u32, u32), String)>) -> Option<(Option<(u32, u32)>, Vec<
     Some((Some((r0, c0)), rows))
 }
 
+/// A sheet's cells laid out over its used range, or too large to lay out.
+enum SheetRows {
+    Laid(Option<(u32, u32)>, Vec<Vec<String>>),
+    TooLarge,
+}
+
+/// Reads one sheet as text. .xlsx and .xlsb are read cell by cell (shared strings borrowed),
+/// and the used range is checked before it is laid out: one cell at XFD1048576 would
+/// otherwise ask for half a terabyte.
+fn sheet_rows(wb: &mut Sheets<Cursor<&[u8]>>, name: &str, source: &str) -> Result<SheetRows> {
+    let unreadable = |e: calamine::Error| {
+        Error::new(ErrorCode::FileUnreadable)
+            .with("file", source)
+            .with("detail", e)
+    };
+    let mut cells: Vec<((u32, u32), String)> = Vec::new();
+    let mut keep = |pos: (u32, u32), v: &DataRef| {
+        if !matches!(v, DataRef::Empty) {
+            cells.push((pos, cell_ref(v)));
+        }
+    };
+    let streamed = match wb {
+        Sheets::Xlsx(x) => match x.worksheet_cells_reader(name) {
+            Ok(mut rd) => {
+                while let Some(c) = rd
+                    .next_cell()
+                    .map_err(|e| unreadable(calamine::Error::Xlsx(e)))?
+                {
+                    keep(c.get_position(), c.get_value());
+                }
+                true
+            }
+            // A chart sheet: no cells, as calamine reads it.
+            Err(calamine::XlsxError::NotAWorksheet(_)) => true,
+            Err(e) => return Err(unreadable(calamine::Error::Xlsx(e))),
+        },
+        Sheets::Xlsb(x) => {
+            let mut rd = x
+                .worksheet_cells_reader(name)
+                .map_err(|e| unreadable(calamine::Error::Xlsb(e)))?;
+            while let Some(c) = rd
+                .next_cell()
+                .map_err(|e| unreadable(calamine::Error::Xlsb(e)))?
+            {
+                keep(c.get_position(), c.get_value());
+            }
+            true
+        }
+        _ => false,
+    };
+    if streamed {
+        Ok(match lay_out(cells) {
+            Some((start, rows)) => SheetRows::Laid(start, rows),
+            None => SheetRows::TooLarge,
+        })
+    } else {
+        let r = wb.worksheet_range(name).map_err(unreadable)?;
+        Ok(SheetRows::Laid(
+            r.start(),
+            r.rows().map(|row| row.iter().map(cell).collect()).collect(),
+        ))
+    }
+}
+
+/// Every worksheet of a workbook (.xlsx, .xlsb, .xls, .ods) as rows of text from its first
+/// used row, with the form reader's caps and panic guard: for the other workbooks people
+/// bring (the resource and expert library templates). A sheet too large is refused by name.
+pub fn read_sheets(bytes: &[u8], source: &str) -> Result<Vec<(String, Vec<Vec<String>>)>> {
+    std::panic::catch_unwind(|| {
+        sniff(bytes, source)?;
+        let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+            Error::new(ErrorCode::FileUnreadable)
+                .with("file", source)
+                .with("detail", e)
+        })?;
+        let names: Vec<String> = wb.sheet_names().to_vec();
+        let mut out = Vec::new();
+        for n in names {
+            match sheet_rows(&mut wb, &n, source)? {
+                SheetRows::Laid(_, rows) => out.push((n, rows)),
+                SheetRows::TooLarge => {
+                    return Err(file_invalid(source, "sheet_too_large").with("sheet", n))
+                }
+            }
+        }
+        Ok(out)
+    })
+    .unwrap_or_else(|_| Err(file_invalid(source, "malformed_workbook")))
+}
+
 fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     let macros = sniff(bytes, source)?;
     let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
@@ -485,11 +575,6 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
     })?;
     let names: Vec<String> = wb.sheet_names().to_vec();
     let mut sheet = |want: &'static str| -> Result<Option<Sheet>> {
-        let unreadable = |e: calamine::Error| {
-            Error::new(ErrorCode::FileUnreadable)
-                .with("file", source)
-                .with("detail", e)
-        };
         // As pyxform: a workbook of one sheet, whatever its name, is the survey.
         const SHEETS: &[&str] = &[
             "survey",
@@ -509,55 +594,11 @@ fn import_inner(bytes: &[u8], source: &str) -> Result<Imported> {
         else {
             return Ok(None);
         };
-        // .xlsx and .xlsb are read cell by cell (shared strings borrowed), and the used range
-        // is checked before it is laid out: one cell at XFD1048576 would otherwise ask for
-        // half a terabyte.
-        let mut cells: Vec<((u32, u32), String)> = Vec::new();
-        let mut keep = |pos: (u32, u32), v: &DataRef| {
-            if !matches!(v, DataRef::Empty) {
-                cells.push((pos, cell_ref(v)));
+        match sheet_rows(&mut wb, n, source)? {
+            SheetRows::Laid(start, rows) => {
+                Ok(Some(Sheet::from_cells(want, start, rows.into_iter())))
             }
-        };
-        let streamed = match &mut wb {
-            Sheets::Xlsx(x) => match x.worksheet_cells_reader(n) {
-                Ok(mut rd) => {
-                    while let Some(c) = rd
-                        .next_cell()
-                        .map_err(|e| unreadable(calamine::Error::Xlsx(e)))?
-                    {
-                        keep(c.get_position(), c.get_value());
-                    }
-                    true
-                }
-                // A chart sheet: no cells, as calamine reads it.
-                Err(calamine::XlsxError::NotAWorksheet(_)) => true,
-                Err(e) => return Err(unreadable(calamine::Error::Xlsx(e))),
-            },
-            Sheets::Xlsb(x) => {
-                let mut rd = x
-                    .worksheet_cells_reader(n)
-                    .map_err(|e| unreadable(calamine::Error::Xlsb(e)))?;
-                while let Some(c) = rd
-                    .next_cell()
-                    .map_err(|e| unreadable(calamine::Error::Xlsb(e)))?
-                {
-                    keep(c.get_position(), c.get_value());
-                }
-                true
-            }
-            _ => false,
-        };
-        if streamed {
-            let (start, rows) = lay_out(cells)
-                .ok_or_else(|| file_invalid(source, "sheet_too_large").with("sheet", want))?;
-            Ok(Some(Sheet::from_cells(want, start, rows.into_iter())))
-        } else {
-            let r = wb.worksheet_range(n).map_err(unreadable)?;
-            Ok(Some(Sheet::from_cells(
-                want,
-                r.start(),
-                r.rows().map(|row| row.iter().map(cell).collect()),
-            )))
+            SheetRows::TooLarge => Err(file_invalid(source, "sheet_too_large").with("sheet", want)),
         }
     };
     let mut survey = sheet("survey")?.ok_or_else(|| invalid("survey", 0, "", "missing_sheet"))?;

@@ -11,6 +11,7 @@ mod bundles;
 pub mod cipher;
 mod communities;
 mod instruments;
+mod libraries;
 mod migrate;
 mod responses;
 
@@ -27,6 +28,7 @@ pub use bundles::{
 pub use cipher::{FileState, Passphrase};
 pub use communities::CommunitySummary;
 pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
+pub use libraries::{LibraryEntry, LibraryKind, MatchRow, MATCH_STATUSES};
 pub use migrate::SCHEMA_VERSION;
 pub use responses::{NewResponse, ResponseList, ResponseRow, StoredAnswers};
 

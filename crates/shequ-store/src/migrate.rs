@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_bundles.sql")),
     (4, include_str!("../migrations/0004_handover.sql")),
     (5, include_str!("../migrations/0005_analysis.sql")),
+    (6, include_str!("../migrations/0006_libraries.sql")),
 ];
 
 /// The schema version this build writes.

@@ -57,8 +57,13 @@ enum Col {
 
 impl Col {
     /// The template's header, in the user's language.
-    fn header(self, lang: Lang) -> String {
-        i18n::text(lang, &format!("libraries.columns.{}", self.key()))
+    fn header(self, lang: Lang, library: LibraryKind) -> String {
+        let key = match (library, self) {
+            (LibraryKind::Experts, Col::Name) => "person_name",
+            (LibraryKind::Experts, Col::Tags) => "fields",
+            _ => self.key(),
+        };
+        i18n::text(lang, &format!("libraries.columns.{key}"))
     }
 
     fn key(self) -> &'static str {
@@ -343,14 +348,22 @@ impl App {
         let xl = |e: rust_xlsxwriter::XlsxError| Error::internal(e);
         let bold = Format::new().set_bold();
         let mut wb = Workbook::new();
-        for (sheet, cols) in [
-            ("libraries.sheets.resources", &RESOURCE_COLUMNS[..]),
-            ("libraries.sheets.experts", &EXPERT_COLUMNS[..]),
+        for (sheet, library, cols) in [
+            (
+                "libraries.sheets.resources",
+                LibraryKind::Resources,
+                &RESOURCE_COLUMNS[..],
+            ),
+            (
+                "libraries.sheets.experts",
+                LibraryKind::Experts,
+                &EXPERT_COLUMNS[..],
+            ),
         ] {
             let ws = wb.add_worksheet();
             ws.set_name(i18n::text(lang, sheet)).map_err(xl)?;
             for (c, col) in cols.iter().enumerate() {
-                ws.write_string_with_format(0, c as u16, col.header(lang), &bold)
+                ws.write_string_with_format(0, c as u16, col.header(lang, library), &bold)
                     .map_err(xl)?;
                 ws.set_column_width(c as u16, if *col == Col::Tags { 40 } else { 16 })
                     .map_err(xl)?;
@@ -459,7 +472,7 @@ impl App {
             let missing: Vec<String> = required
                 .iter()
                 .filter(|c| !columns.contains_key(c))
-                .map(|c| c.header(Lang::ZhCn))
+                .map(|c| c.header(Lang::ZhCn, library))
                 .collect();
             if !missing.is_empty() {
                 return Err(invalid(file, "missing_columns")
@@ -481,7 +494,7 @@ impl App {
                     let column = columns
                         .get(&c)
                         .and_then(|&i| header_row.get(i))
-                        .map_or_else(|| c.header(Lang::ZhCn), |h| h.trim().to_string());
+                        .map_or_else(|| c.header(Lang::ZhCn, library), |h| h.trim().to_string());
                     invalid(file, problem)
                         .with("sheet", &sheet)
                         .with("row", row)

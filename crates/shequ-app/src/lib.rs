@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod bundles;
+pub mod clusters;
 mod community_csv;
 pub mod demo;
 pub mod exports;

@@ -86,6 +86,8 @@ pub enum ErrorCode {
     /// A resource or expert library file that cannot be imported (`file`, `library_problem`
     /// and what it names: `sheet`, `row`, `column`, `value`, …). Nothing is written.
     LibraryInvalid,
+    /// A community cluster cannot be made or changed so (`cluster_problem` and what it names).
+    ClusterInvalid,
     Internal,
 }
 
@@ -150,6 +152,7 @@ impl Error {
             ("refusal", "answer_refusals"),
             ("bundle_problem", "bundle_problems"),
             ("library_problem", "library_problems"),
+            ("cluster_problem", "cluster_problems"),
             ("io_problem", "io_problems"),
             ("what", "things"),
             ("why", "value_problems"),

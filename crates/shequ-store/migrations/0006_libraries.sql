@@ -41,3 +41,52 @@ CREATE TABLE matches (
     UNIQUE (community_code, term, supplier_id)
 ) STRICT;
 CREATE INDEX matches_by_supplier ON matches (supplier_id, status);
+
+-- 3. Community clusters (社区群): members with the day they joined (and left), the rotating
+--    chair's turns as history (a turn once recorded is never rewritten), joint meetings and
+--    their follow-ups.
+
+CREATE TABLE clusters (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
+    social_type  TEXT NOT NULL,
+    starts       TEXT NOT NULL,   -- the first day of round 1
+    months       INTEGER NOT NULL CHECK (months BETWEEN 1 AND 12),
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE cluster_members (
+    cluster_id     TEXT NOT NULL REFERENCES clusters (id),
+    community_code TEXT NOT NULL,
+    joined         TEXT NOT NULL,
+    left_on        TEXT,
+    PRIMARY KEY (cluster_id, community_code, joined)
+) STRICT;
+
+CREATE TABLE chair_turns (
+    cluster_id TEXT NOT NULL REFERENCES clusters (id),
+    round      INTEGER NOT NULL CHECK (round > 0),
+    starts     TEXT NOT NULL,
+    chair      TEXT NOT NULL,
+    PRIMARY KEY (cluster_id, round)
+) STRICT;
+
+CREATE TABLE meetings (
+    id         TEXT PRIMARY KEY,
+    cluster_id TEXT NOT NULL REFERENCES clusters (id),
+    held_on    TEXT NOT NULL,
+    round      INTEGER NOT NULL,
+    data       TEXT NOT NULL,   -- chair, attendees, minutes, decisions (JSON)
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE follow_ups (
+    id         TEXT PRIMARY KEY,
+    meeting_id TEXT NOT NULL REFERENCES meetings (id),
+    action     TEXT NOT NULL CHECK (length(trim(action)) > 0),
+    owner      TEXT NOT NULL,
+    due        TEXT,
+    status     TEXT NOT NULL CHECK (status IN ('open', 'done', 'dropped')),
+    updated_at TEXT NOT NULL
+) STRICT;

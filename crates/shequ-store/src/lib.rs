@@ -9,6 +9,7 @@ mod analysis;
 mod audit;
 mod bundles;
 pub mod cipher;
+mod clusters;
 mod communities;
 mod instruments;
 mod libraries;
@@ -26,6 +27,7 @@ pub use bundles::{
     ConflictRow, ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseWithAnswers,
 };
 pub use cipher::{FileState, Passphrase};
+pub use clusters::{ClusterRow, FollowUpRow, MeetingRow, MemberRow, TurnRow, FOLLOW_UP_STATUSES};
 pub use communities::CommunitySummary;
 pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
 pub use libraries::{LibraryEntry, LibraryKind, MatchRow, MATCH_STATUSES};

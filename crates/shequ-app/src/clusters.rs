@@ -1,0 +1,498 @@
+//! Community clusters (社区群): proposed from the classification, confirmed by the analyst,
+//! with a fair rotating chair kept as history, joint meetings and their follow-ups.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shequ_analysis::clusters::{
+    continue_rotation, propose, round_of, shared_terms, ChairTurn, Grouping, Membership, Proposal,
+    SharedTerm,
+};
+use shequ_core::{Error, ErrorCode, Result};
+use shequ_store::{ClusterRow, FollowUpRow, MemberRow, TurnRow};
+use ts_rs::TS;
+
+use crate::App;
+
+/// Proposals from the current round's classification.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ClusterProposals {
+    pub round: String,
+    pub proposals: Vec<Proposal>,
+    /// Classified communities whose group has no other member.
+    pub alone: Vec<String>,
+    /// Communities already in a cluster (left out of the proposals).
+    pub clustered: Vec<String>,
+}
+
+/// One round of the chair's schedule: kept (history) or planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ScheduledTurn {
+    pub round: u32,
+    pub starts: String,
+    pub chair: String,
+    pub kept: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MeetingRecord {
+    pub chair: String,
+    pub attendees: Vec<String>,
+    pub minutes: String,
+    pub decisions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct Meeting {
+    pub id: String,
+    pub held_on: String,
+    pub round: u32,
+    pub record: MeetingRecord,
+    pub follow_ups: Vec<FollowUpRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ClusterView {
+    pub cluster: ClusterRow,
+    pub members: Vec<MemberRow>,
+    /// Members today.
+    pub current: Vec<String>,
+    /// Top needs and problems two or more current members share.
+    pub shared: Vec<SharedTerm>,
+    /// Kept turns, then the next four planned.
+    pub schedule: Vec<ScheduledTurn>,
+    pub meetings: Vec<Meeting>,
+}
+
+/// A meeting as the analyst records it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[ts(export)]
+pub struct NewMeeting {
+    #[ts(type = "string")]
+    pub held_on: NaiveDate,
+    pub attendees: Vec<String>,
+    pub minutes: String,
+    pub decisions: Vec<String>,
+    pub follow_ups: Vec<NewFollowUp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[ts(export)]
+pub struct NewFollowUp {
+    pub action: String,
+    pub owner: String,
+    #[ts(type = "string | null")]
+    pub due: Option<NaiveDate>,
+}
+
+fn invalid(problem: &str) -> Error {
+    Error::new(ErrorCode::ClusterInvalid).with("cluster_problem", problem)
+}
+
+fn date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(Error::internal)
+}
+
+fn memberships(rows: &[MemberRow]) -> Result<Vec<Membership>> {
+    rows.iter()
+        .map(|m| {
+            Ok(Membership {
+                code: m.community_code.clone(),
+                joined: date(&m.joined)?,
+                left: m.left_on.as_deref().map(date).transpose()?,
+            })
+        })
+        .collect()
+}
+
+fn present(rows: &[MemberRow], day: &str) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .iter()
+        .filter(|m| m.joined.as_str() <= day && m.left_on.as_deref().is_none_or(|l| day < l))
+        .map(|m| m.community_code.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl App {
+    fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.utc_offset).date_naive()
+    }
+
+    /// Clusters proposed from the current round's classification: the same social type (and,
+    /// if asked, the same housing form or street), two members at least. Communities already
+    /// in a cluster are left out.
+    pub fn propose_clusters(
+        &self,
+        grouping: Grouping,
+        now: DateTime<Utc>,
+    ) -> Result<ClusterProposals> {
+        let district = self.district(None, None)?;
+        let today = self.today(now).to_string();
+        let mut clustered = Vec::new();
+        for c in self.store().clusters()? {
+            clustered.extend(present(&self.store().cluster_members(&c.id)?, &today));
+        }
+        clustered.sort();
+        let classes: Vec<_> = district
+            .classifications
+            .iter()
+            .filter(|c| !clustered.contains(&c.code))
+            .cloned()
+            .collect();
+        let streets: BTreeMap<String, String> = district
+            .communities
+            .iter()
+            .map(|c| (c.code.clone(), c.street.clone()))
+            .collect();
+        let (proposals, alone) = propose(&classes, &streets, grouping);
+        Ok(ClusterProposals {
+            round: district.round,
+            proposals,
+            alone,
+            clustered,
+        })
+    }
+
+    /// Confirms a cluster: its name, its members (two at least, none already in another
+    /// cluster), and its rounds (`months` long from `starts`).
+    pub fn create_cluster(
+        &mut self,
+        name: &str,
+        members: &[String],
+        starts: NaiveDate,
+        months: u32,
+        now: DateTime<Utc>,
+    ) -> Result<ClusterView> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("bad_name"));
+        }
+        if !(1..=12).contains(&months) {
+            return Err(invalid("bad_months").with("value", months));
+        }
+        let mut codes: Vec<String> = members.iter().map(|c| c.trim().to_string()).collect();
+        codes.sort();
+        codes.dedup();
+        codes.retain(|c| !c.is_empty());
+        if codes.len() < 2 {
+            return Err(invalid("too_small").with("count", codes.len()));
+        }
+        for code in &codes {
+            if self.store().community_by_code(code)?.is_none() {
+                return Err(Error::new(ErrorCode::NotFound)
+                    .with("what", "community")
+                    .with("id", code));
+            }
+        }
+        let day = starts.to_string();
+        for c in self.store().clusters()? {
+            let there = present(&self.store().cluster_members(&c.id)?, &day);
+            if let Some(code) = codes.iter().find(|code| there.contains(code)) {
+                return Err(invalid("already_in")
+                    .with("code", code)
+                    .with("other", &c.name));
+            }
+        }
+        // The type most members have in the current classification.
+        let social_type = match self.district(None, None) {
+            Ok(d) => {
+                let mut count: BTreeMap<String, usize> = BTreeMap::new();
+                for c in d.classifications.iter().filter(|c| codes.contains(&c.code)) {
+                    if let Some(t) = c.social_type {
+                        let t = serde_json::to_value(t).map_err(Error::internal)?;
+                        *count
+                            .entry(t.as_str().unwrap_or_default().to_string())
+                            .or_default() += 1;
+                    }
+                }
+                count
+                    .into_iter()
+                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+                    .map(|(t, _)| t)
+                    .unwrap_or_default()
+            }
+            Err(_) => String::new(),
+        };
+        let actor = self.actor();
+        self.store_mut()
+            .create_cluster(name, &social_type, &day, months, &codes, &actor, now)?;
+        self.cluster(name, now)
+    }
+
+    fn cluster_row(&self, name: &str) -> Result<ClusterRow> {
+        self.store().cluster_by_name(name.trim())?.ok_or_else(|| {
+            Error::new(ErrorCode::NotFound)
+                .with("what", "cluster")
+                .with("id", name)
+        })
+    }
+
+    pub fn clusters(&self, now: DateTime<Utc>) -> Result<Vec<ClusterView>> {
+        self.store()
+            .clusters()?
+            .iter()
+            .map(|c| self.cluster(&c.name, now))
+            .collect()
+    }
+
+    /// A cluster with its members, what they share, the chair's schedule and the meetings.
+    pub fn cluster(&self, name: &str, now: DateTime<Utc>) -> Result<ClusterView> {
+        let cluster = self.cluster_row(name)?;
+        let members = self.store().cluster_members(&cluster.id)?;
+        let today = self.today(now).to_string();
+        let current = present(&members, &today);
+        let shared = match self.district(None, None) {
+            Ok(d) => {
+                let classes: Vec<_> = d
+                    .classifications
+                    .iter()
+                    .filter(|c| current.contains(&c.code))
+                    .collect();
+                shared_terms(&classes)
+            }
+            Err(_) => Vec::new(),
+        };
+        let kept = self.store().chair_turns(&cluster.id)?;
+        let planned = self.planned(&cluster, &members, &kept, kept.len() as u32 + 4)?;
+        let schedule = planned
+            .into_iter()
+            .map(|t| ScheduledTurn {
+                kept: kept.iter().any(|k| k.round == t.round),
+                round: t.round,
+                starts: t.starts.to_string(),
+                chair: t.chair,
+            })
+            .collect();
+        let meetings = self
+            .store()
+            .meetings(&cluster.id)?
+            .into_iter()
+            .map(|m| {
+                Ok(Meeting {
+                    record: serde_json::from_str(&m.data).map_err(Error::internal)?,
+                    id: m.id,
+                    held_on: m.held_on,
+                    round: m.round,
+                    follow_ups: m.follow_ups,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ClusterView {
+            cluster,
+            members,
+            current,
+            shared,
+            schedule,
+            meetings,
+        })
+    }
+
+    /// The schedule through `rounds`: the kept turns, then the fair continuation.
+    fn planned(
+        &self,
+        cluster: &ClusterRow,
+        members: &[MemberRow],
+        kept: &[TurnRow],
+        rounds: u32,
+    ) -> Result<Vec<ChairTurn>> {
+        let history = kept
+            .iter()
+            .map(|t| {
+                Ok(ChairTurn {
+                    round: t.round,
+                    starts: date(&t.starts)?,
+                    chair: t.chair.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(continue_rotation(
+            &memberships(members)?,
+            date(&cluster.starts)?,
+            cluster.months,
+            &history,
+            rounds,
+        ))
+    }
+
+    /// Keeps the chair's turns through round `rounds` (those kept already stay as they are).
+    pub fn rotate_cluster(
+        &mut self,
+        name: &str,
+        rounds: u32,
+        now: DateTime<Utc>,
+    ) -> Result<ClusterView> {
+        let cluster = self.cluster_row(name)?;
+        let members = self.store().cluster_members(&cluster.id)?;
+        let kept = self.store().chair_turns(&cluster.id)?;
+        let planned = self.planned(&cluster, &members, &kept, rounds)?;
+        if (planned.len() as u32) < rounds {
+            let round = planned.len() as u32 + 1;
+            let starts = shequ_analysis::clusters::round_start(
+                date(&cluster.starts)?,
+                cluster.months,
+                round,
+            );
+            return Err(invalid("no_members_on")
+                .with("name", &cluster.name)
+                .with("date", starts));
+        }
+        let turns: Vec<TurnRow> = planned
+            .into_iter()
+            .map(|t| TurnRow {
+                round: t.round,
+                starts: t.starts.to_string(),
+                chair: t.chair,
+            })
+            .collect();
+        let actor = self.actor();
+        self.store_mut()
+            .keep_chair_turns(&cluster.id, &turns, &actor, now)?;
+        self.cluster(name, now)
+    }
+
+    /// A community joins (or leaves) on `on`.
+    pub fn set_cluster_member(
+        &mut self,
+        name: &str,
+        code: &str,
+        on: NaiveDate,
+        joining: bool,
+        now: DateTime<Utc>,
+    ) -> Result<ClusterView> {
+        let cluster = self.cluster_row(name)?;
+        if self.store().community_by_code(code)?.is_none() {
+            return Err(Error::new(ErrorCode::NotFound)
+                .with("what", "community")
+                .with("id", code));
+        }
+        let members = self.store().cluster_members(&cluster.id)?;
+        let day = on.to_string();
+        let there = present(&members, &day).contains(&code.to_string());
+        if joining && there {
+            return Err(invalid("already_member")
+                .with("code", code)
+                .with("name", &cluster.name));
+        }
+        if !joining && !there {
+            return Err(invalid("not_member")
+                .with("code", code)
+                .with("name", &cluster.name)
+                .with("date", &day));
+        }
+        if joining {
+            for c in self
+                .store()
+                .clusters()?
+                .iter()
+                .filter(|c| c.id != cluster.id)
+            {
+                if present(&self.store().cluster_members(&c.id)?, &day).contains(&code.to_string())
+                {
+                    return Err(invalid("already_in")
+                        .with("code", code)
+                        .with("other", &c.name));
+                }
+            }
+        }
+        let actor = self.actor();
+        self.store_mut()
+            .set_membership(&cluster.id, code, &day, joining, &actor, now)?;
+        self.cluster(name, now)
+    }
+
+    /// Records a joint meeting: it belongs to the round its date falls in (a date before the
+    /// first round is refused), chaired by that round's chair (kept now if it was not yet),
+    /// with its follow-ups open.
+    pub fn add_meeting(
+        &mut self,
+        name: &str,
+        m: &NewMeeting,
+        now: DateTime<Utc>,
+    ) -> Result<ClusterView> {
+        let cluster = self.cluster_row(name)?;
+        let starts = date(&cluster.starts)?;
+        let round = round_of(starts, cluster.months, m.held_on).ok_or_else(|| {
+            invalid("round_missing")
+                .with("name", &cluster.name)
+                .with("date", m.held_on)
+                .with("starts", starts)
+        })?;
+        if m.minutes.trim().is_empty() && m.decisions.iter().all(|d| d.trim().is_empty()) {
+            return Err(invalid("meeting_empty"));
+        }
+        for f in &m.follow_ups {
+            if f.action.trim().is_empty() || f.owner.trim().is_empty() {
+                return Err(invalid("follow_up_incomplete"));
+            }
+        }
+        let kept = self.store().chair_turns(&cluster.id)?;
+        if !kept.iter().any(|t| t.round == round) {
+            self.rotate_cluster(name, round, now)?;
+        }
+        let chair = self
+            .store()
+            .chair_turns(&cluster.id)?
+            .into_iter()
+            .find(|t| t.round == round)
+            .map(|t| t.chair)
+            .unwrap_or_default();
+        let record = MeetingRecord {
+            chair,
+            attendees: m
+                .attendees
+                .iter()
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect(),
+            minutes: m.minutes.trim().to_string(),
+            decisions: m
+                .decisions
+                .iter()
+                .map(|d| d.trim().to_string())
+                .filter(|d| !d.is_empty())
+                .collect(),
+        };
+        let follow_ups: Vec<(String, String, Option<String>)> = m
+            .follow_ups
+            .iter()
+            .map(|f| {
+                (
+                    f.action.trim().to_string(),
+                    f.owner.trim().to_string(),
+                    f.due.map(|d| d.to_string()),
+                )
+            })
+            .collect();
+        let actor = self.actor();
+        let data = serde_json::to_string(&record).map_err(Error::internal)?;
+        self.store_mut().add_meeting(
+            &cluster.id,
+            &m.held_on.to_string(),
+            round,
+            &data,
+            &follow_ups,
+            &actor,
+            now,
+        )?;
+        self.cluster(name, now)
+    }
+
+    pub fn set_follow_up(
+        &mut self,
+        id: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FollowUpRow> {
+        let actor = self.actor();
+        self.store_mut().set_follow_up(id, status, &actor, now)
+    }
+}

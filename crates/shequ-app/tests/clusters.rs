@@ -1,0 +1,284 @@
+//! Community clusters on the demo district: proposals from the classification, confirmation
+//! and its refusals, the chair's rotation kept as history across joins and leaves, meetings
+//! and follow-ups.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use shequ_analysis::clusters::Grouping;
+use shequ_app::clusters::{NewFollowUp, NewMeeting};
+use shequ_app::{App, Passphrase};
+use shequ_core::{ErrorCode, Lang};
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn demo() -> (tempfile::TempDir, App, chrono::DateTime<Utc>) {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap();
+    let mut app = App::open(dir.path(), &Passphrase::new("test passphrase"), now).unwrap();
+    app.load_demo(now).unwrap();
+    (dir, app, now)
+}
+
+fn codes(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn the_demo_district_is_proposed_in_same_type_pairs_with_what_they_share() {
+    let (_dir, mut app, now) = demo();
+    // The demo's classification (crates/shequ-app/src/demo.rs): Integral DH-06 and XH-05,
+    // Parochial DH-05 and XH-02, Anomic DH-02 and XH-01; Diffuse DH-01, Transitory DH-04 and
+    // Stepping-stone XH-03 have no partner; DH-03, XH-04 and XH-06 have too few responses.
+    let p = app.propose_clusters(Grouping::default(), now).unwrap();
+    let groups: Vec<(String, Vec<String>)> = p
+        .proposals
+        .iter()
+        .map(|g| {
+            (
+                serde_json::to_value(g.social_type)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                g.members.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("integral".to_string(), codes(&["DH-06", "XH-05"])),
+            ("parochial".to_string(), codes(&["DH-05", "XH-02"])),
+            ("anomic".to_string(), codes(&["DH-02", "XH-01"])),
+        ]
+    );
+    assert_eq!(p.alone, ["DH-01", "DH-04", "XH-03"]);
+    // What they share, from each member's top needs and problems: DH-06 and XH-05 both have
+    // parking and poor property management among their top problems.
+    let shared: Vec<&str> = p.proposals[0]
+        .shared
+        .iter()
+        .map(|s| s.term.as_str())
+        .collect();
+    assert_eq!(shared, ["problem:parking", "problem:property_service"]);
+    assert_eq!(
+        p.proposals[2]
+            .shared
+            .iter()
+            .map(|s| s.term.as_str())
+            .collect::<Vec<_>>(),
+        ["problem:pets", "service:property"]
+    );
+    // By street, no two communities of a type share one: nothing is proposed.
+    let by_street = app
+        .propose_clusters(
+            Grouping {
+                by_housing: false,
+                by_street: true,
+            },
+            now,
+        )
+        .unwrap();
+    assert!(by_street.proposals.is_empty());
+    assert_eq!(by_street.alone.len(), 9);
+
+    // Confirmed: the pair leaves the proposals.
+    let v = app
+        .create_cluster(
+            " 整合型社区群 ",
+            &codes(&["XH-05", "DH-06"]),
+            day(2026, 1, 1),
+            3,
+            now,
+        )
+        .unwrap();
+    assert_eq!(v.cluster.name, "整合型社区群");
+    assert_eq!(v.cluster.social_type, "integral");
+    assert_eq!(v.current, ["DH-06", "XH-05"]);
+    let p = app.propose_clusters(Grouping::default(), now).unwrap();
+    assert_eq!(p.proposals.len(), 2);
+    assert_eq!(p.clustered, ["DH-06", "XH-05"]);
+
+    // Refusals, each with its reason, nothing made.
+    let refuse = |app: &mut App, name: &str, members: &[&str], months: u32| {
+        let e = app
+            .create_cluster(name, &codes(members), day(2026, 1, 1), months, now)
+            .unwrap_err();
+        (e.code, e.message(Lang::ZhCn))
+    };
+    let (code, msg) = refuse(&mut app, "一个人的群", &["DH-01"], 3);
+    assert_eq!(code, ErrorCode::ClusterInvalid);
+    assert_eq!(msg, "社区群至少要有两个成员社区，现在只有 1 个。");
+    let (_, msg) = refuse(&mut app, "重复的群", &["DH-01", "DH-01"], 3);
+    assert!(msg.contains("只有 1 个"), "{msg}");
+    let (_, msg) = refuse(&mut app, "抢人的群", &["DH-01", "XH-05"], 3);
+    assert_eq!(
+        msg,
+        "XH-05 已经在社区群“整合型社区群”里了，一个社区同时只能在一个社区群。"
+    );
+    let (code, _) = refuse(&mut app, "查无此社区", &["DH-01", "NOPE-1"], 3);
+    assert_eq!(code, ErrorCode::NotFound);
+    let (_, msg) = refuse(&mut app, "整合型社区群", &["DH-01", "DH-04"], 3);
+    assert!(msg.contains("已经有社区群在用了"), "{msg}");
+    let (_, msg) = refuse(&mut app, "周期不对", &["DH-01", "DH-04"], 0);
+    assert!(msg.contains("1 到 12 个月"), "{msg}");
+    let (_, msg) = refuse(&mut app, "  ", &["DH-01", "DH-04"], 3);
+    assert!(msg.contains("要有名称"), "{msg}");
+    assert_eq!(app.clusters(now).unwrap().len(), 1);
+}
+
+#[test]
+fn the_chair_rotates_fairly_is_kept_as_history_and_meetings_take_their_rounds_chair() {
+    let (_dir, mut app, now) = demo();
+    app.create_cluster(
+        "老旧小区群",
+        &codes(&["DH-01", "XH-02", "DH-04"]),
+        day(2026, 1, 1),
+        3,
+        now,
+    )
+    .unwrap();
+    // Four quarters kept: in joining order, then by code.
+    let v = app.rotate_cluster("老旧小区群", 4, now).unwrap();
+    let chairs = |v: &shequ_app::clusters::ClusterView| -> Vec<(u32, String, bool)> {
+        v.schedule
+            .iter()
+            .map(|t| (t.round, t.chair.clone(), t.kept))
+            .collect()
+    };
+    assert_eq!(
+        chairs(&v)[..6],
+        [
+            (1, "DH-01".to_string(), true),
+            (2, "DH-04".to_string(), true),
+            (3, "XH-02".to_string(), true),
+            (4, "DH-01".to_string(), true),
+            (5, "DH-04".to_string(), false),
+            (6, "XH-02".to_string(), false),
+        ]
+    );
+    // XH-03 joins on 2027-02-01 (before round 6, 2027-04-01); DH-04 leaves on 2027-03-01.
+    app.set_cluster_member("老旧小区群", "XH-03", day(2027, 2, 1), true, now)
+        .unwrap();
+    app.set_cluster_member("老旧小区群", "DH-04", day(2027, 3, 1), false, now)
+        .unwrap();
+    let v = app.rotate_cluster("老旧小区群", 9, now).unwrap();
+    let got: Vec<(u32, String)> = v
+        .schedule
+        .iter()
+        .take(9)
+        .map(|t| (t.round, t.chair.clone()))
+        .collect();
+    // Cycle 2 began in round 4 with DH-01; round 5 (2027-01-01) DH-04 is still in; round 6
+    // (2027-04-01) XH-02; round 7: XH-03, who joined mid-cycle at the end of the queue;
+    // cycle 3: DH-01, XH-02 (DH-04 left).
+    assert_eq!(
+        got,
+        [
+            (1, "DH-01".into()),
+            (2, "DH-04".into()),
+            (3, "XH-02".into()),
+            (4, "DH-01".into()),
+            (5, "DH-04".into()),
+            (6, "XH-02".into()),
+            (7, "XH-03".into()),
+            (8, "DH-01".into()),
+            (9, "XH-02".into()),
+        ]
+    );
+    assert!(v.schedule.iter().take(9).all(|t| t.kept));
+    // Kept turns are history: asking again changes none of them.
+    let again = app.rotate_cluster("老旧小区群", 9, now).unwrap();
+    assert_eq!(again.schedule[..9], v.schedule[..9]);
+
+    // Membership refusals.
+    let e = app
+        .set_cluster_member("老旧小区群", "DH-04", day(2027, 6, 1), false, now)
+        .unwrap_err();
+    assert_eq!(
+        e.message(Lang::ZhCn),
+        "DH-04 在 2027-06-01 不是“老旧小区群”的成员。"
+    );
+    let e = app
+        .set_cluster_member("老旧小区群", "XH-03", day(2027, 6, 1), true, now)
+        .unwrap_err();
+    assert!(e.message(Lang::ZhCn).contains("已经是“老旧小区群”的成员"));
+
+    // A meeting in round 6 is chaired by round 6's chair; its follow-ups are open.
+    let meeting = NewMeeting {
+        held_on: day(2027, 5, 12),
+        attendees: vec!["梧桐里社区 王书记".into(), "柳岸社区 李主任".into()],
+        minutes: "交流加装电梯经验，商定联合申报项目。".into(),
+        decisions: vec!["联合申报 2027 年度加梯项目".into()],
+        follow_ups: vec![NewFollowUp {
+            action: "汇总各社区加梯意向户数".into(),
+            owner: "梧桐里社区".into(),
+            due: Some(day(2027, 6, 30)),
+        }],
+    };
+    let v = app.add_meeting("老旧小区群", &meeting, now).unwrap();
+    let m = &v.meetings[0];
+    assert_eq!((m.round, m.record.chair.as_str()), (6, "XH-02"));
+    assert_eq!(m.follow_ups[0].status, "open");
+    let done = app.set_follow_up(&m.follow_ups[0].id, "done", now).unwrap();
+    assert_eq!(done.status, "done");
+    let e = app
+        .set_follow_up(&m.follow_ups[0].id, "maybe", now)
+        .unwrap_err();
+    assert!(e.message(Lang::ZhCn).contains("跟进状态只能是"));
+    // A meeting before round 1 belongs to no round.
+    let early = NewMeeting {
+        held_on: day(2025, 12, 20),
+        ..meeting.clone()
+    };
+    let e = app.add_meeting("老旧小区群", &early, now).unwrap_err();
+    assert_eq!(
+        e.message(Lang::ZhCn),
+        "2025-12-20 不在“老旧小区群”的任何一轮里：第 1 轮从 2026-01-01 开始。"
+    );
+    // A meeting in a round not yet kept keeps the rotation through it first.
+    let later = NewMeeting {
+        held_on: day(2028, 2, 3),
+        ..meeting.clone()
+    };
+    let v = app.add_meeting("老旧小区群", &later, now).unwrap();
+    assert_eq!(v.meetings[1].round, 9);
+    assert_eq!(v.meetings[1].record.chair, "XH-02");
+    // An empty record, or a follow-up without an owner, is refused.
+    let empty = NewMeeting {
+        minutes: " ".into(),
+        decisions: vec![],
+        ..meeting.clone()
+    };
+    assert!(app.add_meeting("老旧小区群", &empty, now).is_err());
+    let ownerless = NewMeeting {
+        follow_ups: vec![NewFollowUp {
+            action: "做点什么".into(),
+            owner: "".into(),
+            due: None,
+        }],
+        ..meeting.clone()
+    };
+    assert!(app.add_meeting("老旧小区群", &ownerless, now).is_err());
+    assert_eq!(app.cluster("老旧小区群", now).unwrap().meetings.len(), 2);
+
+    // A cluster whose members all left has no chair for the rounds after.
+    app.create_cluster(
+        "短命的群",
+        &codes(&["DH-02", "XH-01"]),
+        day(2026, 1, 1),
+        3,
+        now,
+    )
+    .unwrap();
+    app.set_cluster_member("短命的群", "DH-02", day(2026, 2, 1), false, now)
+        .unwrap();
+    app.set_cluster_member("短命的群", "XH-01", day(2026, 2, 1), false, now)
+        .unwrap();
+    let e = app.rotate_cluster("短命的群", 3, now).unwrap_err();
+    assert_eq!(
+        e.message(Lang::ZhCn),
+        "“短命的群”在 2026-04-01 没有成员，无法安排这一轮的轮值主席。"
+    );
+}

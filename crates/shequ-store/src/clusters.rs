@@ -1,0 +1,459 @@
+//! Community clusters: members, the chair's turns, joint meetings and follow-ups. Every write
+//! is one transaction with its audit entry.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+use shequ_core::{AuditAction, Error, ErrorCode, Result};
+use ts_rs::TS;
+
+use crate::audit::{self, Change};
+use crate::{ts, Actor, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ClusterRow {
+    pub id: String,
+    pub name: String,
+    pub social_type: String,
+    /// The first day of round 1 (YYYY-MM-DD).
+    pub starts: String,
+    pub months: u32,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct MemberRow {
+    pub community_code: String,
+    pub joined: String,
+    pub left_on: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct TurnRow {
+    pub round: u32,
+    pub starts: String,
+    pub chair: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct MeetingRow {
+    pub id: String,
+    pub held_on: String,
+    pub round: u32,
+    /// The app's record of the meeting (JSON): chair, attendees, minutes, decisions.
+    pub data: String,
+    pub follow_ups: Vec<FollowUpRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct FollowUpRow {
+    pub id: String,
+    pub meeting_id: String,
+    pub action: String,
+    pub owner: String,
+    pub due: Option<String>,
+    /// `open`, `done` or `dropped`.
+    pub status: String,
+    pub updated_at: String,
+}
+
+pub const FOLLOW_UP_STATUSES: [&str; 3] = ["open", "done", "dropped"];
+
+fn audit_in(
+    tx: &Transaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    action: AuditAction,
+    entity: &str,
+    id: &str,
+    field: Option<&str>,
+    new_value: &str,
+) -> rusqlite::Result<()> {
+    audit::record(
+        tx,
+        actor,
+        now,
+        Change {
+            action,
+            entity,
+            entity_id: id,
+            field,
+            old_value: None,
+            new_value: Some(new_value),
+        },
+    )
+}
+
+impl Store {
+    /// A new cluster with its first members, all joining on `starts`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_cluster(
+        &mut self,
+        name: &str,
+        social_type: &str,
+        starts: &str,
+        months: u32,
+        members: &[String],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<ClusterRow> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        if self.cluster_by_name(name)?.is_some() {
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "name")
+                .with("value", name)
+                .with("why", "cluster_name_taken"));
+        }
+        let id = shequ_core::new_id().to_string();
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO clusters (id, name, social_type, starts, months, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![id, name, social_type, starts, months, ts(now)],
+        )
+        .map_err(err)?;
+        for code in members {
+            tx.execute(
+                "INSERT INTO cluster_members (cluster_id, community_code, joined) VALUES (?1, ?2, ?3)",
+                params![id, code, starts],
+            )
+            .map_err(err)?;
+        }
+        let summary = format!("{name}: {}", members.join(", "));
+        audit_in(
+            &tx,
+            actor,
+            now,
+            AuditAction::Create,
+            "cluster",
+            &id,
+            None,
+            &summary,
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        self.cluster_by_name(name)?
+            .ok_or_else(|| Error::internal("cluster vanished"))
+    }
+
+    pub fn clusters(&self) -> Result<Vec<ClusterRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, name, social_type, starts, months, created_at FROM clusters ORDER BY name",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], cluster_row)
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e));
+        rows
+    }
+
+    pub fn cluster_by_name(&self, name: &str) -> Result<Option<ClusterRow>> {
+        self.conn
+            .query_row(
+                "SELECT id, name, social_type, starts, months, created_at FROM clusters WHERE name = ?1",
+                [name],
+                cluster_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn cluster_members(&self, cluster_id: &str) -> Result<Vec<MemberRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT community_code, joined, left_on FROM cluster_members
+                 WHERE cluster_id = ?1 ORDER BY joined, community_code",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([cluster_id], |r| {
+                Ok(MemberRow {
+                    community_code: r.get(0)?,
+                    joined: r.get(1)?,
+                    left_on: r.get(2)?,
+                })
+            })
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e));
+        rows
+    }
+
+    /// A community joins on `on` (a new membership), or leaves on `on` (its current one ends).
+    pub fn set_membership(
+        &mut self,
+        cluster_id: &str,
+        code: &str,
+        on: &str,
+        joining: bool,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        if joining {
+            tx.execute(
+                "INSERT INTO cluster_members (cluster_id, community_code, joined) VALUES (?1, ?2, ?3)",
+                params![cluster_id, code, on],
+            )
+            .map_err(err)?;
+        } else {
+            tx.execute(
+                "UPDATE cluster_members SET left_on = ?3
+                 WHERE cluster_id = ?1 AND community_code = ?2 AND left_on IS NULL",
+                params![cluster_id, code, on],
+            )
+            .map_err(err)?;
+        }
+        let (action, value) = if joining {
+            (AuditAction::Create, format!("{code} joined {on}"))
+        } else {
+            (AuditAction::Update, format!("{code} left {on}"))
+        };
+        audit_in(
+            &tx,
+            actor,
+            now,
+            action,
+            "cluster",
+            cluster_id,
+            Some("members"),
+            &value,
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    pub fn chair_turns(&self, cluster_id: &str) -> Result<Vec<TurnRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT round, starts, chair FROM chair_turns WHERE cluster_id = ?1 ORDER BY round",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([cluster_id], |r| {
+                Ok(TurnRow {
+                    round: r.get(0)?,
+                    starts: r.get(1)?,
+                    chair: r.get(2)?,
+                })
+            })
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e));
+        rows
+    }
+
+    /// Keeps new turns; turns already kept are never changed (`INSERT OR IGNORE`).
+    pub fn keep_chair_turns(
+        &mut self,
+        cluster_id: &str,
+        turns: &[TurnRow],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        for t in turns {
+            let added = tx
+                .execute(
+                    "INSERT OR IGNORE INTO chair_turns (cluster_id, round, starts, chair)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![cluster_id, t.round, t.starts, t.chair],
+                )
+                .map_err(err)?;
+            if added > 0 {
+                let value = format!("round {} ({}): {}", t.round, t.starts, t.chair);
+                audit_in(
+                    &tx,
+                    actor,
+                    now,
+                    AuditAction::Create,
+                    "cluster",
+                    cluster_id,
+                    Some("chair"),
+                    &value,
+                )
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// A meeting and its follow-ups, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_meeting(
+        &mut self,
+        cluster_id: &str,
+        held_on: &str,
+        round: u32,
+        data: &str,
+        follow_ups: &[(String, String, Option<String>)],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let id = shequ_core::new_id().to_string();
+        tx.execute(
+            "INSERT INTO meetings (id, cluster_id, held_on, round, data, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, cluster_id, held_on, round, data, ts(now)],
+        )
+        .map_err(err)?;
+        audit_in(
+            &tx,
+            actor,
+            now,
+            AuditAction::Create,
+            "meeting",
+            &id,
+            None,
+            data,
+        )
+        .map_err(err)?;
+        for (action, owner, due) in follow_ups {
+            let fid = shequ_core::new_id().to_string();
+            tx.execute(
+                "INSERT INTO follow_ups (id, meeting_id, action, owner, due, status, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
+                params![fid, id, action, owner, due, ts(now)],
+            )
+            .map_err(err)?;
+            audit_in(
+                &tx,
+                actor,
+                now,
+                AuditAction::Create,
+                "follow_up",
+                &fid,
+                None,
+                action,
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(id)
+    }
+
+    pub fn meetings(&self, cluster_id: &str) -> Result<Vec<MeetingRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, held_on, round, data FROM meetings WHERE cluster_id = ?1
+                 ORDER BY held_on, created_at",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut meetings = stmt
+            .query_map([cluster_id], |r| {
+                Ok(MeetingRow {
+                    id: r.get(0)?,
+                    held_on: r.get(1)?,
+                    round: r.get(2)?,
+                    data: r.get(3)?,
+                    follow_ups: Vec::new(),
+                })
+            })
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, meeting_id, action, owner, due, status, updated_at FROM follow_ups
+                 WHERE meeting_id = ?1 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        for m in &mut meetings {
+            m.follow_ups = stmt
+                .query_map([&m.id], follow_up_row)
+                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(meetings)
+    }
+
+    /// Moves a follow-up to `open`, `done` or `dropped`; audited.
+    pub fn set_follow_up(
+        &mut self,
+        id: &str,
+        status: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<FollowUpRow> {
+        if !FOLLOW_UP_STATUSES.contains(&status) {
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "status")
+                .with("value", status)
+                .with("why", "follow_up_status"));
+        }
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let changed = tx
+            .execute(
+                "UPDATE follow_ups SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, status, ts(now)],
+            )
+            .map_err(err)?;
+        if changed == 0 {
+            return Err(Error::new(ErrorCode::NotFound)
+                .with("what", "follow_up")
+                .with("id", id));
+        }
+        audit_in(
+            &tx,
+            actor,
+            now,
+            AuditAction::Update,
+            "follow_up",
+            id,
+            Some("status"),
+            status,
+        )
+        .map_err(err)?;
+        let row = tx
+            .query_row(
+                "SELECT id, meeting_id, action, owner, due, status, updated_at FROM follow_ups WHERE id = ?1",
+                [id],
+                follow_up_row,
+            )
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(row)
+    }
+}
+
+fn cluster_row(r: &rusqlite::Row) -> rusqlite::Result<ClusterRow> {
+    Ok(ClusterRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        social_type: r.get(2)?,
+        starts: r.get(3)?,
+        months: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+fn follow_up_row(r: &rusqlite::Row) -> rusqlite::Result<FollowUpRow> {
+    Ok(FollowUpRow {
+        id: r.get(0)?,
+        meeting_id: r.get(1)?,
+        action: r.get(2)?,
+        owner: r.get(3)?,
+        due: r.get(4)?,
+        status: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}

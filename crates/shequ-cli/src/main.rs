@@ -61,6 +61,12 @@ enum Command {
     /// The resource and expert libraries (资源库, 专家库) and matching needs to them.
     #[command(subcommand)]
     Resources(ResourcesCmd),
+    /// Community clusters (社区群): proposals, confirmation, members, the rotating chair.
+    #[command(subcommand)]
+    Clusters(ClustersCmd),
+    /// Joint meetings of a cluster, and their follow-ups.
+    #[command(subcommand)]
+    Meetings(MeetingsCmd),
     /// Every community's profile (社区肖像) in a round: scores with n, SD, 95% CI and λ,
     /// need degrees, problem indices, tags.
     Profiles {
@@ -299,6 +305,84 @@ fn ack(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+#[derive(Subcommand)]
+enum ClustersCmd {
+    /// Clusters proposed from the current classification: same social type, two members at
+    /// least; communities already in a cluster are left out.
+    Propose {
+        /// Also the same housing form.
+        #[arg(long)]
+        by_housing: bool,
+        /// Also the same street (neighbours, as Ningbo's 组团联建).
+        #[arg(long)]
+        by_street: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a cluster of these communities, its rounds `--months` long from `--starts`.
+    Confirm {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        starts: String,
+        #[arg(long, default_value_t = 3)]
+        months: u32,
+        #[arg(required = true)]
+        codes: Vec<String>,
+    },
+    /// Every cluster, or one: members, what they share, the chair's schedule, meetings.
+    Show {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep the chair's turns through round N (turns already kept stay as they are).
+    Rotate {
+        name: String,
+        #[arg(long)]
+        rounds: u32,
+    },
+    /// A community joins the cluster on a day.
+    Join {
+        name: String,
+        code: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        on: String,
+    },
+    /// A community leaves the cluster on a day.
+    Leave {
+        name: String,
+        code: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        on: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MeetingsCmd {
+    /// Record a joint meeting: it belongs to the round its date is in, chaired by that round's
+    /// chair. `--follow-up "action|owner|YYYY-MM-DD"` (the date may be left out), repeatable.
+    Add {
+        cluster: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long, value_delimiter = ',')]
+        attendees: Vec<String>,
+        #[arg(long, default_value = "")]
+        minutes: String,
+        #[arg(long = "decision")]
+        decisions: Vec<String>,
+        #[arg(long = "follow-up")]
+        follow_ups: Vec<String>,
+    },
+    /// Move a follow-up to open, done or dropped.
+    FollowUp {
+        id: String,
+        #[arg(long)]
+        status: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -548,6 +632,8 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
         }
         Command::Interview(cmd) => interview(&mut app, cmd, lang, out)?,
         Command::Resources(cmd) => resources(&mut app, cmd, lang, out)?,
+        Command::Clusters(cmd) => clusters(&mut app, cmd, lang, out)?,
+        Command::Meetings(cmd) => meetings(&mut app, cmd, lang, out)?,
         Command::Keys(cmd) => match cmd {
             KeysCmd::InitCentre => {
                 let r = app.init_centre()?;
@@ -1901,4 +1987,298 @@ fn proximity_key(p: shequ_analysis::matching::Proximity) -> &'static str {
         SameCluster => "same_cluster",
         District => "district",
     }
+}
+
+/// A date typed on the command line (YYYY-MM-DD), or why not.
+fn cli_date(field: &str, s: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        shequ_core::Error::new(shequ_core::ErrorCode::InvalidValue)
+            .with("field", field)
+            .with("value", s)
+            .with("why", "date_format")
+    })
+}
+
+fn print_cluster(
+    out: &mut String,
+    lang: Lang,
+    v: &shequ_app::clusters::ClusterView,
+    vocabulary: &shequ_analysis::resources::Vocabulary,
+) {
+    let word = |k: &str| {
+        vocabulary
+            .get(k)
+            .and_then(|t| t.label.pick(lang))
+            .unwrap_or(k)
+            .to_string()
+    };
+    let sep = if lang == Lang::ZhCn { "、" } else { ", " };
+    say!(
+        out,
+        "{}",
+        msg(
+            lang,
+            "cli.cluster_heading",
+            &[
+                ("name", v.cluster.name.clone()),
+                ("members", v.current.join(sep)),
+                ("starts", v.cluster.starts.clone()),
+                ("months", v.cluster.months.to_string()),
+            ]
+        )
+    );
+    if !v.shared.is_empty() {
+        let shared: Vec<String> = v
+            .shared
+            .iter()
+            .map(|s| format!("{}×{}", word(&s.term), s.members))
+            .collect();
+        say!(
+            out,
+            "{}",
+            msg(lang, "cli.cluster_shared", &[("terms", shared.join(sep))])
+        );
+    }
+    let mut t = table(
+        lang,
+        &["col_chair_round", "col_starts", "col_chair", "col_kept"],
+    );
+    for turn in &v.schedule {
+        t.add_row(vec![
+            turn.round.to_string(),
+            turn.starts.clone(),
+            turn.chair.clone(),
+            i18n::text(lang, if turn.kept { "cli.kept" } else { "cli.planned" }),
+        ]);
+    }
+    say!(out, "{t}");
+    for m in &v.meetings {
+        say!(
+            out,
+            "{}",
+            msg(
+                lang,
+                "cli.meeting_line",
+                &[
+                    ("date", m.held_on.clone()),
+                    ("round", m.round.to_string()),
+                    ("chair", m.record.chair.clone()),
+                    ("decisions", m.record.decisions.join(sep)),
+                ]
+            )
+        );
+        for f in &m.follow_ups {
+            say!(
+                out,
+                "  {}",
+                msg(
+                    lang,
+                    "cli.follow_up_line",
+                    &[
+                        ("action", f.action.clone()),
+                        ("owner", f.owner.clone()),
+                        ("due", f.due.clone().unwrap_or_else(|| "—".into())),
+                        (
+                            "status",
+                            i18n::text(lang, &format!("cli.follow_up_status.{}", f.status))
+                        ),
+                        ("id", f.id.clone()),
+                    ]
+                )
+            );
+        }
+    }
+}
+
+fn clusters(app: &mut App, cmd: ClustersCmd, lang: Lang, out: &mut String) -> Result<()> {
+    let now = Utc::now();
+    let vocabulary = app.vocabulary()?;
+    match cmd {
+        ClustersCmd::Propose {
+            by_housing,
+            by_street,
+            json,
+        } => {
+            let p = app.propose_clusters(
+                shequ_analysis::clusters::Grouping {
+                    by_housing,
+                    by_street,
+                },
+                now,
+            )?;
+            if json {
+                say!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&p).map_err(shequ_core::Error::internal)?
+                );
+                return Ok(());
+            }
+            let sep = if lang == Lang::ZhCn { "、" } else { ", " };
+            if p.proposals.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.no_proposals"));
+            }
+            for (i, g) in p.proposals.iter().enumerate() {
+                let t = serde_json::to_value(g.social_type).map_err(shequ_core::Error::internal)?;
+                let shared: Vec<String> = g
+                    .shared
+                    .iter()
+                    .map(|s| {
+                        vocabulary
+                            .get(&s.term)
+                            .and_then(|t| t.label.pick(lang))
+                            .unwrap_or(&s.term)
+                            .to_string()
+                    })
+                    .collect();
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        "cli.proposal_line",
+                        &[
+                            ("n", (i + 1).to_string()),
+                            (
+                                "type",
+                                i18n::text(
+                                    lang,
+                                    &format!("analysis.types.{}", t.as_str().unwrap_or_default())
+                                )
+                            ),
+                            ("members", g.members.join(sep)),
+                            ("shared", shared.join(sep)),
+                        ]
+                    )
+                );
+            }
+            if !p.alone.is_empty() {
+                say!(
+                    out,
+                    "{}",
+                    msg(lang, "cli.proposal_alone", &[("codes", p.alone.join(sep))])
+                );
+            }
+        }
+        ClustersCmd::Confirm {
+            name,
+            starts,
+            months,
+            codes,
+        } => {
+            let starts = cli_date("starts", &starts)?;
+            let v = app.create_cluster(&name, &codes, starts, months, now)?;
+            print_cluster(out, lang, &v, &vocabulary);
+        }
+        ClustersCmd::Show { name, json } => {
+            let list = match name {
+                Some(n) => vec![app.cluster(&n, now)?],
+                None => app.clusters(now)?,
+            };
+            if json {
+                say!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&list).map_err(shequ_core::Error::internal)?
+                );
+            } else if list.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.no_clusters"));
+            } else {
+                for v in &list {
+                    print_cluster(out, lang, v, &vocabulary);
+                }
+            }
+        }
+        ClustersCmd::Rotate { name, rounds } => {
+            let v = app.rotate_cluster(&name, rounds, now)?;
+            print_cluster(out, lang, &v, &vocabulary);
+        }
+        ClustersCmd::Join { name, code, on } => {
+            let v = app.set_cluster_member(&name, &code, cli_date("on", &on)?, true, now)?;
+            print_cluster(out, lang, &v, &vocabulary);
+        }
+        ClustersCmd::Leave { name, code, on } => {
+            let v = app.set_cluster_member(&name, &code, cli_date("on", &on)?, false, now)?;
+            print_cluster(out, lang, &v, &vocabulary);
+        }
+    }
+    Ok(())
+}
+
+fn meetings(app: &mut App, cmd: MeetingsCmd, lang: Lang, out: &mut String) -> Result<()> {
+    let now = Utc::now();
+    match cmd {
+        MeetingsCmd::Add {
+            cluster,
+            date,
+            attendees,
+            minutes,
+            decisions,
+            follow_ups,
+        } => {
+            let mut parsed = Vec::new();
+            for f in &follow_ups {
+                let mut parts = f.split('|').map(str::trim);
+                let action = parts.next().unwrap_or_default().to_string();
+                let owner = parts.next().unwrap_or_default().to_string();
+                let due = match parts.next() {
+                    None | Some("") => None,
+                    Some(d) => Some(cli_date("due", d)?),
+                };
+                parsed.push(shequ_app::clusters::NewFollowUp { action, owner, due });
+            }
+            let meeting = shequ_app::clusters::NewMeeting {
+                held_on: cli_date("date", &date)?,
+                attendees,
+                minutes,
+                decisions,
+                follow_ups: parsed,
+            };
+            let v = app.add_meeting(&cluster, &meeting, now)?;
+            let m = v
+                .meetings
+                .iter()
+                .find(|m| m.held_on == meeting.held_on.to_string())
+                .or(v.meetings.last());
+            if let Some(m) = m {
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        "cli.meeting_recorded",
+                        &[
+                            ("cluster", v.cluster.name.clone()),
+                            ("date", m.held_on.clone()),
+                            ("round", m.round.to_string()),
+                            ("chair", m.record.chair.clone()),
+                            ("follow_ups", m.follow_ups.len().to_string()),
+                        ]
+                    )
+                );
+                for f in &m.follow_ups {
+                    say!(out, "  {} {}", f.id, f.action);
+                }
+            }
+        }
+        MeetingsCmd::FollowUp { id, status } => {
+            let f = app.set_follow_up(id.trim(), status.trim(), now)?;
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.follow_up_set",
+                    &[
+                        ("action", f.action),
+                        (
+                            "status",
+                            i18n::text(lang, &format!("cli.follow_up_status.{}", f.status))
+                        ),
+                    ]
+                )
+            );
+        }
+    }
+    Ok(())
 }

@@ -519,3 +519,129 @@ fn a_filled_workbook_and_a_gbk_csv_are_imported_and_needs_are_matched_as_worked_
         "nothing changed by the refusals"
     );
 }
+
+#[test]
+fn clusters_and_meetings_through_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    common::shequ_ok(dir.path(), &["demo"]);
+    let p = json(dir.path(), &["clusters", "propose", "--json"]);
+    let first: Vec<&str> = p["proposals"][0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(first, ["DH-06", "XH-05"]);
+    let out = common::shequ_ok(
+        dir.path(),
+        &[
+            "clusters",
+            "confirm",
+            "--name",
+            "整合型社区群",
+            "--starts",
+            "2026-01-01",
+            "DH-06",
+            "XH-05",
+        ],
+    );
+    assert!(out.contains("社区群“整合型社区群”：DH-06、XH-05"), "{out}");
+    // Refusals: one member, a date that is not a date, a meeting before round 1.
+    for (args, expected) in [
+        (
+            vec![
+                "clusters",
+                "confirm",
+                "--name",
+                "孤单",
+                "--starts",
+                "2026-01-01",
+                "DH-01",
+            ],
+            "社区群至少要有两个成员社区，现在只有 1 个。",
+        ),
+        (
+            vec![
+                "clusters",
+                "confirm",
+                "--name",
+                "日期",
+                "--starts",
+                "明年一月",
+                "DH-01",
+                "DH-04",
+            ],
+            "日期请写成 2026-03-01 这样",
+        ),
+        (
+            vec![
+                "meetings",
+                "add",
+                "整合型社区群",
+                "--date",
+                "2025-12-31",
+                "--minutes",
+                "早了",
+            ],
+            "2025-12-31 不在“整合型社区群”的任何一轮里：第 1 轮从 2026-01-01 开始。",
+        ),
+        (
+            vec![
+                "meetings",
+                "add",
+                "没有这个群",
+                "--date",
+                "2026-05-10",
+                "--minutes",
+                "x",
+            ],
+            "没有这个群",
+        ),
+    ] {
+        let r = shequ(dir.path(), &args);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert!(r.stderr.contains(expected), "{args:?}: {}", r.stderr);
+    }
+    let out = common::shequ_ok(
+        dir.path(),
+        &[
+            "meetings",
+            "add",
+            "整合型社区群",
+            "--date",
+            "2026-05-10",
+            "--attendees",
+            "王书记,李主任",
+            "--minutes",
+            "交流物业管理",
+            "--decision",
+            "联合招标物业",
+            "--follow-up",
+            "起草招标文件|锦绣苑社区|2026-06-30",
+        ],
+    );
+    assert!(out.contains("第 2 轮，主席 XH-05"), "{out}");
+    let show = json(dir.path(), &["clusters", "show", "整合型社区群", "--json"]);
+    let m = &show[0]["meetings"][0];
+    assert_eq!(
+        m["record"]["attendees"],
+        serde_json::json!(["王书记", "李主任"])
+    );
+    assert_eq!(m["follow_ups"][0]["due"], "2026-06-30");
+    let id = m["follow_ups"][0]["id"].as_str().unwrap();
+    let out = common::shequ_ok(
+        dir.path(),
+        &["meetings", "follow-up", id, "--status", "done"],
+    );
+    assert!(out.contains("已改为已完成"), "{out}");
+    let show = json(dir.path(), &["clusters", "show", "--json"]);
+    assert_eq!(show[0]["meetings"][0]["follow_ups"][0]["status"], "done");
+    // Rounds 1 and 2 are kept (the meeting kept its round); the rest are planned.
+    let kept: Vec<bool> = show[0]["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kept"].as_bool().unwrap())
+        .collect();
+    assert_eq!(kept[..4], [true, true, false, false]);
+}

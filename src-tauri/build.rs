@@ -52,6 +52,17 @@ fn main() {
             "edit_checklist",
             "community_report",
             "classification_report",
+            "libraries",
+            "library_template",
+            "import_libraries",
+            "community_matches",
+            "set_match",
+            "propose_clusters",
+            "create_cluster",
+            "clusters",
+            "add_meeting",
+            "set_follow_up",
+            "cluster_agenda",
         ]));
     if let Err(e) = tauri_build::try_build(attrs) {
         eprintln!("tauri-build failed: {e:#}");

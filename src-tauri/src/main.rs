@@ -13,21 +13,24 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use shequ_analysis::checklist::Composite;
+use shequ_analysis::clusters::Grouping;
 use shequ_analysis::AnalysisSettings;
 use shequ_app::analysis::{AnalysisView, EditInput, Role};
 use shequ_app::bundles::{DeviceBundles, ImportReport, KeyStatus};
+use shequ_app::clusters::{ClusterProposals, ClusterView, NewMeeting};
 use shequ_app::exports::{DataFormat, PersonalData};
 use shequ_app::fieldwork::{
     FinalizeOutcome, InterviewData, RepeatOutcome, ResponseHistory, SaveOutcome, StartInterview,
 };
 use shequ_app::instruments::{ImportStatus, InstrumentPreview};
+use shequ_app::libraries::{CommunityMatches, Libraries, LibraryImport};
 use shequ_app::progress::{Progress, ProgressSink, Stage};
 use shequ_app::unlock::LockState;
 use shequ_app::{demo::DemoReport, App, HomeData, Passphrase};
 use shequ_core::{Community, Error, ErrorCode, IpcError, Lang, NewCommunity};
 use shequ_store::InstrumentSummary;
 use shequ_store::ResponseRow;
-use shequ_store::{ConflictRow, ExportRow, RoundRow};
+use shequ_store::{ConflictRow, ExportRow, FollowUpRow, MatchRow, RoundRow};
 use tauri::ipc::{InvokeBody, Request};
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -656,6 +659,145 @@ async fn classification_report(
     .await
 }
 
+#[tauri::command]
+async fn libraries(state: State<'_, Shared>) -> Result<Libraries, IpcError> {
+    with_app(&state, |app, _| app.libraries()).await
+}
+
+/// Writes the library template into a folder picked in the dialog (or the default one).
+#[tauri::command]
+async fn library_template(state: State<'_, Shared>, dir: String) -> Result<String, IpcError> {
+    with_app_writing(&state, dir, |app, lang, dir| {
+        app.library_template_into(dir, lang)
+            .map(|p| p.display().to_string())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn import_libraries(
+    state: State<'_, Shared>,
+    request: Request<'_>,
+) -> Result<LibraryImport, IpcError> {
+    let f = upload(&request);
+    with_app(&state, move |app, _| {
+        let f = f?;
+        app.import_libraries(&f.bytes, &f.name, f.dry_run, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn community_matches(
+    state: State<'_, Shared>,
+    code: String,
+) -> Result<CommunityMatches, IpcError> {
+    with_app(&state, move |app, _| {
+        let today = Utc::now().with_timezone(&app.utc_offset()).date_naive();
+        app.community_matches(&code, None, 5, today)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn set_match(
+    state: State<'_, Shared>,
+    code: String,
+    term: String,
+    supplier: Uuid,
+    status: String,
+    outcome: String,
+) -> Result<MatchRow, IpcError> {
+    with_app(&state, move |app, _| {
+        app.set_match(&code, &term, supplier, &status, &outcome, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn propose_clusters(
+    state: State<'_, Shared>,
+    by_housing: bool,
+    by_street: bool,
+) -> Result<ClusterProposals, IpcError> {
+    with_app(&state, move |app, _| {
+        app.propose_clusters(
+            Grouping {
+                by_housing,
+                by_street,
+            },
+            Utc::now(),
+        )
+    })
+    .await
+}
+
+/// A day typed in the window (YYYY-MM-DD), or why not.
+fn day(field: &str, s: &str) -> Result<chrono::NaiveDate, Error> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        Error::new(ErrorCode::InvalidValue)
+            .with("field", field)
+            .with("value", s)
+            .with("why", "date_format")
+    })
+}
+
+#[tauri::command]
+async fn create_cluster(
+    state: State<'_, Shared>,
+    name: String,
+    members: Vec<String>,
+    starts: String,
+    months: u32,
+) -> Result<ClusterView, IpcError> {
+    with_app(&state, move |app, _| {
+        app.create_cluster(&name, &members, day("starts", &starts)?, months, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn clusters(state: State<'_, Shared>) -> Result<Vec<ClusterView>, IpcError> {
+    with_app(&state, |app, _| app.clusters(Utc::now())).await
+}
+
+#[tauri::command]
+async fn add_meeting(
+    state: State<'_, Shared>,
+    name: String,
+    meeting: NewMeeting,
+) -> Result<ClusterView, IpcError> {
+    with_app(&state, move |app, _| {
+        app.add_meeting(&name, &meeting, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn set_follow_up(
+    state: State<'_, Shared>,
+    id: String,
+    status: String,
+) -> Result<FollowUpRow, IpcError> {
+    with_app(&state, move |app, _| {
+        app.set_follow_up(&id, &status, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn cluster_agenda(
+    state: State<'_, Shared>,
+    name: String,
+    dir: String,
+) -> Result<Vec<String>, IpcError> {
+    with_app_writing(&state, dir, move |app, lang, dir| {
+        app.cluster_agenda(&name, lang, dir, Utc::now())
+            .map(|v| v.iter().map(|p| p.display().to_string()).collect())
+    })
+    .await
+}
+
 fn main() {
     let dir = shequ_app::resolve_data_dir(data_dir_arg().as_deref());
     let lang = dir
@@ -721,7 +863,18 @@ fn main() {
             accept_checklist,
             edit_checklist,
             community_report,
-            classification_report
+            classification_report,
+            libraries,
+            library_template,
+            import_libraries,
+            community_matches,
+            set_match,
+            propose_clusters,
+            create_cluster,
+            clusters,
+            add_meeting,
+            set_follow_up,
+            cluster_agenda
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

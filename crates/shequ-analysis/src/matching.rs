@@ -152,30 +152,161 @@ pub struct Place<'a> {
     pub cluster: &'a BTreeSet<String>,
 }
 
-/// The libraries indexed by term, built once for many communities.
+/// The libraries indexed for matching, with the current load and date applied, built once
+/// for many communities. Within a demand, every candidate's score is the demand's weight times
+/// its proximity times its load factor; only proximity depends on the community. So for each
+/// term the suppliers are kept sorted by load factor (then name, then id), and a demand needs
+/// only its street's and cluster's suppliers (proximity above the district's 0.4) and the first
+/// `limit` others from that list: nothing further down can outrank them.
 pub struct Index<'a> {
     resources: &'a [Resource],
     experts: &'a [Expert],
-    by_term: HashMap<&'a str, (Vec<usize>, Vec<usize>)>,
+    /// Term → the suppliers carrying it that can be offered, best load factor first.
+    by_term: HashMap<&'a str, Vec<Entry>>,
+    /// (term, street) and (term, community code) → positions in `by_term[term]`.
+    by_street: HashMap<(&'a str, &'a str), Vec<usize>>,
+    by_community: HashMap<(&'a str, &'a str), Vec<usize>>,
+}
+
+/// A supplier that can be offered (not expired, not full), with its load.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    who: Who,
+    id: Uuid,
+    active: u32,
+    capacity: Option<u32>,
+    load_factor: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Resource(usize),
+    Expert(usize),
+}
+
+/// The load factor, or `None` for a supplier that cannot take more (or has expired).
+fn load_factor(
+    id: Uuid,
+    capacity: Option<u32>,
+    availability: &crate::resources::Availability,
+    load: &Load,
+    today: NaiveDate,
+) -> Option<(u32, f64)> {
+    if availability.expired(today) {
+        return None;
+    }
+    let active = load.get(&id).copied().unwrap_or(0);
+    match capacity {
+        Some(c) if active >= c => None,
+        Some(c) => Some((active, 1.0 - f64::from(active) / f64::from(c))),
+        None => Some((active, 1.0 / (1.0 + f64::from(active)))),
+    }
 }
 
 impl<'a> Index<'a> {
-    pub fn new(resources: &'a [Resource], experts: &'a [Expert]) -> Index<'a> {
-        let mut by_term: HashMap<&'a str, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    pub fn new(
+        resources: &'a [Resource],
+        experts: &'a [Expert],
+        load: &Load,
+        today: NaiveDate,
+    ) -> Index<'a> {
+        let mut by_term: HashMap<&'a str, Vec<Entry>> = HashMap::new();
         for (i, r) in resources.iter().enumerate() {
-            for t in &r.tags {
-                by_term.entry(t.as_str()).or_default().0.push(i);
+            if let Some((active, lf)) = load_factor(r.id, r.capacity, &r.availability, load, today)
+            {
+                // A tag given twice is one offer.
+                for t in r.tags.iter().collect::<BTreeSet<_>>() {
+                    by_term.entry(t.as_str()).or_default().push(Entry {
+                        who: Who::Resource(i),
+                        id: r.id,
+                        active,
+                        capacity: r.capacity,
+                        load_factor: lf,
+                    });
+                }
             }
         }
         for (i, e) in experts.iter().enumerate() {
-            for t in &e.fields {
-                by_term.entry(t.as_str()).or_default().1.push(i);
+            if let Some((active, lf)) = load_factor(e.id, e.capacity, &e.availability, load, today)
+            {
+                for t in e.fields.iter().collect::<BTreeSet<_>>() {
+                    by_term.entry(t.as_str()).or_default().push(Entry {
+                        who: Who::Expert(i),
+                        id: e.id,
+                        active,
+                        capacity: e.capacity,
+                        load_factor: lf,
+                    });
+                }
             }
         }
-        Index {
+        let mut index = Index {
             resources,
             experts,
-            by_term,
+            by_term: HashMap::new(),
+            by_street: HashMap::new(),
+            by_community: HashMap::new(),
+        };
+        for (term, mut entries) in by_term {
+            entries.sort_by(|a, b| {
+                b.load_factor
+                    .total_cmp(&a.load_factor)
+                    .then_with(|| index.name(a.who).cmp(index.name(b.who)))
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            for (pos, e) in entries.iter().enumerate() {
+                let (street, community) = match e.who {
+                    Who::Resource(i) => (
+                        resources[i].street.as_str(),
+                        resources[i].community.as_deref(),
+                    ),
+                    Who::Expert(i) => (experts[i].street.as_str(), None),
+                };
+                if !street.is_empty() {
+                    index.by_street.entry((term, street)).or_default().push(pos);
+                }
+                if let Some(c) = community {
+                    index.by_community.entry((term, c)).or_default().push(pos);
+                }
+            }
+            index.by_term.insert(term, entries);
+        }
+        index
+    }
+
+    fn name(&self, who: Who) -> &str {
+        match who {
+            Who::Resource(i) => &self.resources[i].name,
+            Who::Expert(i) => &self.experts[i].name,
+        }
+    }
+
+    fn proximity(&self, who: Who, place: &Place<'_>) -> Proximity {
+        match who {
+            Who::Resource(i) => {
+                let r = &self.resources[i];
+                if r.community.as_deref() == Some(place.code) {
+                    Proximity::SameCommunity
+                } else if r.street == place.street {
+                    Proximity::SameStreet
+                } else if r
+                    .community
+                    .as_ref()
+                    .is_some_and(|c| place.cluster.contains(c))
+                {
+                    Proximity::SameCluster
+                } else {
+                    Proximity::District
+                }
+            }
+            Who::Expert(i) => {
+                let e = &self.experts[i];
+                if !e.street.is_empty() && e.street == place.street {
+                    Proximity::SameStreet
+                } else {
+                    Proximity::District
+                }
+            }
         }
     }
 
@@ -185,119 +316,105 @@ impl<'a> Index<'a> {
         &self,
         place: &Place<'_>,
         demands: &[Demand],
-        load: &Load,
-        today: NaiveDate,
         limit: usize,
     ) -> Vec<DemandMatches> {
         demands
             .iter()
-            .map(|d| {
-                let mut candidates = Vec::new();
-                if let Some((rs, es)) = self.by_term.get(d.term.as_str()) {
-                    for &i in rs {
-                        let r = &self.resources[i];
-                        let proximity = if r.community.as_deref() == Some(place.code) {
-                            Proximity::SameCommunity
-                        } else if r.street == place.street {
-                            Proximity::SameStreet
-                        } else if r
-                            .community
-                            .as_ref()
-                            .is_some_and(|c| place.cluster.contains(c))
-                        {
-                            Proximity::SameCluster
-                        } else {
-                            Proximity::District
-                        };
-                        let supplier = Supplier::Resource {
-                            id: r.id,
-                            name: r.name.clone(),
-                            kind: r.kind,
-                        };
-                        candidates.extend(candidate(
-                            supplier,
-                            d,
-                            proximity,
-                            r.capacity,
-                            &r.availability,
-                            load,
-                            today,
-                        ));
-                    }
-                    for &i in es {
-                        let e = &self.experts[i];
-                        let proximity = if !e.street.is_empty() && e.street == place.street {
-                            Proximity::SameStreet
-                        } else {
-                            Proximity::District
-                        };
-                        let supplier = Supplier::Expert {
-                            id: e.id,
-                            name: e.name.clone(),
-                            organisation: e.organisation.clone(),
-                        };
-                        candidates.extend(candidate(
-                            supplier,
-                            d,
-                            proximity,
-                            e.capacity,
-                            &e.availability,
-                            load,
-                            today,
-                        ));
-                    }
-                }
-                rank(&mut candidates, limit);
-                DemandMatches {
-                    demand: d.clone(),
-                    candidates,
-                }
+            .map(|d| DemandMatches {
+                demand: d.clone(),
+                candidates: self.candidates(place, d, limit),
             })
             .collect()
     }
-}
 
-fn candidate(
-    supplier: Supplier,
-    d: &Demand,
-    proximity: Proximity,
-    capacity: Option<u32>,
-    availability: &crate::resources::Availability,
-    load: &Load,
-    today: NaiveDate,
-) -> Option<Candidate> {
-    if availability.expired(today) {
-        return None;
+    fn candidates(&self, place: &Place<'_>, d: &Demand, limit: usize) -> Vec<Candidate> {
+        let term = d.term.as_str();
+        let Some(entries) = self.by_term.get(term) else {
+            return Vec::new();
+        };
+        // Everyone nearer than the district: the street's, and the community's and its
+        // cluster's (a cluster member may be in another street).
+        let mut near: Vec<usize> = Vec::new();
+        if let Some(v) = self.by_street.get(&(term, place.street)) {
+            near.extend(v);
+        }
+        for code in std::iter::once(place.code).chain(place.cluster.iter().map(String::as_str)) {
+            if let Some(v) = self.by_community.get(&(term, code)) {
+                near.extend(v);
+            }
+        }
+        near.sort_unstable();
+        near.dedup();
+        let mut picked: Vec<(usize, Proximity)> = near
+            .iter()
+            .map(|&p| (p, self.proximity(entries[p].who, place)))
+            .collect();
+        // Then the best of the rest, in load order: all at the district's 0.4.
+        picked.extend(
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(p, _)| near.binary_search(p).is_err())
+                .take(limit)
+                .map(|(p, _)| (p, Proximity::District)),
+        );
+        let mut scored: Vec<(f64, usize, Proximity)> = picked
+            .into_iter()
+            .map(|(p, prox)| {
+                (
+                    100.0 * d.weight * prox.factor() * entries[p].load_factor,
+                    p,
+                    prox,
+                )
+            })
+            .collect();
+        scored.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| self.name(entries[a.1].who).cmp(self.name(entries[b.1].who)))
+                .then_with(|| entries[a.1].id.cmp(&entries[b.1].id))
+        });
+        scored.truncate(limit);
+        scored
+            .into_iter()
+            .map(|(score, p, proximity)| self.candidate(entries[p], d, score, proximity))
+            .collect()
     }
-    let active = load.get(&supplier.id()).copied().unwrap_or(0);
-    let load_factor = match capacity {
-        Some(c) if active >= c => return None,
-        Some(c) => 1.0 - f64::from(active) / f64::from(c),
-        None => 1.0 / (1.0 + f64::from(active)),
-    };
-    Some(Candidate {
-        score: 100.0 * d.weight * proximity.factor() * load_factor,
-        supplier,
-        weight: d.weight,
-        proximity,
-        active,
-        capacity,
-        load_factor,
-        hours: availability.hours.clone(),
-        until: availability.until,
-    })
-}
 
-fn rank(candidates: &mut Vec<Candidate>, limit: usize) {
-    let order = |a: &Candidate, b: &Candidate| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.supplier.name().cmp(b.supplier.name()))
-            .then_with(|| a.supplier.id().cmp(&b.supplier.id()))
-    };
-    if candidates.len() > limit {
-        candidates.select_nth_unstable_by(limit, order);
-        candidates.truncate(limit);
+    fn candidate(&self, e: Entry, d: &Demand, score: f64, proximity: Proximity) -> Candidate {
+        let (supplier, availability) = match e.who {
+            Who::Resource(i) => {
+                let r = &self.resources[i];
+                (
+                    Supplier::Resource {
+                        id: r.id,
+                        name: r.name.clone(),
+                        kind: r.kind,
+                    },
+                    &r.availability,
+                )
+            }
+            Who::Expert(i) => {
+                let x = &self.experts[i];
+                (
+                    Supplier::Expert {
+                        id: x.id,
+                        name: x.name.clone(),
+                        organisation: x.organisation.clone(),
+                    },
+                    &x.availability,
+                )
+            }
+        };
+        Candidate {
+            supplier,
+            score,
+            weight: d.weight,
+            proximity,
+            active: e.active,
+            capacity: e.capacity,
+            load_factor: e.load_factor,
+            hours: availability.hours.clone(),
+            until: availability.until,
+        }
     }
-    candidates.sort_by(order);
 }

@@ -106,18 +106,18 @@ fn candidates_are_ranked_by_degree_proximity_and_load_as_worked_by_hand() {
         availability: Availability::default(),
         fields: vec!["service:lift".into()],
     }];
-    let index = Index::new(&resources, &experts);
     // Load: the busy one carries 1 of 4, the full one 2 of 2, the expert 1 of 3.
     let load = BTreeMap::from([
         (Uuid::from_u128(7), 1),
         (Uuid::from_u128(5), 2),
         (Uuid::from_u128(100), 1),
     ]);
+    let index = Index::new(&resources, &experts, &load, day(2026, 3, 1));
     let demands = [
         need("service:elderly_meals", 72.0),
         need("service:lift", 55.0),
     ];
-    let got = index.matches(&place, &demands, &load, day(2026, 3, 1), 10);
+    let got = index.matches(&place, &demands, 10);
 
     // Meals, weight 0.72:
     //   本社区助餐点      same community 1.0 × load 1       → 72.0
@@ -178,7 +178,7 @@ fn candidates_are_ranked_by_degree_proximity_and_load_as_worked_by_hand() {
     ));
 
     // The limit keeps the best, in the same order.
-    let top = index.matches(&place, &demands[..1], &load, day(2026, 3, 1), 2);
+    let top = index.matches(&place, &demands[..1], 2);
     let names: Vec<&str> = top[0]
         .candidates
         .iter()
@@ -186,13 +186,7 @@ fn candidates_are_ranked_by_degree_proximity_and_load_as_worked_by_hand() {
         .collect();
     assert_eq!(names, ["本社区助餐点", "街道长者食堂"]);
     // A term nobody offers: no candidates, not an error.
-    let none = index.matches(
-        &place,
-        &[need("service:parking", 80.0)],
-        &load,
-        day(2026, 3, 1),
-        5,
-    );
+    let none = index.matches(&place, &[need("service:parking", 80.0)], 5);
     assert!(none[0].candidates.is_empty());
 }
 
@@ -282,4 +276,125 @@ fn the_chair_rotates_fairly_over_years_with_members_joining_and_leaving() {
     assert_eq!(chairs, ["A", "C", "B", "D"]);
     // An empty cluster has no schedule.
     assert!(continue_rotation(&[], start, 3, &[], 4).is_empty());
+}
+
+/// The index only looks at a demand's street and cluster and the first few of the rest; on
+/// random libraries that must rank exactly as scoring every supplier does.
+#[test]
+fn the_index_ranks_as_scoring_every_supplier_would() {
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n.max(1)
+        }
+    }
+    let mut rng = Lcg(7);
+    let today = day(2026, 6, 1);
+    let term = |i: u64| format!("g:t{i}");
+    let streets = ["甲街道", "乙街道", "丙街道", "丁街道"];
+    let resources: Vec<Resource> = (0..600u128)
+        .map(|i| {
+            let community = (rng.next(3) > 0).then(|| format!("C{}", rng.next(30)));
+            let mut r = resource(
+                i + 1,
+                // Few names, so ties on score are broken by name and then id.
+                &format!("资源{}", rng.next(40)),
+                community.as_deref(),
+                streets[rng.next(4) as usize],
+                &[],
+            );
+            r.tags = (0..1 + rng.next(3)).map(|_| term(rng.next(6))).collect();
+            r.capacity = (rng.next(2) == 0).then(|| 1 + rng.next(3) as u32);
+            r.availability.until =
+                (rng.next(8) == 0).then(|| day(2026, 1 + rng.next(12) as u32, 1));
+            r
+        })
+        .collect();
+    let experts: Vec<Expert> = (0..40u128)
+        .map(|i| Expert {
+            id: Uuid::from_u128(10_000 + i),
+            name: format!("专家{}", rng.next(10)),
+            organisation: String::new(),
+            street: if rng.next(2) == 0 {
+                streets[rng.next(4) as usize].into()
+            } else {
+                String::new()
+            },
+            contact: String::new(),
+            capacity: Some(1 + rng.next(3) as u32),
+            availability: Availability::default(),
+            fields: vec![term(rng.next(6))],
+        })
+        .collect();
+    let mut load = BTreeMap::new();
+    for _ in 0..300 {
+        let id = Uuid::from_u128(1 + rng.next(600) as u128);
+        *load.entry(id).or_insert(0) += 1;
+    }
+    let index = Index::new(&resources, &experts, &load, today);
+    for c in 0..30 {
+        let code = format!("C{c}");
+        let street = streets[c % 4];
+        let cluster: BTreeSet<String> = (0..3).map(|_| format!("C{}", rng.next(30))).collect();
+        let place = Place {
+            code: &code,
+            street,
+            cluster: &cluster,
+        };
+        let demands: Vec<Demand> = (0..6)
+            .map(|t| need(&term(t), 50.0 + rng.next(50) as f64))
+            .collect();
+        for limit in [1, 3, 8] {
+            let got = index.matches(&place, &demands, limit);
+            for (d, m) in demands.iter().zip(&got) {
+                // Every supplier scored, by the formula in matching.rs's documentation.
+                let mut all: Vec<(f64, String, Uuid)> = Vec::new();
+                let mut offer = |id: Uuid,
+                                 name: &str,
+                                 prox: f64,
+                                 cap: Option<u32>,
+                                 until: Option<NaiveDate>| {
+                    if until.is_some_and(|u| u < today) {
+                        return;
+                    }
+                    let active = load.get(&id).copied().unwrap_or(0);
+                    let lf = match cap {
+                        Some(c) if active >= c => return,
+                        Some(c) => 1.0 - f64::from(active) / f64::from(c),
+                        None => 1.0 / (1.0 + f64::from(active)),
+                    };
+                    all.push((100.0 * d.weight * prox * lf, name.to_string(), id));
+                };
+                for r in resources.iter().filter(|r| r.tags.contains(&d.term)) {
+                    let prox = if r.community.as_deref() == Some(code.as_str()) {
+                        1.0
+                    } else if r.street == street {
+                        0.8
+                    } else if r.community.as_ref().is_some_and(|c| cluster.contains(c)) {
+                        0.6
+                    } else {
+                        0.4
+                    };
+                    offer(r.id, &r.name, prox, r.capacity, r.availability.until);
+                }
+                for e in experts.iter().filter(|e| e.fields.contains(&d.term)) {
+                    let prox = if !e.street.is_empty() && e.street == street {
+                        0.8
+                    } else {
+                        0.4
+                    };
+                    offer(e.id, &e.name, prox, e.capacity, None);
+                }
+                all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+                all.truncate(limit);
+                let want: Vec<Uuid> = all.iter().map(|a| a.2).collect();
+                let have: Vec<Uuid> = m.candidates.iter().map(|c| c.supplier.id()).collect();
+                assert_eq!(have, want, "{code} {} limit {limit}", d.term);
+            }
+        }
+    }
 }

@@ -259,6 +259,41 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(chrono::Days::new(serial as u64))
 }
 
+const TAG_SEPARATORS: [char; 7] = ['、', ',', '，', ';', '；', '|', '\n'];
+
+/// The tags of a cell. Labels may hold a separator themselves (停车难、乱停车), so where
+/// adjacent pieces together are a term, they stay one tag (the longest run wins).
+fn split_tags<'t>(cell: &'t str, vocabulary: &Vocabulary) -> Vec<&'t str> {
+    // The pieces, as (start, end) byte spans of the cell.
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (i, ch) in cell.char_indices() {
+        if TAG_SEPARATORS.contains(&ch) {
+            spans.push((start, i));
+            start = i + ch.len_utf8();
+        }
+    }
+    spans.push((start, cell.len()));
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < spans.len() {
+        let mut taken = i;
+        for j in (i + 1..spans.len()).rev() {
+            let joined = cell[spans[i].0..spans[j].1].trim();
+            if matches!(vocabulary.resolve(joined), Resolved::Term(_)) {
+                taken = j;
+                break;
+            }
+        }
+        let piece = cell[spans[i].0..spans[taken].1].trim();
+        if !piece.is_empty() {
+            out.push(piece);
+        }
+        i = taken + 1;
+    }
+    out
+}
+
 fn parse_capacity(s: &str) -> std::result::Result<Option<u32>, ()> {
     let s = s.trim();
     if s.is_empty() {
@@ -513,11 +548,7 @@ impl App {
                     s => Some(parse_date(s).ok_or_else(|| bad(Col::Until, "bad_date"))?),
                 };
                 let mut tags: Vec<String> = Vec::new();
-                for t in get(Col::Tags)
-                    .split(['、', ',', '，', ';', '；', '|', '\n'])
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                {
+                for t in split_tags(get(Col::Tags), &vocabulary) {
                     match vocabulary.resolve(t) {
                         Resolved::Term(term) => {
                             if !tags.contains(&term.key) {
@@ -673,21 +704,15 @@ impl App {
                 .with("id", code)
         })?;
         let (resources, experts) = (self.resources()?, self.experts()?);
-        let index = Index::new(&resources, &experts);
         let recorded = self.store().matches()?;
+        let index = Index::new(&resources, &experts, &current_load(&recorded), today);
         let cluster: BTreeSet<String> = BTreeSet::from([code.to_string()]);
         let place = Place {
             code,
             street: &profile.street,
             cluster: &cluster,
         };
-        let found = index.matches(
-            &place,
-            &demands(profile, class),
-            &current_load(&recorded),
-            today,
-            limit,
-        );
+        let found = index.matches(&place, &demands(profile, class), limit);
         Ok(CommunityMatches {
             code: code.to_string(),
             name: profile.name.clone(),
@@ -811,5 +836,251 @@ mod tests {
         assert_eq!(parse_kind("Volunteer"), Some(ResourceKind::Volunteer));
         assert_eq!(parse_kind("open_venue"), Some(ResourceKind::OpenVenue));
         assert_eq!(parse_kind("外星人"), None);
+    }
+}
+
+/// A vocabulary term with its words in both languages, as the window shows tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct TermWords {
+    pub key: String,
+    pub zh: String,
+    pub en: String,
+}
+
+/// Both libraries and the vocabulary their tags come from.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Libraries {
+    pub resources: Vec<Resource>,
+    pub experts: Vec<Expert>,
+    pub terms: Vec<TermWords>,
+}
+
+impl App {
+    pub fn libraries(&self) -> Result<Libraries> {
+        let terms = self
+            .vocabulary()?
+            .terms
+            .into_iter()
+            .map(|t| TermWords {
+                zh: t.label.pick(Lang::ZhCn).unwrap_or(&t.key).to_string(),
+                en: t.label.pick(Lang::En).unwrap_or(&t.key).to_string(),
+                key: t.key,
+            })
+            .collect();
+        Ok(Libraries {
+            resources: self.resources()?,
+            experts: self.experts()?,
+            terms,
+        })
+    }
+
+    /// Writes the template into `dir` as `资源库模板.xlsx` (`library-template.xlsx` in
+    /// English); returns its path.
+    pub fn library_template_into(
+        &self,
+        dir: &std::path::Path,
+        lang: Lang,
+    ) -> Result<std::path::PathBuf> {
+        let path = dir.join(i18n::text(lang, "libraries.template_file"));
+        shequ_core::fs::write_atomic(&path, &self.library_template(lang)?)?;
+        Ok(path)
+    }
+
+    /// The agenda of a cluster's project matching meeting, as Word and Excel in `dir`: the
+    /// needs and problems two or more current members share (all of theirs when none is
+    /// shared), each with the three best resources and experts for the cluster (a member's
+    /// own resources count as the cluster's).
+    pub fn cluster_agenda(
+        &self,
+        name: &str,
+        lang: Lang,
+        dir: &std::path::Path,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        let view = self.cluster(name, now)?;
+        let district = self.district(None, None)?;
+        let today = now.with_timezone(&self.utc_offset).date_naive();
+        let vocabulary = self.vocabulary()?;
+        // Term → (communities, values, weights).
+        let mut by_term: BTreeMap<String, (Vec<String>, Vec<f64>, Vec<f64>, bool)> =
+            BTreeMap::new();
+        for code in &view.current {
+            let (Some(p), Some(c)) = (district.profile(code), district.classification(code)) else {
+                continue;
+            };
+            for d in demands(p, c) {
+                let e = by_term.entry(d.term.clone()).or_default();
+                e.0.push(p.name.clone());
+                e.1.push(d.value);
+                e.2.push(d.weight);
+                e.3 = d.problem;
+            }
+        }
+        let shared = by_term.values().any(|v| v.0.len() >= 2);
+        let mut items: Vec<(String, Vec<String>, f64, f64, bool)> = by_term
+            .into_iter()
+            .filter(|(_, v)| !shared || v.0.len() >= 2)
+            .map(|(term, (communities, values, weights, problem))| {
+                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+                (
+                    term,
+                    communities.clone(),
+                    mean(&values),
+                    mean(&weights),
+                    problem,
+                )
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            b.1.len()
+                .cmp(&a.1.len())
+                .then(b.3.total_cmp(&a.3))
+                .then(a.0.cmp(&b.0))
+        });
+        items.truncate(10);
+        let (resources, experts) = (self.resources()?, self.experts()?);
+        let recorded = self.store().matches()?;
+        let index = Index::new(&resources, &experts, &current_load(&recorded), today);
+        let cluster: BTreeSet<String> = view.current.iter().cloned().collect();
+        // The cluster as a place: its members' resources are "same cluster"; no street.
+        let place = Place {
+            code: "",
+            street: "\u{0}",
+            cluster: &cluster,
+        };
+        let proximity = |p| {
+            let key = match p {
+                shequ_analysis::matching::Proximity::SameCommunity => "same_community",
+                shequ_analysis::matching::Proximity::SameStreet => "same_street",
+                shequ_analysis::matching::Proximity::SameCluster => "same_cluster",
+                shequ_analysis::matching::Proximity::District => "district",
+            };
+            i18n::text(lang, &format!("cli.proximity.{key}"))
+        };
+        let agenda_items = items
+            .into_iter()
+            .map(|(term, communities, value, weight, problem)| {
+                let demand = shequ_analysis::matching::Demand {
+                    term: term.clone(),
+                    problem,
+                    value,
+                    tier: None,
+                    weight,
+                };
+                let found = index.matches(&place, std::slice::from_ref(&demand), 3);
+                let candidates = found
+                    .into_iter()
+                    .flat_map(|d| d.candidates)
+                    .map(|c| {
+                        let kind = match &c.supplier {
+                            shequ_analysis::matching::Supplier::Resource { kind, .. } => {
+                                i18n::text(lang, &format!("libraries.kinds.{}", kind.tag()))
+                            }
+                            shequ_analysis::matching::Supplier::Expert { organisation, .. } => {
+                                organisation.clone()
+                            }
+                        };
+                        let load = match c.capacity {
+                            Some(cap) => i18n::message(
+                                lang,
+                                "cli.match_load_of",
+                                &BTreeMap::from([
+                                    ("active".to_string(), c.active.to_string()),
+                                    ("capacity".to_string(), cap.to_string()),
+                                ]),
+                            ),
+                            None => i18n::message(
+                                lang,
+                                "cli.match_load",
+                                &BTreeMap::from([("active".to_string(), c.active.to_string())]),
+                            ),
+                        };
+                        shequ_report::AgendaCandidate {
+                            name: c.supplier.name().to_string(),
+                            kind,
+                            score: c.score,
+                            why: format!("{} · {}", proximity(c.proximity), load),
+                        }
+                    })
+                    .collect();
+                shequ_report::AgendaItem {
+                    label: vocabulary
+                        .get(&term)
+                        .and_then(|t| t.label.pick(lang))
+                        .unwrap_or(&term)
+                        .to_string(),
+                    communities,
+                    value,
+                    problem,
+                    candidates,
+                }
+            })
+            .collect();
+        let round_no = shequ_analysis::clusters::round_of(
+            NaiveDate::parse_from_str(&view.cluster.starts, "%Y-%m-%d").map_err(Error::internal)?,
+            view.cluster.months,
+            today,
+        );
+        let chair = view
+            .schedule
+            .iter()
+            .find(|t| Some(t.round) == round_no && t.kept)
+            .map(|t| t.chair.clone());
+        let names: Vec<String> = view
+            .current
+            .iter()
+            .map(|c| district.profile(c).map_or(c.clone(), |p| p.name.clone()))
+            .collect();
+        let agenda = shequ_report::Agenda {
+            cluster: view.cluster.name.clone(),
+            members: names,
+            round: district.round.clone(),
+            chair,
+            items: agenda_items,
+            lang,
+            generated_at: now
+                .with_timezone(&self.utc_offset)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+        };
+        let stem = format!(
+            "{}-{}-{}",
+            i18n::text(lang, "libraries.agenda_file"),
+            crate::reports::file_name_safe(&view.cluster.name),
+            crate::reports::file_name_safe(&district.round)
+        );
+        let docx = dir.join(format!("{stem}.docx"));
+        let xlsx = dir.join(format!("{stem}.xlsx"));
+        shequ_core::fs::write_atomic(&docx, &shequ_report::agenda_docx(&agenda)?)?;
+        shequ_core::fs::write_atomic(&xlsx, &shequ_report::agenda_xlsx(&agenda)?)?;
+        Ok(vec![docx, xlsx])
+    }
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+
+    #[test]
+    fn a_label_holding_a_separator_stays_one_tag() {
+        let def = shequ_forms::default_scale().unwrap();
+        let v = Vocabulary::from_scheme(&Scheme::from_definition(&def));
+        assert_eq!(split_tags("停车难、乱停车", &v), ["停车难、乱停车"]);
+        assert_eq!(
+            split_tags("加装电梯、停车难、乱停车，物业服务差", &v),
+            ["加装电梯", "停车难、乱停车", "物业服务差"]
+        );
+        assert_eq!(
+            split_tags(" 加装电梯 ;; 居家维修 ", &v),
+            ["加装电梯", "居家维修"]
+        );
+        // Pieces that are no term together stay apart (and are refused one by one).
+        assert_eq!(split_tags("停车难、航天", &v), ["停车难", "航天"]);
+        assert_eq!(
+            split_tags("Pets (unleashed dogs, droppings)", &v),
+            ["Pets (unleashed dogs, droppings)"]
+        );
     }
 }

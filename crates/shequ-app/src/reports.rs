@@ -13,7 +13,7 @@ use crate::App;
 
 /// A file name part with nothing a file system refuses: path separators, reserved
 /// characters and control characters become `_`.
-fn file_name_safe(s: &str) -> String {
+pub(crate) fn file_name_safe(s: &str) -> String {
     let out: String = s
         .trim()
         .chars()

@@ -32,11 +32,11 @@ fn label(l: &LocalizedText, lang: Lang, fallback: &str) -> String {
     l.pick(lang).unwrap_or(fallback).to_string()
 }
 
-fn para(text: impl Into<String>) -> Paragraph {
+pub(crate) fn para(text: impl Into<String>) -> Paragraph {
     Paragraph::new().add_run(Run::new().add_text(text))
 }
 
-fn bullet(text: impl Into<String>) -> Paragraph {
+pub(crate) fn bullet(text: impl Into<String>) -> Paragraph {
     Paragraph::new()
         .indent(
             Some(420),
@@ -47,7 +47,7 @@ fn bullet(text: impl Into<String>) -> Paragraph {
         .add_run(Run::new().add_text(format!("• {}", text.into())))
 }
 
-fn heading(text: impl Into<String>) -> Paragraph {
+pub(crate) fn heading(text: impl Into<String>) -> Paragraph {
     Paragraph::new()
         .style("Heading1")
         .add_run(Run::new().add_text(text))
@@ -68,7 +68,7 @@ fn image(png: Vec<u8>, w_px: u32, h_px: u32, width_emu: u32) -> Paragraph {
 }
 
 /// A table with a shaded header row; `widths` in parts of the text width.
-fn table(header: Vec<String>, rows: Vec<Vec<String>>, widths: &[usize]) -> Table {
+pub(crate) fn table(header: Vec<String>, rows: Vec<Vec<String>>, widths: &[usize]) -> Table {
     let total: usize = widths.iter().sum::<usize>().max(1);
     let grid: Vec<usize> = widths.iter().map(|w| w * TEXT_WIDTH_DXA / total).collect();
     let cell = |text: &str, i: usize, head: bool| {
@@ -167,6 +167,47 @@ fn radar_cutoff(d: &District) -> Option<f64> {
 
 /// A .docx a street office would circulate: the community's classification, scores, needs,
 /// problems, what residents offered and said, and its governance checklist.
+/// An A4 document with 2.5 cm margins, Song for Chinese, and the title and heading styles.
+pub(crate) fn new_document() -> Docx {
+    let fonts = RunFonts::new()
+        .ascii("Calibri")
+        .hi_ansi("Calibri")
+        .east_asia("宋体");
+    Docx::new()
+        .page_size(11_906, 16_838)
+        .page_margin(
+            docx_rs::PageMargin::new()
+                .top(1_418)
+                .bottom(1_418)
+                .left(1_418)
+                .right(1_418),
+        )
+        .default_fonts(fonts)
+        .default_size(22)
+        .add_style(
+            Style::new("Title", StyleType::Paragraph)
+                .name("Title")
+                .size(36)
+                .bold()
+                .align(AlignmentType::Center),
+        )
+        .add_style(
+            Style::new("Heading1", StyleType::Paragraph)
+                .name("Heading 1")
+                .size(28)
+                .bold(),
+        )
+}
+
+/// The document's bytes.
+pub(crate) fn pack(doc: Docx) -> Result<Vec<u8>> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    doc.build()
+        .pack(&mut out)
+        .map_err(|e| Error::internal(format!("docx: {e}")))?;
+    Ok(out.into_inner())
+}
+
 pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
     let lang = r.lang;
     let d = r.district;
@@ -196,34 +237,7 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
         ))
     };
 
-    let fonts = RunFonts::new()
-        .ascii("Calibri")
-        .hi_ansi("Calibri")
-        .east_asia("宋体");
-    let mut doc = Docx::new()
-        .page_size(11_906, 16_838)
-        .page_margin(
-            docx_rs::PageMargin::new()
-                .top(1_418)
-                .bottom(1_418)
-                .left(1_418)
-                .right(1_418),
-        )
-        .default_fonts(fonts)
-        .default_size(22)
-        .add_style(
-            Style::new("Title", StyleType::Paragraph)
-                .name("Title")
-                .size(36)
-                .bold()
-                .align(AlignmentType::Center),
-        )
-        .add_style(
-            Style::new("Heading1", StyleType::Paragraph)
-                .name("Heading 1")
-                .size(28)
-                .bold(),
-        );
+    let mut doc = new_document();
 
     // Title and the line under it.
     doc = doc
@@ -559,9 +573,5 @@ pub fn community_docx(r: &CommunityReport) -> Result<Vec<u8>> {
         ));
     }
 
-    let mut out = std::io::Cursor::new(Vec::new());
-    doc.build()
-        .pack(&mut out)
-        .map_err(|e| Error::internal(format!("docx: {e}")))?;
-    Ok(out.into_inner())
+    pack(doc)
 }

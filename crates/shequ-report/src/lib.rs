@@ -4,6 +4,7 @@
 //! from the `report` block of the catalogues (and the `analysis` keys it shares with the
 //! window). No I/O but finding a CJK font for the charts (`charts::font`).
 
+mod agenda;
 pub mod charts;
 mod docx;
 mod xlsx;
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 
 use shequ_core::{i18n, Lang};
 
+pub use agenda::{agenda_docx, agenda_xlsx, Agenda, AgendaCandidate, AgendaItem};
 pub use charts::{bars_png, radar_png};
 pub use docx::{community_docx, CommunityReport};
 pub use xlsx::classification_xlsx;

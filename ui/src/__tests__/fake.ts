@@ -21,6 +21,9 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     setCurrentRound: never(), analysis: never(), analysisSettings: never(), setAnalysisSettings: never(), checklist: never(),
     acceptChecklist: never(), editChecklist: never(), communityReport: never(), classificationReport: never(),
     onProgress: vi.fn(async () => () => {}),
+    libraries: never(), libraryTemplate: never(), importLibraries: never(), communityMatches: never(), setMatch: never(),
+    proposeClusters: never(), createCluster: never(), clusters: vi.fn(async () => []), addMeeting: never(), setFollowUp: never(),
+    clusterAgenda: never(),
     ...overrides,
   } as Backend
 }

@@ -34,6 +34,14 @@ import type { Composite } from './generated/Composite'
 import type { EditInput } from './generated/EditInput'
 import type { LockState } from './generated/LockState'
 import type { LockKind } from './generated/LockKind'
+import type { Libraries } from './generated/Libraries'
+import type { LibraryImport } from './generated/LibraryImport'
+import type { CommunityMatches } from './generated/CommunityMatches'
+import type { MatchRow } from './generated/MatchRow'
+import type { ClusterProposals } from './generated/ClusterProposals'
+import type { ClusterView } from './generated/ClusterView'
+import type { NewMeeting } from './generated/NewMeeting'
+import type { FollowUpRow } from './generated/FollowUpRow'
 import type { Progress } from './generated/Progress'
 import type { Stage } from './generated/Stage'
 
@@ -41,7 +49,8 @@ export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
   Response, InterviewData, SaveOutcome, FormState, RepeatOutcome, FinalizeOutcome, ResponseRow, ResponseHistory,
   KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles, Role, RoundRow, AnalysisView,
-  AnalysisSettings, Composite, EditInput, LockState, LockKind, Progress, Stage,
+  AnalysisSettings, Composite, EditInput, LockState, LockKind, Progress, Stage, Libraries, LibraryImport,
+  CommunityMatches, MatchRow, ClusterProposals, ClusterView, NewMeeting, FollowUpRow,
 }
 
 /** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
@@ -116,6 +125,21 @@ export interface Backend {
   communityReport(code: string, round: string | null, dir: string): Promise<string>
   /** Writes the classification table (.xlsx) into `dir`; resolves to its path. */
   classificationReport(round: string | null, dir: string): Promise<string>
+  /** The resource and expert libraries, and the vocabulary of their tags. */
+  libraries(): Promise<Libraries>
+  /** Writes the library template into `dir`; resolves to its path. */
+  libraryTemplate(dir: string): Promise<string>
+  /** Imports a filled template (`dryRun`: only checks and counts). */
+  importLibraries(name: string, bytes: Uint8Array, dryRun: boolean): Promise<LibraryImport>
+  communityMatches(code: string): Promise<CommunityMatches>
+  setMatch(code: string, term: string, supplier: string, status: string, outcome: string): Promise<MatchRow>
+  proposeClusters(byHousing: boolean, byStreet: boolean): Promise<ClusterProposals>
+  createCluster(name: string, members: string[], starts: string, months: number): Promise<ClusterView>
+  clusters(): Promise<ClusterView[]>
+  addMeeting(name: string, meeting: NewMeeting): Promise<ClusterView>
+  setFollowUp(id: string, status: string): Promise<FollowUpRow>
+  /** Writes the project matching meeting's agenda (Word and Excel) into `dir`. */
+  clusterAgenda(name: string, dir: string): Promise<string[]>
   /** Progress reports of long work (imports, exports, reports, the demo) as the backend
    * makes them; resolves to a function that stops listening. */
   onProgress(handler: (p: Progress) => void): Promise<() => void>
@@ -196,6 +220,17 @@ export const tauriBackend: Backend = {
   editChecklist: (code, edit) => call('edit_checklist', { code, edit }),
   communityReport: (code, round, dir) => call('community_report', { code, round, dir }),
   classificationReport: (round, dir) => call('classification_report', { round, dir }),
+  libraries: () => call('libraries'),
+  libraryTemplate: (dir) => call('library_template', { dir }),
+  importLibraries: (name, bytes, dryRun) => upload('import_libraries', name, bytes, dryRun),
+  communityMatches: (code) => call('community_matches', { code }),
+  setMatch: (code, term, supplier, status, outcome) => call('set_match', { code, term, supplier, status, outcome }),
+  proposeClusters: (byHousing, byStreet) => call('propose_clusters', { byHousing, byStreet }),
+  createCluster: (name, members, starts, months) => call('create_cluster', { name, members, starts, months }),
+  clusters: () => call('clusters'),
+  addMeeting: (name, meeting) => call('add_meeting', { name, meeting }),
+  setFollowUp: (id, status) => call('set_follow_up', { id, status }),
+  clusterAgenda: (name, dir) => call('cluster_agenda', { name, dir }),
   onProgress: (handler) => listen<Progress>('progress', (e) => handler(e.payload)),
 }
 

@@ -1,0 +1,96 @@
+import { describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import MatchPanel from '../components/network/MatchPanel.vue'
+import ClustersPanel from '../components/network/ClustersPanel.vue'
+import { makeI18n } from '../i18n'
+import { setBackend, type CommunityMatches, type ClusterView } from '../ipc'
+import { fakeBackend } from './fake'
+
+const terms = [
+  { key: 'service:lift', zh: '加装电梯', en: 'Lift installation' },
+  { key: 'problem:parking', zh: '停车难、乱停车', en: 'Parking' },
+]
+const libs = { resources: [], experts: [], terms }
+
+function matches(recorded: boolean): CommunityMatches {
+  return {
+    code: 'DH-01', name: '梧桐里社区', round: '2026 年度',
+    demands: [{
+      demand: { term: 'service:lift', problem: false, value: 59.5, tier: 'medium', weight: 0.5952 },
+      candidates: [{
+        supplier: { type: 'resource', id: 'r1', name: '梧桐加梯互助会', kind: 'social_organisation' },
+        score: 59.5, weight: 0.5952, proximity: 'same_community', active: 0, capacity: 2, load_factor: 1, hours: '', until: null,
+      }],
+    }],
+    recorded: recorded
+      ? [{ id: 'm1', community_code: 'DH-01', term: 'service:lift', supplier_id: 'r1', supplier_name: '梧桐加梯互助会', status: 'agreed', outcome: '', created_at: '2026-03-01T08:00:00Z', updated_at: '2026-03-01T08:00:00Z' }]
+      : [],
+  }
+}
+
+describe('MatchPanel', () => {
+  it('shows the reasons of a rank and records a confirmed match', async () => {
+    const setMatch = vi.fn(async () => matches(true).recorded[0])
+    const communityMatches = vi.fn().mockResolvedValueOnce(matches(false)).mockResolvedValueOnce(matches(true))
+    setBackend(fakeBackend({
+      communitiesRecent: vi.fn(async () => [{ code: 'DH-01', name: '梧桐里社区' }] as never),
+      libraries: vi.fn(async () => libs as never),
+      communityMatches, setMatch,
+    }))
+    const w = mount(MatchPanel, { global: { plugins: [makeI18n('zh-CN')] } })
+    await flushPromises()
+    await w.get('[data-testid=match-community]').setValue('DH-01')
+    await flushPromises()
+    const row = w.get('[data-testid=candidate]').text()
+    expect(row).toContain('梧桐加梯互助会')
+    expect(row).toContain('权重 0.60 · 本社区 · 在办 0/2 项')
+    expect(w.text()).toContain('需求：加装电梯')
+    await w.get('[data-testid=confirm-match]').trigger('click')
+    await flushPromises()
+    expect(setMatch).toHaveBeenCalledWith('DH-01', 'service:lift', 'r1', 'agreed', '')
+    expect(w.get('[data-testid=match-recorded]').text()).toBe('已记录对接：加装电梯 ← 梧桐加梯互助会。')
+    expect(w.find('[data-testid=confirm-match]').exists()).toBe(false)
+  })
+})
+
+describe('ClustersPanel', () => {
+  it('forms a proposed cluster under the name given and shows a refusal in the meeting form', async () => {
+    const view = {
+      cluster: { id: 'c1', name: '整合型社区群', social_type: 'integral', starts: '2026-01-01', months: 3, created_at: '' },
+      members: [], current: ['DH-06', 'XH-05'], shared: [{ term: 'problem:parking', members: 2 }],
+      schedule: [{ round: 1, starts: '2026-01-01', chair: 'DH-06', kept: false }], meetings: [],
+    } as ClusterView
+    const createCluster = vi.fn(async () => view)
+    const clusters = vi.fn().mockResolvedValueOnce([]).mockResolvedValue([view])
+    const addMeeting = vi.fn(async () => {
+      throw { code: 'cluster_invalid', message: '2025-12-01 不在“整合型社区群”的任何一轮里：第 1 轮从 2026-01-01 开始。', params: {} }
+    })
+    setBackend(fakeBackend({
+      libraries: vi.fn(async () => libs as never),
+      proposeClusters: vi.fn(async () => ({
+        round: '2026 年度', proposals: [{ social_type: 'integral', housing_form: null, street: null, members: ['DH-06', 'XH-05'], shared: [{ term: 'problem:parking', members: 2 }] }],
+        alone: ['DH-01'], clustered: [],
+      }) as never),
+      clusters, createCluster, addMeeting,
+      exchangeStatus: vi.fn(async () => [{}, null, '/d/exports'] as never),
+    }))
+    const w = mount(ClustersPanel, { global: { plugins: [makeI18n('zh-CN')] } })
+    await flushPromises()
+    expect(w.get('[data-testid=proposal-0]').text().replace(/\s+/g, ' ')).toContain('整合型：DH-06、XH-05 — 共同的突出需求与问题：停车难、乱停车')
+    expect((w.get('[data-testid=proposal-name-0]').element as HTMLInputElement).value).toBe('整合型社区群')
+    await w.get('[data-testid=proposal-starts]').setValue('2026-01-01')
+    await w.get('[data-testid=create-cluster-0]').trigger('click')
+    await flushPromises()
+    expect(createCluster).toHaveBeenCalledWith('整合型社区群', ['DH-06', 'XH-05'], '2026-01-01', 3)
+    expect(w.get('[data-testid=cluster-notice]').text()).toBe('已成立社区群“整合型社区群”。')
+    await w.get('[data-testid=open-meeting]').trigger('click')
+    await w.get('[data-testid=meeting-date]').setValue('2025-12-01')
+    await w.get('[data-testid=meeting-minutes]').setValue('太早了')
+    await w.get('[data-testid=meeting-form]').trigger('submit')
+    await flushPromises()
+    const sent = (addMeeting.mock.calls[0] as unknown[])[1] as { held_on: string; follow_ups: unknown[] }
+    expect(sent.held_on).toBe('2025-12-01')
+    expect(sent.follow_ups).toEqual([])
+    expect(w.get('[data-testid=meeting-form] [data-testid=cluster-error]').text()).toContain('不在“整合型社区群”的任何一轮里')
+  })
+})

@@ -496,3 +496,172 @@ impl App {
         self.store_mut().set_follow_up(id, status, &actor, now)
     }
 }
+
+/// A good case (案例) as the analyst records it; tags as typed (resolved to the vocabulary).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[ts(export)]
+pub struct NewCase {
+    pub title: String,
+    pub summary: String,
+    pub cluster: Option<String>,
+    pub community: Option<String>,
+    pub tags: Vec<String>,
+    pub checklist_items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CaseRecord {
+    pub summary: String,
+    pub tags: Vec<String>,
+    pub checklist_items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct Case {
+    pub id: String,
+    pub title: String,
+    pub cluster: Option<String>,
+    pub community: Option<String>,
+    pub record: CaseRecord,
+    pub created_at: String,
+}
+
+impl App {
+    /// Adds a case to the library: a title and what was done, tags from the vocabulary (typed
+    /// as keys or labels; an unknown one is refused with the nearest term), the checklist items
+    /// it carries out (ids of the checklist library), and the cluster or community it is from.
+    pub fn add_case(&mut self, c: &NewCase, now: DateTime<Utc>) -> Result<Case> {
+        let title = c.title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "title")
+                .with("value", title)
+                .with("why", "case_title"));
+        }
+        let vocabulary = self.vocabulary()?;
+        let mut tags = Vec::new();
+        for t in &c.tags {
+            match vocabulary.resolve(t) {
+                shequ_analysis::resources::Resolved::Term(term) => {
+                    if !tags.contains(&term.key) {
+                        tags.push(term.key.clone());
+                    }
+                }
+                shequ_analysis::resources::Resolved::Unknown(near) => {
+                    let e = Error::new(ErrorCode::InvalidValue)
+                        .with("field", "tags")
+                        .with("value", t);
+                    return Err(match near {
+                        Some(n) => e.with("why", "tag_near").with(
+                            "suggestion",
+                            n.label.pick(shequ_core::Lang::ZhCn).unwrap_or(&n.key),
+                        ),
+                        None => e.with("why", "unknown_term"),
+                    });
+                }
+            }
+        }
+        let library = shequ_analysis::Library::default_library()?;
+        for id in &c.checklist_items {
+            if !library.items.iter().any(|i| &i.id == id) {
+                return Err(Error::new(ErrorCode::NotFound)
+                    .with("what", "checklist_item")
+                    .with("id", id));
+            }
+        }
+        let cluster = match c
+            .cluster
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(n) => Some(self.cluster_row(n)?),
+            None => None,
+        };
+        let community = match c
+            .community
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(code) => {
+                if self.store().community_by_code(code)?.is_none() {
+                    return Err(Error::new(ErrorCode::NotFound)
+                        .with("what", "community")
+                        .with("id", code));
+                }
+                Some(code.to_string())
+            }
+            None => None,
+        };
+        let record = CaseRecord {
+            summary: c.summary.trim().to_string(),
+            tags,
+            checklist_items: c.checklist_items.clone(),
+        };
+        let row = shequ_store::CaseRow {
+            id: shequ_core::new_id().to_string(),
+            title: title.to_string(),
+            cluster_id: cluster.as_ref().map(|c| c.id.clone()),
+            community_code: community,
+            data: serde_json::to_string(&record).map_err(Error::internal)?,
+            created_at: String::new(),
+        };
+        let actor = self.actor();
+        self.store_mut().add_case(&row, &actor, now)?;
+        self.cases(None, None)?
+            .into_iter()
+            .find(|x| x.id == row.id)
+            .ok_or_else(|| Error::internal("case vanished"))
+    }
+
+    /// Cases across every cluster, newest first: those whose title or summary holds `text`
+    /// (ignoring case) and that carry `tag` (typed as a key or a label), when given.
+    pub fn cases(&self, text: Option<&str>, tag: Option<&str>) -> Result<Vec<Case>> {
+        let tag = match tag.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => match self.vocabulary()?.resolve(t) {
+                shequ_analysis::resources::Resolved::Term(term) => Some(term.key.clone()),
+                shequ_analysis::resources::Resolved::Unknown(_) => {
+                    return Err(Error::new(ErrorCode::InvalidValue)
+                        .with("field", "tags")
+                        .with("value", t)
+                        .with("why", "unknown_term"))
+                }
+            },
+            None => None,
+        };
+        let names: BTreeMap<String, String> = self
+            .store()
+            .clusters()?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let text = text
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty());
+        let mut out = Vec::new();
+        for row in self.store().cases()? {
+            let record: CaseRecord = serde_json::from_str(&row.data).map_err(Error::internal)?;
+            if let Some(t) = &text {
+                let hay = format!("{}\n{}", row.title, record.summary).to_lowercase();
+                if !hay.contains(t.as_str()) {
+                    continue;
+                }
+            }
+            if tag.as_ref().is_some_and(|k| !record.tags.contains(k)) {
+                continue;
+            }
+            out.push(Case {
+                id: row.id,
+                title: row.title,
+                cluster: row.cluster_id.and_then(|id| names.get(&id).cloned()),
+                community: row.community_code,
+                record,
+                created_at: row.created_at,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -67,6 +67,9 @@ enum Command {
     /// Joint meetings of a cluster, and their follow-ups.
     #[command(subcommand)]
     Meetings(MeetingsCmd),
+    /// The good-case library (案例库), searchable across clusters.
+    #[command(subcommand)]
+    Cases(CasesCmd),
     /// Every community's profile (社区肖像) in a round: scores with n, SD, 95% CI and λ,
     /// need degrees, problem indices, tags.
     Profiles {
@@ -361,6 +364,34 @@ enum ClustersCmd {
 }
 
 #[derive(Subcommand)]
+enum CasesCmd {
+    /// Add a case: what was done and what it achieved, its tags (the needs vocabulary) and the
+    /// checklist items it carries out.
+    Add {
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+        #[arg(long)]
+        cluster: Option<String>,
+        #[arg(long)]
+        community: Option<String>,
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long = "checklist-item")]
+        checklist_items: Vec<String>,
+    },
+    /// Cases whose title or summary holds TEXT, carrying `--tag` when given.
+    Search {
+        text: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum MeetingsCmd {
     /// Record a joint meeting: it belongs to the round its date is in, chaired by that round's
     /// chair. `--follow-up "action|owner|YYYY-MM-DD"` (the date may be left out), repeatable.
@@ -634,6 +665,7 @@ fn run(cli: Cli, lang: Lang, out: &mut String) -> Result<()> {
         Command::Resources(cmd) => resources(&mut app, cmd, lang, out)?,
         Command::Clusters(cmd) => clusters(&mut app, cmd, lang, out)?,
         Command::Meetings(cmd) => meetings(&mut app, cmd, lang, out)?,
+        Command::Cases(cmd) => cases(&mut app, cmd, lang, out)?,
         Command::Keys(cmd) => match cmd {
             KeysCmd::InitCentre => {
                 let r = app.init_centre()?;
@@ -2278,6 +2310,72 @@ fn meetings(app: &mut App, cmd: MeetingsCmd, lang: Lang, out: &mut String) -> Re
                     ]
                 )
             );
+        }
+    }
+    Ok(())
+}
+
+fn cases(app: &mut App, cmd: CasesCmd, lang: Lang, out: &mut String) -> Result<()> {
+    match cmd {
+        CasesCmd::Add {
+            title,
+            summary,
+            cluster,
+            community,
+            tags,
+            checklist_items,
+        } => {
+            let c = app.add_case(
+                &shequ_app::clusters::NewCase {
+                    title,
+                    summary,
+                    cluster,
+                    community,
+                    tags,
+                    checklist_items,
+                },
+                Utc::now(),
+            )?;
+            say!(
+                out,
+                "{}",
+                msg(lang, "cli.case_added", &[("title", c.title), ("id", c.id)])
+            );
+        }
+        CasesCmd::Search { text, tag, json } => {
+            let list = app.cases(text.as_deref(), tag.as_deref())?;
+            let vocabulary = app.vocabulary()?;
+            let sep = if lang == Lang::ZhCn { "、" } else { ", " };
+            print_list(
+                out,
+                lang,
+                json,
+                &list,
+                "cli.no_cases",
+                &["col_title", "col_from", "col_tags", "col_items"],
+                |c| {
+                    vec![
+                        c.title.clone(),
+                        c.cluster
+                            .clone()
+                            .or_else(|| c.community.clone())
+                            .unwrap_or_default(),
+                        c.record
+                            .tags
+                            .iter()
+                            .map(|k| {
+                                vocabulary
+                                    .get(k)
+                                    .and_then(|t| t.label.pick(lang))
+                                    .unwrap_or(k)
+                                    .to_string()
+                            })
+                            .collect::<Vec<_>>()
+                            .join(sep),
+                        c.record.checklist_items.join(sep),
+                    ]
+                },
+            )?;
         }
     }
     Ok(())

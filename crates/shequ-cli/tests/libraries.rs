@@ -645,3 +645,114 @@ fn clusters_and_meetings_through_the_command_line() {
         .collect();
     assert_eq!(kept[..4], [true, true, false, false]);
 }
+
+#[test]
+fn good_cases_are_kept_tagged_and_found_across_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    common::shequ_ok(dir.path(), &["demo"]);
+    common::shequ_ok(
+        dir.path(),
+        &[
+            "clusters",
+            "confirm",
+            "--name",
+            "整合型社区群",
+            "--starts",
+            "2026-01-01",
+            "DH-06",
+            "XH-05",
+        ],
+    );
+    let out = common::shequ_ok(
+        dir.path(),
+        &[
+            "cases",
+            "add",
+            "--title",
+            "错峰共享停车",
+            "--summary",
+            "与纺织厂协商夜间开放停车场，缓解停车难。",
+            "--cluster",
+            "整合型社区群",
+            "--tag",
+            "停车难、乱停车",
+            "--checklist-item",
+            "type.anomic.building_heads",
+        ],
+    );
+    assert!(out.contains("已加入案例库：错峰共享停车"), "{out}");
+    common::shequ_ok(
+        dir.path(),
+        &[
+            "cases",
+            "add",
+            "--title",
+            "楼道加梯议事会",
+            "--community",
+            "DH-01",
+            "--tag",
+            "service:lift",
+        ],
+    );
+    // Found by words in the summary, by a tag typed as a label, or all.
+    let by_text = json(dir.path(), &["cases", "search", "纺织厂", "--json"]);
+    assert_eq!(by_text.as_array().unwrap().len(), 1);
+    assert_eq!(by_text[0]["cluster"], "整合型社区群");
+    assert_eq!(
+        by_text[0]["record"]["tags"],
+        serde_json::json!(["problem:parking"])
+    );
+    assert_eq!(
+        by_text[0]["record"]["checklist_items"],
+        serde_json::json!(["type.anomic.building_heads"])
+    );
+    let by_tag = json(
+        dir.path(),
+        &["cases", "search", "--tag", "加装电梯", "--json"],
+    );
+    assert_eq!(by_tag[0]["title"], "楼道加梯议事会");
+    assert_eq!(by_tag[0]["community"], "DH-01");
+    assert_eq!(
+        json(dir.path(), &["cases", "search", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let none = common::shequ_ok(dir.path(), &["cases", "search", "没有这种案例"]);
+    assert!(none.contains("没有找到案例"), "{none}");
+    // Refusals: a tag near a term, a checklist item that does not exist, no title.
+    for (args, expected) in [
+        (
+            vec!["cases", "add", "--title", "甲", "--tag", "加装电悌"],
+            "是不是“加装电梯”",
+        ),
+        (
+            vec![
+                "cases",
+                "add",
+                "--title",
+                "乙",
+                "--checklist-item",
+                "no.such.item",
+            ],
+            "no.such.item",
+        ),
+        (vec!["cases", "add", "--title", "  "], "案例要有标题"),
+        (
+            vec!["cases", "add", "--title", "丙", "--cluster", "没有这个群"],
+            "没有这个群",
+        ),
+    ] {
+        let r = shequ(dir.path(), &args);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert!(r.stderr.contains(expected), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(
+        json(dir.path(), &["cases", "search", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -90,3 +90,15 @@ CREATE TABLE follow_ups (
     status     TEXT NOT NULL CHECK (status IN ('open', 'done', 'dropped')),
     updated_at TEXT NOT NULL
 ) STRICT;
+
+-- 4. The good-case library (案例库): what a community or cluster did that worked, tagged in
+--    the same vocabulary, linked to the checklist items it carries out.
+
+CREATE TABLE cases (
+    id             TEXT PRIMARY KEY,
+    title          TEXT NOT NULL CHECK (length(trim(title)) > 0),
+    cluster_id     TEXT REFERENCES clusters (id),
+    community_code TEXT,
+    data           TEXT NOT NULL,   -- summary, tags, checklist items (JSON)
+    created_at     TEXT NOT NULL
+) STRICT;

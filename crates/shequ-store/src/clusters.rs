@@ -457,3 +457,71 @@ fn follow_up_row(r: &rusqlite::Row) -> rusqlite::Result<FollowUpRow> {
         updated_at: r.get(6)?,
     })
 }
+
+/// A case as kept: the app's record in `data`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: String,
+    pub title: String,
+    pub cluster_id: Option<String>,
+    pub community_code: Option<String>,
+    pub data: String,
+    pub created_at: String,
+}
+
+impl Store {
+    pub fn add_case(&mut self, row: &CaseRow, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO cases (id, title, cluster_id, community_code, data, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                row.id,
+                row.title,
+                row.cluster_id,
+                row.community_code,
+                row.data,
+                ts(now)
+            ],
+        )
+        .map_err(err)?;
+        audit_in(
+            &tx,
+            actor,
+            now,
+            AuditAction::Create,
+            "case",
+            &row.id,
+            None,
+            &row.data,
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    pub fn cases(&self) -> Result<Vec<CaseRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, title, cluster_id, community_code, data, created_at FROM cases
+                 ORDER BY created_at DESC, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(CaseRow {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    cluster_id: r.get(2)?,
+                    community_code: r.get(3)?,
+                    data: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            })
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e));
+        rows
+    }
+}

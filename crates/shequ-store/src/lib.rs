@@ -27,7 +27,9 @@ pub use bundles::{
     ConflictRow, ExportRow, ImportBatch, ImportCounts, ImportOutcome, ResponseWithAnswers,
 };
 pub use cipher::{FileState, Passphrase};
-pub use clusters::{ClusterRow, FollowUpRow, MeetingRow, MemberRow, TurnRow, FOLLOW_UP_STATUSES};
+pub use clusters::{
+    CaseRow, ClusterRow, FollowUpRow, MeetingRow, MemberRow, TurnRow, FOLLOW_UP_STATUSES,
+};
 pub use communities::CommunitySummary;
 pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
 pub use libraries::{LibraryEntry, LibraryKind, MatchRow, MATCH_STATUSES};

@@ -1084,3 +1084,194 @@ mod tag_tests {
         );
     }
 }
+
+/// What a resident volunteered in block I of the scale, offered for the resource library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct VolunteeredOffer {
+    /// The interview it came from.
+    pub instance_id: String,
+    pub community_code: String,
+    pub kind: ResourceKind,
+    /// Hours a month offered (volunteers).
+    pub hours: Option<u32>,
+    /// The skills ticked (choice names of the scale's `skills` list).
+    pub skills: Vec<String>,
+    /// Need terms the skills can meet, as a starting point the analyst can change.
+    pub suggested_tags: Vec<String>,
+    /// Already in the library.
+    pub included: bool,
+}
+
+/// The default scale's skills and the needs they can meet. A skill of another scale, or
+/// `other`, suggests nothing: the analyst chooses the tags.
+const SKILL_TERMS: &[(&str, &[&str])] = &[
+    ("repair", &["service:repairs"]),
+    (
+        "medical",
+        &["service:health_check", "elderly:medical_escort"],
+    ),
+    ("legal", &["hardship:assistance"]),
+    ("teaching", &["children:tutoring", "children:after_school"]),
+    ("arts", &["service:culture_sports", "elderly:activities"]),
+    ("it", &["service:info_hotline"]),
+    ("cooking", &["elderly:meals"]),
+];
+
+impl App {
+    /// Block I of the current round's interviews: residents who would volunteer hours, offer
+    /// a venue, or connect the community with outside resources, each with the interview it
+    /// came from. Nothing personal is carried (no name, no contact, no free text).
+    pub fn volunteered(&self) -> Result<Vec<VolunteeredOffer>> {
+        let Some(round) = self
+            .store()
+            .setting(shequ_store::SETTING_CURRENT_ROUND)?
+            .filter(|r| !r.is_empty())
+        else {
+            return Ok(Vec::new());
+        };
+        let form = self.analysed_form(&round, None)?;
+        let vocabulary = self.vocabulary()?;
+        let included: BTreeSet<String> = self
+            .resources()?
+            .into_iter()
+            .filter_map(|r| r.source_instance)
+            .collect();
+        let mut out = Vec::new();
+        for rec in self.store().analysis_records(&round, &form)? {
+            let a = &rec.answers;
+            let mut offer = |kind, hours, skills: Vec<String>| {
+                let suggested_tags: Vec<String> = skills
+                    .iter()
+                    .flat_map(|s| {
+                        SKILL_TERMS
+                            .iter()
+                            .filter(move |(k, _)| k == s)
+                            .flat_map(|(_, terms)| terms.iter())
+                    })
+                    .filter(|t| vocabulary.get(t).is_some())
+                    .map(|t| t.to_string())
+                    .collect();
+                let instance_id = format!(
+                    "{}#{}",
+                    rec.instance_id,
+                    serde_json::to_value(kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                );
+                out.push(VolunteeredOffer {
+                    included: included.contains(&instance_id),
+                    instance_id,
+                    community_code: rec.community_code.clone(),
+                    kind,
+                    hours,
+                    skills,
+                    suggested_tags,
+                });
+            };
+            let hours: u32 = a
+                .get("i_volunteer_hours")
+                .and_then(|h| h.trim().parse().ok())
+                .unwrap_or(0);
+            if hours > 0 {
+                let skills = a
+                    .get("i_skills")
+                    .map(|s| s.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_default();
+                offer(ResourceKind::Volunteer, Some(hours), skills);
+            }
+            if a.get("i_venue").map(String::as_str) == Some("yes") {
+                offer(ResourceKind::OpenVenue, None, Vec::new());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a volunteered offer to the resource library under the tags the analyst chose,
+    /// named after its community (no resident's name), with the interview it came from.
+    pub fn include_volunteered(
+        &mut self,
+        offer_id: &str,
+        tags: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Resource> {
+        let offer = self
+            .volunteered()?
+            .into_iter()
+            .find(|o| o.instance_id == offer_id)
+            .ok_or_else(|| {
+                Error::new(ErrorCode::NotFound)
+                    .with("what", "volunteered")
+                    .with("id", offer_id)
+            })?;
+        if offer.included {
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "offer")
+                .with("value", offer_id)
+                .with("why", "already_included"));
+        }
+        let vocabulary = self.vocabulary()?;
+        let mut keys = Vec::new();
+        for t in tags {
+            match vocabulary.resolve(t) {
+                Resolved::Term(term) => keys.push(term.key.clone()),
+                Resolved::Unknown(_) => {
+                    return Err(Error::new(ErrorCode::InvalidValue)
+                        .with("field", "tags")
+                        .with("value", t)
+                        .with("why", "unknown_term"))
+                }
+            }
+        }
+        if keys.is_empty() {
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "tags")
+                .with("value", "")
+                .with("why", "unknown_term"));
+        }
+        let community = self
+            .store()
+            .community_by_code(&offer.community_code)?
+            .ok_or_else(|| Error::internal("offer of an unknown community"))?;
+        let short: String = offer_id.chars().take(8).collect();
+        let name = i18n::message(
+            Lang::ZhCn,
+            &format!("libraries.volunteered_name.{}", offer.kind.tag()),
+            &BTreeMap::from([
+                ("community".to_string(), community.name.clone()),
+                ("id".to_string(), short),
+            ]),
+        );
+        let r = Resource {
+            id: shequ_core::new_id(),
+            kind: offer.kind,
+            name: name.clone(),
+            community: Some(community.code.clone()),
+            street: community.street.clone(),
+            contact: String::new(),
+            capacity: None,
+            availability: Availability {
+                days: Vec::new(),
+                hours: offer.hours.map(|h| format!("{h} h/月")).unwrap_or_default(),
+                until: None,
+            },
+            tags: keys,
+            source_instance: Some(offer.instance_id.clone()),
+        };
+        let entry = LibraryEntry {
+            library: LibraryKind::Resources,
+            id: r.id.to_string(),
+            identity: [
+                r.kind.tag().to_string(),
+                name,
+                r.street.clone(),
+                community.code.clone(),
+            ],
+            data: serde_json::to_string(&r).map_err(Error::internal)?,
+        };
+        let actor = self.actor();
+        self.store_mut().insert_library(&[entry], &actor, now)?;
+        Ok(r)
+    }
+}

@@ -451,6 +451,18 @@ enum ResourcesCmd {
         #[arg(long)]
         json: bool,
     },
+    /// What residents volunteered in block I (hours and skills, venues), each with the
+    /// interview it came from, offered for the resource library.
+    Volunteered {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a volunteered offer (its id from `volunteered`) to the library under these tags.
+    Include {
+        offer: String,
+        #[arg(long = "tag", required = true)]
+        tags: Vec<String>,
+    },
     /// Record a match (or move it on): community, need or problem term, resource or expert id.
     Confirm {
         code: String,
@@ -1975,6 +1987,50 @@ fn resources(app: &mut App, cmd: ResourcesCmd, lang: Lang, out: &mut String) -> 
                 }
                 say!(out, "{t}");
             }
+        }
+        ResourcesCmd::Volunteered { json } => {
+            let list = app.volunteered()?;
+            let vocabulary = app.vocabulary()?;
+            let sep = if lang == Lang::ZhCn { "、" } else { ", " };
+            print_list(
+                out,
+                lang,
+                json,
+                &list,
+                "cli.no_volunteered",
+                &["col_id", "col_code", "col_kind", "col_hours", "col_tags"],
+                |o| {
+                    vec![
+                        o.instance_id.clone(),
+                        o.community_code.clone(),
+                        i18n::text(lang, &format!("libraries.kinds.{}", o.kind.tag())),
+                        o.hours.map(|h| h.to_string()).unwrap_or_default(),
+                        o.suggested_tags
+                            .iter()
+                            .map(|k| {
+                                vocabulary
+                                    .get(k)
+                                    .and_then(|t| t.label.pick(lang))
+                                    .unwrap_or(k)
+                                    .to_string()
+                            })
+                            .collect::<Vec<_>>()
+                            .join(sep),
+                    ]
+                },
+            )?;
+        }
+        ResourcesCmd::Include { offer, tags } => {
+            let r = app.include_volunteered(offer.trim(), &tags, now)?;
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.volunteered_included",
+                    &[("name", r.name), ("id", r.id.to_string())]
+                )
+            );
         }
         ResourcesCmd::Confirm {
             code,

@@ -756,3 +756,132 @@ fn good_cases_are_kept_tagged_and_found_across_clusters() {
         2
     );
 }
+
+#[test]
+fn what_residents_volunteered_is_offered_with_its_interview_and_included_under_chosen_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    common::shequ_ok(dir.path(), &["demo"]);
+    let offers = json(dir.path(), &["resources", "volunteered", "--json"]);
+    let offers = offers.as_array().unwrap();
+    // The same count from the CSV export, read with the csv crate: a volunteer offer for each
+    // interview with hours above 0, a venue offer for each that said yes to a venue.
+    let out = dir.path().join("csv");
+    common::shequ_ok(
+        dir.path(),
+        &["export", "--format", "csv", "--out", out.to_str().unwrap()],
+    );
+    let file = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("community_analysis_scale")
+        })
+        .unwrap();
+    let mut rd = csv::Reader::from_path(&file).unwrap();
+    let headers = rd.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h.ends_with(name)).unwrap();
+    let (hours, venue, key) = (col("i_volunteer_hours"), col("i_venue"), col("KEY"));
+    let (mut volunteers, mut venues, mut keys) = (0, 0, std::collections::BTreeSet::new());
+    for r in rd.records() {
+        let r = r.unwrap();
+        keys.insert(r[key].trim_start_matches("uuid:").to_string());
+        if r[hours].parse::<u32>().unwrap_or(0) > 0 {
+            volunteers += 1;
+        }
+        if &r[venue] == "yes" {
+            venues += 1;
+        }
+    }
+    let kind = |k: &str| offers.iter().filter(|o| o["kind"] == k).count();
+    assert_eq!(
+        (kind("volunteer"), kind("open_venue")),
+        (volunteers, venues)
+    );
+    assert!(volunteers > 0 && venues > 0);
+    // Each names the interview it came from, and carries nothing personal.
+    for o in offers {
+        let id = o["instance_id"].as_str().unwrap();
+        let instance = id.split('#').next().unwrap();
+        assert!(keys.contains(instance), "{id}");
+        assert!(o.get("respondent").is_none() && o.get("contact").is_none());
+    }
+    // A teacher's skills suggest tutoring; the analyst includes the offer under chosen tags.
+    let teacher = offers
+        .iter()
+        .find(|o| {
+            o["skills"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == "teaching")
+        })
+        .unwrap();
+    assert!(teacher["suggested_tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "children:tutoring"));
+    let id = teacher["instance_id"].as_str().unwrap();
+    let outp = common::shequ_ok(
+        dir.path(),
+        &[
+            "resources",
+            "include",
+            id,
+            "--tag",
+            "学业辅导",
+            "--tag",
+            "课后看护",
+        ],
+    );
+    assert!(outp.contains("居民志愿者"), "{outp}");
+    let resources = json(dir.path(), &["resources", "list", "--json"]);
+    assert_eq!(resources[0]["source_instance"], id);
+    assert_eq!(resources[0]["kind"], "volunteer");
+    assert_eq!(
+        resources[0]["tags"],
+        serde_json::json!(["children:tutoring", "children:after_school"])
+    );
+    assert_eq!(resources[0]["contact"], "", "no resident's contact");
+    let again = json(dir.path(), &["resources", "volunteered", "--json"]);
+    assert!(again
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["instance_id"] == id && o["included"] == true));
+    // Refusals: the same offer twice, an offer that does not exist, a tag outside the vocabulary.
+    for (args, expected) in [
+        (
+            vec!["resources", "include", id, "--tag", "学业辅导"],
+            "已经在库里了",
+        ),
+        (
+            vec![
+                "resources",
+                "include",
+                "nope#volunteer",
+                "--tag",
+                "学业辅导",
+            ],
+            "nope#volunteer",
+        ),
+        (
+            vec![
+                "resources",
+                "include",
+                offers[1]["instance_id"].as_str().unwrap(),
+                "--tag",
+                "航天发射",
+            ],
+            "不在需求词表里",
+        ),
+    ] {
+        let r = shequ(dir.path(), &args);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert!(r.stderr.contains(expected), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(library_sizes(dir.path()), (1, 0));
+}

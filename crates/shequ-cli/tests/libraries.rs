@@ -856,7 +856,7 @@ fn what_residents_volunteered_is_offered_with_its_interview_and_included_under_c
     for (args, expected) in [
         (
             vec!["resources", "include", id, "--tag", "学业辅导"],
-            "已经在库里了",
+            "已经加入资源库了",
         ),
         (
             vec![

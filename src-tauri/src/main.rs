@@ -732,16 +732,6 @@ async fn propose_clusters(
     .await
 }
 
-/// A day typed in the window (YYYY-MM-DD), or why not.
-fn day(field: &str, s: &str) -> Result<chrono::NaiveDate, Error> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-        Error::new(ErrorCode::InvalidValue)
-            .with("field", field)
-            .with("value", s)
-            .with("why", "date_format")
-    })
-}
-
 #[tauri::command]
 async fn create_cluster(
     state: State<'_, Shared>,
@@ -751,7 +741,13 @@ async fn create_cluster(
     months: u32,
 ) -> Result<ClusterView, IpcError> {
     with_app(&state, move |app, _| {
-        app.create_cluster(&name, &members, day("starts", &starts)?, months, Utc::now())
+        app.create_cluster(
+            &name,
+            &members,
+            shequ_app::clusters::typed_day("starts", &starts)?,
+            months,
+            Utc::now(),
+        )
     })
     .await
 }
@@ -768,7 +764,7 @@ async fn add_meeting(
     meeting: NewMeeting,
 ) -> Result<ClusterView, IpcError> {
     with_app(&state, move |app, _| {
-        app.add_meeting(&name, &meeting, Utc::now())
+        app.add_meeting(&name, &meeting, Utc::now()).map(|(v, _)| v)
     })
     .await
 }

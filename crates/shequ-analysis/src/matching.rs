@@ -287,7 +287,7 @@ impl<'a> Index<'a> {
                 let r = &self.resources[i];
                 if r.community.as_deref() == Some(place.code) {
                     Proximity::SameCommunity
-                } else if r.street == place.street {
+                } else if !r.street.is_empty() && r.street == place.street {
                     Proximity::SameStreet
                 } else if r
                     .community

@@ -57,6 +57,14 @@ impl Vocabulary {
         Vocabulary { terms }
     }
 
+    /// The term whose key or label this is exactly (after folding), without a suggestion.
+    pub fn exact(&self, text: &str) -> Option<&Term> {
+        let want = fold(text);
+        self.terms
+            .iter()
+            .find(|t| fold(&t.key) == want || t.label.0.values().any(|l| fold(l) == want))
+    }
+
     pub fn get(&self, key: &str) -> Option<&Term> {
         self.terms.iter().find(|t| t.key == key)
     }

@@ -1,7 +1,7 @@
 //! Community clusters (社区群): proposed from the classification, confirmed by the analyst,
 //! with a fair rotating chair kept as history, joint meetings and their follow-ups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -74,8 +74,8 @@ pub struct ClusterView {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
 #[ts(export)]
 pub struct NewMeeting {
-    #[ts(type = "string")]
-    pub held_on: NaiveDate,
+    /// YYYY-MM-DD, as typed.
+    pub held_on: String,
     pub attendees: Vec<String>,
     pub minutes: String,
     pub decisions: Vec<String>,
@@ -87,9 +87,12 @@ pub struct NewMeeting {
 pub struct NewFollowUp {
     pub action: String,
     pub owner: String,
-    #[ts(type = "string | null")]
-    pub due: Option<NaiveDate>,
+    /// YYYY-MM-DD, as typed; empty or none for no date.
+    pub due: Option<String>,
 }
+
+/// The most rounds a schedule is kept for (a century of quarters).
+const MAX_ROUNDS: u32 = 400;
 
 fn invalid(problem: &str) -> Error {
     Error::new(ErrorCode::ClusterInvalid).with("cluster_problem", problem)
@@ -109,6 +112,11 @@ fn memberships(rows: &[MemberRow]) -> Result<Vec<Membership>> {
             })
         })
         .collect()
+}
+
+/// Whether a membership row is still open on or after `day` (open-ended, or leaving later).
+fn open_from(m: &MemberRow, day: &str) -> bool {
+    m.left_on.as_deref().is_none_or(|l| l > day)
 }
 
 fn present(rows: &[MemberRow], day: &str) -> Vec<String> {
@@ -194,12 +202,11 @@ impl App {
             }
         }
         let day = starts.to_string();
-        for c in self.store().clusters()? {
-            let there = present(&self.store().cluster_members(&c.id)?, &day);
-            if let Some(code) = codes.iter().find(|code| there.contains(code)) {
+        for code in &codes {
+            if let Some(other) = self.membership_from(code, &day)? {
                 return Err(invalid("already_in")
                     .with("code", code)
-                    .with("other", &c.name));
+                    .with("other", other));
             }
         }
         // The type most members have in the current classification.
@@ -226,6 +233,33 @@ impl App {
         self.store_mut()
             .create_cluster(name, &social_type, &day, months, &codes, &actor, now)?;
         self.cluster(name, now)
+    }
+
+    /// The cluster `code` belongs to on or after `day`, if any: a community is in one cluster
+    /// at a time, so a new membership may not overlap one still open.
+    fn membership_from(&self, code: &str, day: &str) -> Result<Option<String>> {
+        for c in self.store().clusters()? {
+            let rows = self.store().cluster_members(&c.id)?;
+            if rows
+                .iter()
+                .any(|m| m.community_code == code && open_from(m, day))
+            {
+                return Ok(Some(c.name));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The members today of the cluster `code` is in today (itself included), for matching.
+    pub(crate) fn cluster_mates(&self, code: &str, today: NaiveDate) -> Result<BTreeSet<String>> {
+        let day = today.to_string();
+        for c in self.store().clusters()? {
+            let now_in = present(&self.store().cluster_members(&c.id)?, &day);
+            if now_in.iter().any(|m| m == code) {
+                return Ok(now_in.into_iter().collect());
+            }
+        }
+        Ok(BTreeSet::from([code.to_string()]))
     }
 
     fn cluster_row(&self, name: &str) -> Result<ClusterRow> {
@@ -330,6 +364,11 @@ impl App {
         rounds: u32,
         now: DateTime<Utc>,
     ) -> Result<ClusterView> {
+        if !(1..=MAX_ROUNDS).contains(&rounds) {
+            return Err(invalid("bad_rounds")
+                .with("value", rounds)
+                .with("max", MAX_ROUNDS));
+        }
         let cluster = self.cluster_row(name)?;
         let members = self.store().cluster_members(&cluster.id)?;
         let kept = self.store().chair_turns(&cluster.id)?;
@@ -376,31 +415,28 @@ impl App {
         }
         let members = self.store().cluster_members(&cluster.id)?;
         let day = on.to_string();
-        let there = present(&members, &day).contains(&code.to_string());
-        if joining && there {
-            return Err(invalid("already_member")
-                .with("code", code)
-                .with("name", &cluster.name));
-        }
-        if !joining && !there {
-            return Err(invalid("not_member")
-                .with("code", code)
-                .with("name", &cluster.name)
-                .with("date", &day));
-        }
         if joining {
-            for c in self
-                .store()
-                .clusters()?
-                .iter()
-                .filter(|c| c.id != cluster.id)
-            {
-                if present(&self.store().cluster_members(&c.id)?, &day).contains(&code.to_string())
-                {
-                    return Err(invalid("already_in")
+            if let Some(other) = self.membership_from(code, &day)? {
+                return Err(if other == cluster.name {
+                    invalid("already_member")
                         .with("code", code)
-                        .with("other", &c.name));
-                }
+                        .with("name", &cluster.name)
+                } else {
+                    invalid("already_in")
+                        .with("code", code)
+                        .with("other", other)
+                });
+            }
+        } else {
+            // Only an open-ended membership that has begun by then can end then.
+            let open = members.iter().any(|m| {
+                m.community_code == code && m.joined.as_str() <= day.as_str() && m.left_on.is_none()
+            });
+            if !open {
+                return Err(invalid("not_member")
+                    .with("code", code)
+                    .with("name", &cluster.name)
+                    .with("date", &day));
             }
         }
         let actor = self.actor();
@@ -412,27 +448,40 @@ impl App {
     /// Records a joint meeting: it belongs to the round its date falls in (a date before the
     /// first round is refused), chaired by that round's chair (kept now if it was not yet),
     /// with its follow-ups open.
+    /// Returns the cluster and the new meeting's id.
     pub fn add_meeting(
         &mut self,
         name: &str,
         m: &NewMeeting,
         now: DateTime<Utc>,
-    ) -> Result<ClusterView> {
+    ) -> Result<(ClusterView, String)> {
         let cluster = self.cluster_row(name)?;
         let starts = date(&cluster.starts)?;
-        let round = round_of(starts, cluster.months, m.held_on).ok_or_else(|| {
+        let held_on = typed_day("date", &m.held_on)?;
+        // A record of a meeting held: not one in the future (a mistyped year would otherwise
+        // keep decades of chair turns that can never be rewritten).
+        if held_on > self.today(now) {
+            return Err(invalid("meeting_future").with("date", held_on));
+        }
+        let round = round_of(starts, cluster.months, held_on).ok_or_else(|| {
             invalid("round_missing")
                 .with("name", &cluster.name)
-                .with("date", m.held_on)
+                .with("date", held_on)
                 .with("starts", starts)
         })?;
         if m.minutes.trim().is_empty() && m.decisions.iter().all(|d| d.trim().is_empty()) {
             return Err(invalid("meeting_empty"));
         }
+        let mut follow_ups: Vec<(String, String, Option<String>)> = Vec::new();
         for f in &m.follow_ups {
             if f.action.trim().is_empty() || f.owner.trim().is_empty() {
                 return Err(invalid("follow_up_incomplete"));
             }
+            let due = match f.due.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => Some(typed_day("due", d)?.to_string()),
+                None => None,
+            };
+            follow_ups.push((f.action.trim().to_string(), f.owner.trim().to_string(), due));
         }
         let kept = self.store().chair_turns(&cluster.id)?;
         if !kept.iter().any(|t| t.round == round) {
@@ -461,29 +510,18 @@ impl App {
                 .filter(|d| !d.is_empty())
                 .collect(),
         };
-        let follow_ups: Vec<(String, String, Option<String>)> = m
-            .follow_ups
-            .iter()
-            .map(|f| {
-                (
-                    f.action.trim().to_string(),
-                    f.owner.trim().to_string(),
-                    f.due.map(|d| d.to_string()),
-                )
-            })
-            .collect();
         let actor = self.actor();
         let data = serde_json::to_string(&record).map_err(Error::internal)?;
-        self.store_mut().add_meeting(
+        let id = self.store_mut().add_meeting(
             &cluster.id,
-            &m.held_on.to_string(),
+            &held_on.to_string(),
             round,
             &data,
             &follow_ups,
             &actor,
             now,
         )?;
-        self.cluster(name, now)
+        Ok((self.cluster(name, now)?, id))
     }
 
     pub fn set_follow_up(
@@ -664,4 +702,14 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// A day typed as YYYY-MM-DD, or why not.
+pub fn typed_day(field: &str, s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        Error::new(ErrorCode::InvalidValue)
+            .with("field", field)
+            .with("value", s)
+            .with("why", "date_format")
+    })
 }

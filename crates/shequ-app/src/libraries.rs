@@ -278,9 +278,10 @@ fn split_tags<'t>(cell: &'t str, vocabulary: &Vocabulary) -> Vec<&'t str> {
     let mut i = 0;
     while i < spans.len() {
         let mut taken = i;
-        for j in (i + 1..spans.len()).rev() {
+        // A label holds a separator or two at most: a few pieces joined, exact lookups only.
+        for j in (i + 1..spans.len().min(i + 4)).rev() {
             let joined = cell[spans[i].0..spans[j].1].trim();
-            if matches!(vocabulary.resolve(joined), Resolved::Term(_)) {
+            if vocabulary.exact(joined).is_some() {
                 taken = j;
                 break;
             }
@@ -481,8 +482,14 @@ impl App {
         let communities = self.store().communities()?;
         let by_code: HashMap<&str, &shequ_core::Community> =
             communities.iter().map(|c| (c.code.as_str(), c)).collect();
-        let by_name: HashMap<&str, &shequ_core::Community> =
-            communities.iter().map(|c| (c.name.as_str(), c)).collect();
+        // By name only where the name is one community's (names may repeat; codes do not).
+        let mut by_name: HashMap<&str, Option<&shequ_core::Community>> = HashMap::new();
+        for c in &communities {
+            by_name
+                .entry(c.name.as_str())
+                .and_modify(|e| *e = None)
+                .or_insert(Some(c));
+        }
         let mut out: Vec<Parsed> = Vec::new();
         let mut first_seen: HashMap<(LibraryKind, [String; 4]), (String, usize)> = HashMap::new();
         let mut recognised = false;
@@ -591,8 +598,8 @@ impl App {
                             s => Some(
                                 by_code
                                     .get(s)
-                                    .or_else(|| by_name.get(s))
                                     .copied()
+                                    .or_else(|| by_name.get(s).copied().flatten())
                                     .ok_or_else(|| bad(Col::Community, "unknown_community"))?,
                             ),
                         };
@@ -706,7 +713,7 @@ impl App {
         let (resources, experts) = (self.resources()?, self.experts()?);
         let recorded = self.store().matches()?;
         let index = Index::new(&resources, &experts, &current_load(&recorded), today);
-        let cluster: BTreeSet<String> = BTreeSet::from([code.to_string()]);
+        let cluster = self.cluster_mates(code, today)?;
         let place = Place {
             code,
             street: &profile.street,
@@ -1234,7 +1241,16 @@ impl App {
             .store()
             .community_by_code(&offer.community_code)?
             .ok_or_else(|| Error::internal("offer of an unknown community"))?;
-        let short: String = offer_id.chars().take(8).collect();
+        // The id's random tail (a v7 id's head is its time, shared by interviews of a minute).
+        let instance = offer_id.split('#').next().unwrap_or(offer_id);
+        let short: String = instance
+            .chars()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         let name = i18n::message(
             Lang::ZhCn,
             &format!("libraries.volunteered_name.{}", offer.kind.tag()),

@@ -100,6 +100,34 @@ fn the_demo_district_is_proposed_in_same_type_pairs_with_what_they_share() {
     assert_eq!(p.proposals.len(), 2);
     assert_eq!(p.clustered, ["DH-06", "XH-05"]);
 
+    // Matching DH-06 now counts XH-05's resources as its cluster's (0.6), above the
+    // district's (0.4), though XH-05 is in another street; one of another community in
+    // DH-06's own street ranks above both (0.8).
+    let csv = "资源类型,名称,所属社区,所属街道,标签\n社会组织,西河停车互助队,XH-05,,停车难、乱停车\n社会组织,别处的停车队,DH-02,,停车难、乱停车\n";
+    app.import_libraries(csv.as_bytes(), "r.csv", false, now)
+        .unwrap();
+    let m = app
+        .community_matches("DH-06", None, 5, day(2026, 3, 1))
+        .unwrap();
+    let parking = m
+        .demands
+        .iter()
+        .find(|d| d.demand.term == "problem:parking")
+        .unwrap();
+    let got: Vec<(&str, shequ_analysis::matching::Proximity)> = parking
+        .candidates
+        .iter()
+        .map(|c| (c.supplier.name(), c.proximity))
+        .collect();
+    use shequ_analysis::matching::Proximity::*;
+    assert_eq!(
+        got,
+        [
+            ("别处的停车队", SameStreet),
+            ("西河停车互助队", SameCluster)
+        ]
+    );
+
     // Refusals, each with its reason, nothing made.
     let refuse = |app: &mut App, name: &str, members: &[&str], months: u32| {
         let e = app
@@ -207,17 +235,41 @@ fn the_chair_rotates_fairly_is_kept_as_history_and_meetings_take_their_rounds_ch
 
     // A meeting in round 6 is chaired by round 6's chair; its follow-ups are open.
     let meeting = NewMeeting {
-        held_on: day(2027, 5, 12),
+        held_on: "2027-05-12".into(),
         attendees: vec!["梧桐里社区 王书记".into(), "柳岸社区 李主任".into()],
         minutes: "交流加装电梯经验，商定联合申报项目。".into(),
         decisions: vec!["联合申报 2027 年度加梯项目".into()],
         follow_ups: vec![NewFollowUp {
             action: "汇总各社区加梯意向户数".into(),
             owner: "梧桐里社区".into(),
-            due: Some(day(2027, 6, 30)),
+            due: Some("2027-06-30".into()),
         }],
     };
-    let v = app.add_meeting("老旧小区群", &meeting, now).unwrap();
+    // Meetings are recorded after they are held: the clock is now mid-2028.
+    let later_now = Utc.with_ymd_and_hms(2028, 6, 1, 8, 0, 0).unwrap();
+    let future = NewMeeting {
+        held_on: "2028-07-01".into(),
+        ..meeting.clone()
+    };
+    let e = app
+        .add_meeting("老旧小区群", &future, later_now)
+        .unwrap_err();
+    assert_eq!(
+        e.message(Lang::ZhCn),
+        "会议日期 2028-07-01 还没到：只能记录已经开过的会议。"
+    );
+    let typo = NewMeeting {
+        held_on: "2027-5-12号".into(),
+        ..meeting.clone()
+    };
+    let e = app.add_meeting("老旧小区群", &typo, later_now).unwrap_err();
+    assert!(
+        e.message(Lang::ZhCn).contains("日期请写成 2026-03-01 这样"),
+        "{}",
+        e.message(Lang::ZhCn)
+    );
+    let (v, id) = app.add_meeting("老旧小区群", &meeting, later_now).unwrap();
+    assert_eq!(v.meetings[0].id, id);
     let m = &v.meetings[0];
     assert_eq!((m.round, m.record.chair.as_str()), (6, "XH-02"));
     assert_eq!(m.follow_ups[0].status, "open");
@@ -229,20 +281,22 @@ fn the_chair_rotates_fairly_is_kept_as_history_and_meetings_take_their_rounds_ch
     assert!(e.message(Lang::ZhCn).contains("跟进状态只能是"));
     // A meeting before round 1 belongs to no round.
     let early = NewMeeting {
-        held_on: day(2025, 12, 20),
+        held_on: "2025-12-20".into(),
         ..meeting.clone()
     };
-    let e = app.add_meeting("老旧小区群", &early, now).unwrap_err();
+    let e = app
+        .add_meeting("老旧小区群", &early, later_now)
+        .unwrap_err();
     assert_eq!(
         e.message(Lang::ZhCn),
         "2025-12-20 不在“老旧小区群”的任何一轮里：第 1 轮从 2026-01-01 开始。"
     );
     // A meeting in a round not yet kept keeps the rotation through it first.
     let later = NewMeeting {
-        held_on: day(2028, 2, 3),
+        held_on: "2028-02-03".into(),
         ..meeting.clone()
     };
-    let v = app.add_meeting("老旧小区群", &later, now).unwrap();
+    let (v, _) = app.add_meeting("老旧小区群", &later, later_now).unwrap();
     assert_eq!(v.meetings[1].round, 9);
     assert_eq!(v.meetings[1].record.chair, "XH-02");
     // An empty record, or a follow-up without an owner, is refused.
@@ -251,7 +305,7 @@ fn the_chair_rotates_fairly_is_kept_as_history_and_meetings_take_their_rounds_ch
         decisions: vec![],
         ..meeting.clone()
     };
-    assert!(app.add_meeting("老旧小区群", &empty, now).is_err());
+    assert!(app.add_meeting("老旧小区群", &empty, later_now).is_err());
     let ownerless = NewMeeting {
         follow_ups: vec![NewFollowUp {
             action: "做点什么".into(),
@@ -260,8 +314,39 @@ fn the_chair_rotates_fairly_is_kept_as_history_and_meetings_take_their_rounds_ch
         }],
         ..meeting.clone()
     };
-    assert!(app.add_meeting("老旧小区群", &ownerless, now).is_err());
+    assert!(app
+        .add_meeting("老旧小区群", &ownerless, later_now)
+        .is_err());
     assert_eq!(app.cluster("老旧小区群", now).unwrap().meetings.len(), 2);
+
+    // One cluster at a time, whatever the dates: XH-03 is in this cluster from 2027-02-01 on,
+    // so another cluster starting earlier cannot take it; nor can it join again before then.
+    let e = app
+        .create_cluster(
+            "抢先的群",
+            &codes(&["XH-03", "DH-05"]),
+            day(2026, 6, 1),
+            3,
+            now,
+        )
+        .unwrap_err();
+    assert!(
+        e.message(Lang::ZhCn)
+            .contains("XH-03 已经在社区群“老旧小区群”里了"),
+        "{}",
+        e.message(Lang::ZhCn)
+    );
+    let e = app
+        .set_cluster_member("老旧小区群", "XH-03", day(2026, 12, 1), true, now)
+        .unwrap_err();
+    assert!(e.message(Lang::ZhCn).contains("已经是“老旧小区群”的成员"));
+    // A round count beyond any plan is refused.
+    let e = app.rotate_cluster("老旧小区群", 100_000, now).unwrap_err();
+    assert!(
+        e.message(Lang::ZhCn).contains("1 到 400"),
+        "{}",
+        e.message(Lang::ZhCn)
+    );
 
     // A cluster whose members all left has no chair for the rounds after.
     app.create_cluster(

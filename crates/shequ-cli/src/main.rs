@@ -2079,12 +2079,7 @@ fn proximity_key(p: shequ_analysis::matching::Proximity) -> &'static str {
 
 /// A date typed on the command line (YYYY-MM-DD), or why not.
 fn cli_date(field: &str, s: &str) -> Result<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-        shequ_core::Error::new(shequ_core::ErrorCode::InvalidValue)
-            .with("field", field)
-            .with("value", s)
-            .with("why", "date_format")
-    })
+    shequ_app::clusters::typed_day(field, s)
 }
 
 fn print_cluster(
@@ -2309,25 +2304,18 @@ fn meetings(app: &mut App, cmd: MeetingsCmd, lang: Lang, out: &mut String) -> Re
                 let mut parts = f.split('|').map(str::trim);
                 let action = parts.next().unwrap_or_default().to_string();
                 let owner = parts.next().unwrap_or_default().to_string();
-                let due = match parts.next() {
-                    None | Some("") => None,
-                    Some(d) => Some(cli_date("due", d)?),
-                };
+                let due = parts.next().map(str::to_string);
                 parsed.push(shequ_app::clusters::NewFollowUp { action, owner, due });
             }
             let meeting = shequ_app::clusters::NewMeeting {
-                held_on: cli_date("date", &date)?,
+                held_on: date,
                 attendees,
                 minutes,
                 decisions,
                 follow_ups: parsed,
             };
-            let v = app.add_meeting(&cluster, &meeting, now)?;
-            let m = v
-                .meetings
-                .iter()
-                .find(|m| m.held_on == meeting.held_on.to_string())
-                .or(v.meetings.last());
+            let (v, id) = app.add_meeting(&cluster, &meeting, now)?;
+            let m = v.meetings.iter().find(|m| m.id == id);
             if let Some(m) = m {
                 say!(
                     out,

@@ -60,7 +60,7 @@ CREATE TABLE cluster_members (
     cluster_id     TEXT NOT NULL REFERENCES clusters (id),
     community_code TEXT NOT NULL,
     joined         TEXT NOT NULL,
-    left_on        TEXT,
+    left_on        TEXT CHECK (left_on IS NULL OR left_on > joined),
     PRIMARY KEY (cluster_id, community_code, joined)
 ) STRICT;
 

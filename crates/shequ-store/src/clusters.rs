@@ -208,12 +208,19 @@ impl Store {
             )
             .map_err(err)?;
         } else {
-            tx.execute(
-                "UPDATE cluster_members SET left_on = ?3
-                 WHERE cluster_id = ?1 AND community_code = ?2 AND left_on IS NULL",
-                params![cluster_id, code, on],
-            )
-            .map_err(err)?;
+            let ended = tx
+                .execute(
+                    "UPDATE cluster_members SET left_on = ?3
+                     WHERE cluster_id = ?1 AND community_code = ?2 AND left_on IS NULL
+                       AND joined <= ?3",
+                    params![cluster_id, code, on],
+                )
+                .map_err(err)?;
+            if ended != 1 {
+                return Err(Error::new(ErrorCode::NotFound)
+                    .with("what", "community")
+                    .with("id", code));
+            }
         }
         let (action, value) = if joining {
             (AuditAction::Create, format!("{code} joined {on}"))

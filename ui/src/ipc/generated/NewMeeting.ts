@@ -4,4 +4,8 @@ import type { NewFollowUp } from "./NewFollowUp";
 /**
  * A meeting as the analyst records it.
  */
-export type NewMeeting = { held_on: string, attendees: Array<string>, minutes: string, decisions: Array<string>, follow_ups: Array<NewFollowUp>, };
+export type NewMeeting = { 
+/**
+ * YYYY-MM-DD, as typed.
+ */
+held_on: string, attendees: Array<string>, minutes: string, decisions: Array<string>, follow_ups: Array<NewFollowUp>, };

@@ -693,7 +693,7 @@ async fn community_matches(
     code: String,
 ) -> Result<CommunityMatches, IpcError> {
     with_app(&state, move |app, _| {
-        let today = Utc::now().with_timezone(&app.utc_offset()).date_naive();
+        let today = app.today(Utc::now());
         app.community_matches(&code, None, 5, today)
     })
     .await

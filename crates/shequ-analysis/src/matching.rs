@@ -80,6 +80,16 @@ pub enum Proximity {
 }
 
 impl Proximity {
+    /// Its name in the catalogues (`cli.proximity.*`, `network.proximity.*`), as serialised.
+    pub fn key(self) -> &'static str {
+        match self {
+            Proximity::SameCommunity => "same_community",
+            Proximity::SameStreet => "same_street",
+            Proximity::SameCluster => "same_cluster",
+            Proximity::District => "district",
+        }
+    }
+
     pub fn factor(self) -> f64 {
         match self {
             Proximity::SameCommunity => 1.0,

@@ -131,7 +131,8 @@ fn present(rows: &[MemberRow], day: &str) -> Vec<String> {
 }
 
 impl App {
-    fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+    /// The day it is at `now` on this device's clock.
+    pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
         now.with_timezone(&self.utc_offset).date_naive()
     }
 

@@ -252,11 +252,6 @@ impl App {
             })
     }
 
-    /// The device's UTC offset, for "today" where a date matters (matching, the chair).
-    pub fn utc_offset(&self) -> chrono::FixedOffset {
-        self.utc_offset
-    }
-
     pub fn default_definition() -> Result<FormDefinition> {
         shequ_forms::default_scale()
     }

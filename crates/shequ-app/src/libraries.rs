@@ -908,7 +908,7 @@ impl App {
     ) -> Result<Vec<std::path::PathBuf>> {
         let view = self.cluster(name, now)?;
         let district = self.district(None, None)?;
-        let today = now.with_timezone(&self.utc_offset).date_naive();
+        let today = self.today(now);
         let vocabulary = self.vocabulary()?;
         // Term → (communities, values, weights).
         let mut by_term: BTreeMap<String, (Vec<String>, Vec<f64>, Vec<f64>, bool)> =
@@ -957,14 +957,8 @@ impl App {
             street: "\u{0}",
             cluster: &cluster,
         };
-        let proximity = |p| {
-            let key = match p {
-                shequ_analysis::matching::Proximity::SameCommunity => "same_community",
-                shequ_analysis::matching::Proximity::SameStreet => "same_street",
-                shequ_analysis::matching::Proximity::SameCluster => "same_cluster",
-                shequ_analysis::matching::Proximity::District => "district",
-            };
-            i18n::text(lang, &format!("cli.proximity.{key}"))
+        let proximity = |p: shequ_analysis::matching::Proximity| {
+            i18n::text(lang, &format!("cli.proximity.{}", p.key()))
         };
         let agenda_items = items
             .into_iter()

@@ -1893,7 +1893,7 @@ fn resources(app: &mut App, cmd: ResourcesCmd, lang: Lang, out: &mut String) -> 
             limit,
             json,
         } => {
-            let today = now.with_timezone(&app.utc_offset()).date_naive();
+            let today = app.today(now);
             let m = app.community_matches(&code, round.as_deref(), limit, today)?;
             if json {
                 say!(
@@ -1970,10 +1970,7 @@ fn resources(app: &mut App, cmd: ResourcesCmd, lang: Lang, out: &mut String) -> 
                             "cli.match_weight",
                             &[("weight", format!("{:.2}", c.weight))],
                         ),
-                        i18n::text(
-                            lang,
-                            &format!("cli.proximity.{}", proximity_key(c.proximity)),
-                        ),
+                        i18n::text(lang, &format!("cli.proximity.{}", c.proximity.key())),
                         load,
                     ]
                     .join(" · ");
@@ -2065,16 +2062,6 @@ fn resources(app: &mut App, cmd: ResourcesCmd, lang: Lang, out: &mut String) -> 
         }
     }
     Ok(())
-}
-
-fn proximity_key(p: shequ_analysis::matching::Proximity) -> &'static str {
-    use shequ_analysis::matching::Proximity::*;
-    match p {
-        SameCommunity => "same_community",
-        SameStreet => "same_street",
-        SameCluster => "same_cluster",
-        District => "district",
-    }
 }
 
 /// A date typed on the command line (YYYY-MM-DD), or why not.

@@ -61,6 +61,7 @@ fn content() -> BundleContent {
             round: None,
         }],
         audit: vec![],
+        shared: vec![],
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shequ_bundle::{
-    open_bundle, write_numbered_bundle, BundleAudit, BundleCommunity, BundleContent,
+    open_bundle, BundleAudit, BundleCommunity, BundleContent,
     BundleInstrument, BundleResponse, CentreIdentity, DeviceKey, Numbering, OpenedBundle,
     ReadLimits,
 };
@@ -158,6 +158,8 @@ pub struct PreparedBundle {
     pub bytes: Vec<u8>,
     pub row: ExportRow,
     covered_seq: i64,
+    /// The shared records it carries, recorded as sent once the file is written.
+    shared_sent: Vec<shequ_store::SharedPut>,
 }
 
 fn bad(problem: &str) -> Error {
@@ -504,6 +506,7 @@ impl App {
                 .collect(),
             responses,
             audit,
+            shared: vec![],
         })
     }
 
@@ -516,13 +519,30 @@ impl App {
         allow_unencrypted: bool,
         now: DateTime<Utc>,
     ) -> Result<PreparedBundle> {
-        let recipient = self.centre_recipient()?;
-        if recipient.is_none() && !allow_unencrypted {
-            return Err(Error::new(ErrorCode::UnencryptedExport));
+        // A field laptop writes to the centre; the centre writes cluster and library records
+        // back to every device that has sent it a bundle (their keys came with them).
+        let centre = self.centre_identity()?;
+        let recipients: Vec<String> = match &centre {
+            Some(_) => self.store().device_recipients()?,
+            None => self.centre_recipient()?.into_iter().collect(),
+        };
+        if recipients.is_empty() && !allow_unencrypted {
+            return Err(Error::new(match centre {
+                Some(_) => ErrorCode::NoDeviceKeys,
+                None => ErrorCode::UnencryptedExport,
+            }));
         }
+        let device_recipient = match &centre {
+            Some(c) => c.recipient(),
+            None => self.device_identity()?.recipient(),
+        };
         let (covered, bundle_seq) = self.store().export_position()?;
         let after = if since_last { covered } else { 0 };
-        let found = self.store().exportable_responses(after)?;
+        // Interviews go from laptops to the centre only.
+        let found = match centre {
+            Some(_) => vec![],
+            None => self.store().exportable_responses(after)?,
+        };
         let covered_seq = found.iter().map(|(_, s)| *s).max().unwrap_or(0).max(after);
         let ids: Vec<Uuid> = found.into_iter().map(|(id, _)| id).collect();
         self.progress(Stage::CollectBundle, 0, ids.len());
@@ -535,21 +555,39 @@ impl App {
                 .and_then(|e| DateTime::parse_from_rfc3339(&e.at).ok())
                 .map(|t| t.with_timezone(&Utc)),
         };
-        let content = self.bundle_content(&ids)?;
+        let mut content = self.bundle_content(&ids)?;
+        content.shared = self.shared_now()?.to_send(since_last);
+        let shared_sent = content
+            .shared
+            .iter()
+            .map(|r| shequ_store::SharedPut {
+                kind: r.kind.clone(),
+                id: r.id.clone(),
+                body: None,
+                content_sha: shequ_bundle::content_sha(&r.kind, &r.id, &r.body),
+                version: r.version.version.clone(),
+                ancestors: r.version.ancestors.clone(),
+                sent: true,
+                new: false,
+            })
+            .collect();
         self.progress(Stage::WriteBundle, ids.len(), ids.len());
         let key = self.device_key()?;
-        let bytes = write_numbered_bundle(
+        let bytes = shequ_bundle::seal(
             &content,
-            &key,
-            self.device_id(),
-            env!("CARGO_PKG_VERSION"),
-            now,
-            since,
-            Some(Numbering {
-                bundle_seq,
-                since_seq: (after > 0).then_some(after),
-            }),
-            recipient.as_deref(),
+            &shequ_bundle::Envelope {
+                key: &key,
+                device_id: self.device_id(),
+                app_version: env!("CARGO_PKG_VERSION"),
+                exported_at: now,
+                since,
+                numbering: Some(Numbering {
+                    bundle_seq,
+                    since_seq: (after > 0).then_some(after),
+                }),
+                device_recipient: Some(&device_recipient),
+                recipients: &recipients,
+            },
         )?;
         let row = ExportRow {
             bundle_seq: Some(bundle_seq),
@@ -557,12 +595,13 @@ impl App {
             since: since.map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
             file: String::new(),
             responses: ids.len() as u32,
-            encrypted: recipient.is_some(),
+            encrypted: !recipients.is_empty(),
         };
         Ok(PreparedBundle {
             bytes,
             row,
             covered_seq,
+            shared_sent,
         })
     }
 
@@ -590,6 +629,7 @@ impl App {
             bytes,
             mut row,
             covered_seq,
+            shared_sent,
         } = prepared;
         shequ_core::fs::write_atomic(path, &bytes)?;
         row.file = path.display().to_string();
@@ -598,6 +638,7 @@ impl App {
             format!("{:x}", sha2::Sha256::digest(&bytes))
         };
         self.store_mut().record_export(&row, &sha, covered_seq)?;
+        self.store_mut().put_shared_versions(&shared_sent)?;
         Ok((bytes, row))
     }
 
@@ -695,7 +736,11 @@ impl App {
 
     /// Opens a bundle and plans its import against this store; nothing is written.
     fn plan(&self, bytes: &[u8], file: &str) -> Result<(OpenedBundle, ImportBatch, bool)> {
-        let centre = self.centre_identity()?;
+        // The centre opens what laptops send; a laptop opens what the centre sends back.
+        let centre = match self.centre_identity()? {
+            Some(c) => Some(c),
+            None => self.stored_device_identity()?,
+        };
         self.progress(Stage::OpenBundle, 0, 1);
         let opened = open_bundle(bytes, centre.as_ref(), ReadLimits::default())
             .map_err(|e| e.with("file", file))?;
@@ -887,6 +932,17 @@ impl App {
                 new_value: a.new_value.clone(),
             })
             .collect();
+        if let Some(r) = &m.device_recipient {
+            shequ_bundle::keys_parse_recipient(r).map_err(|_| {
+                bad("malformed_json")
+                    .with("entry", shequ_bundle::MANIFEST)
+                    .with("detail", "device_recipient")
+                    .with("file", file)
+            })?;
+        }
+        let shared = self
+            .plan_shared(&opened.content.shared, &mut counts)
+            .map_err(|e| e.with("file", file))?;
         let batch = ImportBatch {
             file_sha256: opened.file_sha256.clone(),
             device_id: m.device_id.clone(),
@@ -901,6 +957,9 @@ impl App {
             bundle_seq: m.bundle_seq,
             bundle_full: m.is_full(),
             rounds,
+            device_recipient: m.device_recipient.clone(),
+            shared_puts: shared.puts,
+            shared_conflicts: shared.conflicts,
         };
         Ok((opened, batch, known_key.is_none()))
     }
@@ -969,9 +1028,9 @@ impl App {
         if !dry_run {
             let actor = self.actor();
             self.progress(Stage::SaveBundle, 0, 1);
-            if self.store_mut().import_batch(&batch, &actor, now)? == ImportOutcome::AlreadyImported
-            {
-                report.already_imported = true;
+            match self.store_mut().import_batch(&batch, &actor, now)? {
+                ImportOutcome::AlreadyImported => report.already_imported = true,
+                ImportOutcome::Applied(counts) => report.counts = counts,
             }
             self.progress(Stage::SaveBundle, 1, 1);
         }

@@ -14,6 +14,7 @@ pub mod libraries;
 mod paths;
 pub mod progress;
 pub mod reports;
+pub mod sharing;
 pub mod unlock;
 
 use std::path::{Path, PathBuf};

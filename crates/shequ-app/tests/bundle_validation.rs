@@ -74,6 +74,7 @@ fn content() -> BundleContent {
             old_value: None,
             new_value: Some("finalized".into()),
         }],
+        shared: vec![],
     }
 }
 

@@ -1,5 +1,7 @@
-//! The bundle's wire types, version 1. Serialized types are a compatibility promise: a change
-//! that an older reader cannot ignore needs a new `FORMAT_VERSION`.
+//! The bundle's wire types. Serialized types are a compatibility promise: a change that an
+//! older reader cannot ignore needs a new `FORMAT_VERSION`. Version 2 adds `shared.jsonl`
+//! (cluster and library records); a bundle without shared records is still written as
+//! version 1, so a centre that reads only version 1 keeps reading laptops' bundles.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +11,10 @@ use shequ_core::{FormDefinition, HousingForm};
 use uuid::Uuid;
 
 pub const FORMAT_NAME: &str = "shequ-bundle";
-/// The version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 2;
+/// The version written when a bundle carries no shared records.
+pub const FORMAT_VERSION_RESPONSES_ONLY: u32 = 1;
 
 pub const MANIFEST: &str = "manifest.json";
 pub const SIGNATURE: &str = "manifest.sig";
@@ -18,8 +22,10 @@ pub const COMMUNITIES: &str = "communities.json";
 pub const INSTRUMENTS: &str = "instruments.json";
 pub const RESPONSES: &str = "responses.jsonl";
 pub const AUDIT: &str = "audit.jsonl";
-/// The content entries, in the order they are written.
+/// The content entries of every version, in the order they are written.
 pub const CONTENT_ENTRIES: [&str; 4] = [COMMUNITIES, INSTRUMENTS, RESPONSES, AUDIT];
+/// Version 2: one `SharedRecord` per line.
+pub const SHARED: &str = "shared.jsonl";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -43,6 +49,10 @@ pub struct Manifest {
     /// are not needed any more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_seq: Option<i64>,
+    /// The device's age public key (`age1…`), so that the centre can encrypt what it sends
+    /// back to this device. Absent in bundles written before; ignorable by older readers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_recipient: Option<String>,
     pub instruments: Vec<InstrumentRef>,
     pub counts: Counts,
     /// SHA-256 (hex) of every content entry.
@@ -80,6 +90,13 @@ pub struct Counts {
     pub responses: u32,
     pub answers: u32,
     pub audit: u32,
+    /// Version 2: shared records.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shared: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +163,8 @@ pub struct BundleContent {
     pub instruments: Vec<BundleInstrument>,
     pub responses: Vec<BundleResponse>,
     pub audit: Vec<BundleAudit>,
+    /// Version 2: cluster and library records.
+    pub shared: Vec<crate::SharedRecord>,
 }
 
 impl Counts {
@@ -161,6 +180,7 @@ impl Counts {
                 .map(|r| r.answers.len() as u32)
                 .sum(),
             audit: content.audit.len() as u32,
+            shared: content.shared.len() as u32,
         }
     }
 }

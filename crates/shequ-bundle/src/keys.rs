@@ -87,7 +87,8 @@ pub fn verify(public_hex: &str, message: &[u8], signature_hex: &str) -> bool {
     }
 }
 
-/// The centre's decryption identity (`AGE-SECRET-KEY-1…`).
+/// An age X25519 identity (`AGE-SECRET-KEY-1…`): the centre's, which opens what laptops send,
+/// or a device's own, which opens what the centre sends back.
 pub struct CentreIdentity(age::x25519::Identity);
 
 impl CentreIdentity {
@@ -162,11 +163,15 @@ pub fn parse_recipient(s: &str) -> Result<age::x25519::Recipient> {
         .map_err(|_| Error::new(ErrorCode::BundleKeyInvalid).with("value", s.trim()))
 }
 
-/// Encrypts to one recipient.
-pub fn encrypt(recipient: &str, plain: &[u8]) -> Result<Vec<u8>> {
-    let r = parse_recipient(recipient)?;
-    let encryptor = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
-        .map_err(|e| Error::internal(format!("age: {e}")))?;
+/// Encrypts to every recipient given: any one of their identities opens the file.
+pub fn encrypt(recipients: &[String], plain: &[u8]) -> Result<Vec<u8>> {
+    let parsed = recipients
+        .iter()
+        .map(|r| parse_recipient(r))
+        .collect::<Result<Vec<_>>>()?;
+    let encryptor =
+        age::Encryptor::with_recipients(parsed.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|e| Error::internal(format!("age: {e}")))?;
     let mut out = Vec::new();
     let mut w = encryptor
         .wrap_output(&mut out)

@@ -9,6 +9,7 @@
 mod format;
 mod keys;
 mod read;
+mod shared;
 mod write;
 
 pub use format::*;
@@ -17,7 +18,8 @@ pub use keys::{
     CentreIdentity, DeviceKey,
 };
 pub use read::{open_bundle, OpenedBundle, ReadLimits};
-pub use write::{write_bundle, write_numbered_bundle};
+pub use shared::{arrival, content_sha, version_id, Arrival, SharedRecord, Version, SHARED_KINDS};
+pub use write::{seal, write_bundle, write_numbered_bundle, Envelope};
 
 #[cfg(test)]
 mod tests {
@@ -30,6 +32,7 @@ mod tests {
             instruments: vec![],
             responses: vec![],
             audit: vec![],
+            shared: vec![],
         }
     }
 
@@ -125,5 +128,92 @@ mod tests {
         let err = open_bundle(&plain, None, tight).unwrap_err();
         assert_eq!(err.params["bundle_problem"], "zip_bomb");
         assert!(keys_parse_recipient("age1notakey").is_err());
+    }
+
+    fn shared_record(status: &str) -> SharedRecord {
+        let body = std::collections::BTreeMap::from([
+            ("id".to_string(), serde_json::json!("f1")),
+            ("status".to_string(), serde_json::json!(status)),
+        ]);
+        SharedRecord {
+            version: Version::first(&content_sha("follow_up", "f1", &body)),
+            kind: "follow_up".into(),
+            id: "f1".into(),
+            body,
+        }
+    }
+
+    fn manifest_text(bytes: &[u8]) -> String {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(MANIFEST).unwrap(), &mut text).unwrap();
+        text
+    }
+
+    #[test]
+    fn shared_records_make_version_2_and_open_for_any_of_several_recipients() {
+        let key = DeviceKey::generate().unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        // Nothing shared: still version 1, which an older centre reads.
+        let v1 = write_bundle(&content(), &key, "dev", "0.1.0", t, None, None).unwrap();
+        assert!(manifest_text(&v1).contains("\"format_version\": 1"));
+
+        let mut c = content();
+        c.shared = vec![shared_record("open")];
+        let (a, b) = (CentreIdentity::generate(), CentreIdentity::generate());
+        let recipients = [a.recipient(), b.recipient()];
+        let sealed = seal(
+            &c,
+            &Envelope {
+                key: &key,
+                device_id: "dev",
+                app_version: "0.1.0",
+                exported_at: t,
+                since: None,
+                numbering: None,
+                device_recipient: Some(&a.recipient()),
+                recipients: &recipients,
+            },
+        )
+        .unwrap();
+        for who in [&a, &b] {
+            let opened = open_bundle(&sealed, Some(who), ReadLimits::default()).unwrap();
+            assert_eq!(opened.manifest.format_version, 2);
+            assert_eq!(opened.manifest.counts.shared, 1);
+            assert_eq!(opened.manifest.device_recipient, Some(a.recipient()));
+            assert_eq!(opened.content.shared, c.shared);
+        }
+        let stranger = CentreIdentity::generate();
+        let err = open_bundle(&sealed, Some(&stranger), ReadLimits::default()).unwrap_err();
+        assert_eq!(err.params["bundle_problem"], "wrong_key");
+    }
+
+    #[test]
+    fn a_shared_record_edited_after_versioning_or_given_twice_is_refused() {
+        let key = DeviceKey::generate().unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let mut c = content();
+        let mut forged = shared_record("open");
+        forged.body.insert("status".into(), serde_json::json!("done"));
+        c.shared = vec![forged];
+        let bytes = write_bundle(&c, &key, "dev", "0.1.0", t, None, None).unwrap();
+        let err = open_bundle(&bytes, None, ReadLimits::default()).unwrap_err();
+        assert_eq!(
+            (err.params["bundle_problem"].as_str(), err.params["entry"].as_str()),
+            ("hash_mismatch", "shared.jsonl:1")
+        );
+
+        c.shared = vec![shared_record("open"), shared_record("open")];
+        let bytes = write_bundle(&c, &key, "dev", "0.1.0", t, None, None).unwrap();
+        let err = open_bundle(&bytes, None, ReadLimits::default()).unwrap_err();
+        assert_eq!(err.params["bundle_problem"], "duplicate_record");
+
+        let mut unknown = shared_record("open");
+        unknown.kind = "password".into();
+        unknown.version = Version::first(&content_sha("password", "f1", &unknown.body));
+        c.shared = vec![unknown];
+        let bytes = write_bundle(&c, &key, "dev", "0.1.0", t, None, None).unwrap();
+        let err = open_bundle(&bytes, None, ReadLimits::default()).unwrap_err();
+        assert_eq!(err.params["bundle_problem"], "malformed_json");
     }
 }

@@ -95,6 +95,27 @@ fn central_names(zip: &[u8]) -> Vec<String> {
     names
 }
 
+/// Every shared record is of a known kind, appears once, and its version is the hash of its
+/// content and ancestors (a record edited after it was versioned is refused).
+fn check_shared(records: &[crate::SharedRecord]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for (i, r) in records.iter().enumerate() {
+        let entry = format!("{SHARED}:{}", i + 1);
+        if !crate::SHARED_KINDS.contains(&r.kind.as_str()) {
+            return Err(bad("malformed_json")
+                .with("entry", entry)
+                .with("detail", &r.kind));
+        }
+        if !seen.insert((r.kind.as_str(), r.id.as_str())) {
+            return Err(bad("duplicate_record").with("entry", entry));
+        }
+        if !r.version.is_of(&crate::content_sha(&r.kind, &r.id, &r.body)) {
+            return Err(bad("hash_mismatch").with("entry", entry));
+        }
+    }
+    Ok(())
+}
+
 /// Opens and checks a bundle. `centre` decrypts encrypted bundles.
 pub fn open_bundle(
     bytes: &[u8],
@@ -124,7 +145,8 @@ pub fn open_bundle(
         }
     }
 
-    let expected: HashSet<&str> = [MANIFEST, SIGNATURE]
+    // `shared.jsonl` is allowed here and checked against the manifest's version below.
+    let expected: HashSet<&str> = [MANIFEST, SIGNATURE, SHARED]
         .into_iter()
         .chain(CONTENT_ENTRIES)
         .collect();
@@ -201,7 +223,15 @@ pub fn open_bundle(
     ) {
         return Err(bad("bad_signature").with("device", &manifest.device_id));
     }
-    for name in CONTENT_ENTRIES {
+    let content_entries: Vec<&str> = if manifest.format_version >= 2 {
+        CONTENT_ENTRIES.into_iter().chain([SHARED]).collect()
+    } else {
+        if entries.contains_key(SHARED) {
+            return Err(bad("unexpected_entry").with("entry", SHARED));
+        }
+        CONTENT_ENTRIES.to_vec()
+    };
+    for &name in &content_entries {
         let body = entries
             .get(name)
             .ok_or_else(|| bad("missing_entry").with("entry", name))?;
@@ -243,7 +273,12 @@ pub fn open_bundle(
         instruments: parse_json(&entries, INSTRUMENTS)?,
         responses: parse_lines(&entries, RESPONSES)?,
         audit: parse_lines(&entries, AUDIT)?,
+        shared: match entries.contains_key(SHARED) {
+            true => parse_lines(&entries, SHARED)?,
+            false => vec![],
+        },
     };
+    check_shared(&content.shared)?;
     let counts = Counts::of(&content);
     if counts != manifest.counts {
         return Err(bad("count_mismatch"));

@@ -54,7 +54,40 @@ pub fn write_numbered_bundle(
     numbering: Option<Numbering>,
     centre_recipient: Option<&str>,
 ) -> Result<Vec<u8>> {
-    let bodies: Vec<(&str, Vec<u8>)> = vec![
+    let recipients: Vec<String> = centre_recipient.map(str::to_string).into_iter().collect();
+    seal(
+        content,
+        &Envelope {
+            key,
+            device_id,
+            app_version,
+            exported_at,
+            since,
+            numbering,
+            device_recipient: None,
+            recipients: &recipients,
+        },
+    )
+}
+
+/// Who writes a bundle and for whom.
+pub struct Envelope<'a> {
+    pub key: &'a DeviceKey,
+    pub device_id: &'a str,
+    pub app_version: &'a str,
+    pub exported_at: DateTime<Utc>,
+    pub since: Option<DateTime<Utc>>,
+    pub numbering: Option<Numbering>,
+    /// This device's own age recipient, announced so that the centre can write back.
+    pub device_recipient: Option<&'a str>,
+    /// Encrypt to these age recipients (any one of them opens the file); empty: plain zip.
+    pub recipients: &'a [String],
+}
+
+/// Writes a bundle and returns its bytes: version 1 when it carries no shared records (so a
+/// centre that reads only version 1 still reads it), version 2 with `shared.jsonl` otherwise.
+pub fn seal(content: &BundleContent, e: &Envelope) -> Result<Vec<u8>> {
+    let mut bodies: Vec<(&str, Vec<u8>)> = vec![
         (
             COMMUNITIES,
             serde_json::to_vec(&content.communities).map_err(Error::internal)?,
@@ -66,16 +99,23 @@ pub fn write_numbered_bundle(
         (RESPONSES, jsonl(&content.responses)?),
         (AUDIT, jsonl(&content.audit)?),
     ];
+    let format_version = if content.shared.is_empty() {
+        FORMAT_VERSION_RESPONSES_ONLY
+    } else {
+        bodies.push((SHARED, jsonl(&content.shared)?));
+        FORMAT_VERSION
+    };
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
-        format_version: FORMAT_VERSION,
-        app_version: app_version.into(),
-        device_id: device_id.into(),
-        device_public_key: key.public_hex(),
-        exported_at,
-        since,
-        bundle_seq: numbering.map(|n| n.bundle_seq),
-        since_seq: numbering.and_then(|n| n.since_seq),
+        format_version,
+        app_version: e.app_version.into(),
+        device_id: e.device_id.into(),
+        device_public_key: e.key.public_hex(),
+        exported_at: e.exported_at,
+        since: e.since,
+        bundle_seq: e.numbering.map(|n| n.bundle_seq),
+        since_seq: e.numbering.and_then(|n| n.since_seq),
+        device_recipient: e.device_recipient.map(str::to_string),
         instruments: content
             .instruments
             .iter()
@@ -93,7 +133,7 @@ pub fn write_numbered_bundle(
             .collect(),
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(Error::internal)?;
-    let signature = key.sign(&manifest_bytes);
+    let signature = e.key.sign(&manifest_bytes);
 
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -108,8 +148,9 @@ pub fn write_numbered_bundle(
         zip.write_all(&body).map_err(Error::internal)?;
     }
     let bytes = zip.finish().map_err(Error::internal)?.into_inner();
-    match centre_recipient {
-        Some(r) => encrypt(r, &bytes),
-        None => Ok(bytes),
+    if e.recipients.is_empty() {
+        Ok(bytes)
+    } else {
+        encrypt(e.recipients, &bytes)
     }
 }

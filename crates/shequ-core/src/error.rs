@@ -54,6 +54,9 @@ pub enum ErrorCode {
     BundleInvalid,
     BundleKeyInvalid,
     UnencryptedExport,
+    /// At the centre: no device has sent a bundle yet, so there is no key to encrypt the
+    /// cluster and library records it sends back to.
+    NoDeviceKeys,
     FileUnwritable,
     /// A file larger than the app reads for its kind (`size_mb`, `max_mb`).
     FileTooLarge,

@@ -23,6 +23,14 @@ pub struct ImportCounts {
     pub duplicates: u32,
     pub versions: u32,
     pub conflicts: u32,
+    /// Shared records (clusters, meetings, cases, library entries…): new to this store.
+    pub shared_new: u32,
+    /// Newer versions of records this store has.
+    pub shared_updated: u32,
+    /// The same version, or an older one that arrived late.
+    pub shared_unchanged: u32,
+    /// Edited here and there since they last agreed: kept for the analyst.
+    pub shared_conflicts: u32,
 }
 
 /// One response version to insert: the row, its answers, its repeat sizes.
@@ -48,6 +56,11 @@ pub struct ImportBatch {
     /// The round of each incoming response (instance id → round); a response without one
     /// goes into the store's current round.
     pub rounds: BTreeMap<Uuid, String>,
+    /// The sending device's age recipient, kept so the centre can write back to it.
+    pub device_recipient: Option<String>,
+    /// Shared records to write, in order (local edits seen first, then what arrived).
+    pub shared_puts: Vec<crate::SharedPut>,
+    pub shared_conflicts: Vec<crate::SharedConflictIn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +126,7 @@ impl Store {
                             duplicates: r.get(2)?,
                             versions: r.get(3)?,
                             conflicts: r.get(4)?,
+                            ..Default::default()
                         },
                     ))
                 },
@@ -153,7 +167,8 @@ impl Store {
     ) -> Result<ImportOutcome> {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
-        let tx = self.conn.transaction().map_err(err)?;
+        let mut tx = self.conn.transaction().map_err(err)?;
+        let mut counts = b.counts;
         let seen: Option<i64> = tx
             .query_row(
                 "SELECT 1 FROM bundle_imports WHERE file_sha256 = ?1",
@@ -315,7 +330,26 @@ impl Store {
                 .map_err(err)?;
             }
         }
-        let summary = serde_json::to_string(&b.counts).map_err(Error::internal)?;
+        if let Some(r) = &b.device_recipient {
+            tx.execute(
+                "UPDATE devices SET recipient = ?2 WHERE device_id = ?1",
+                params![b.device_id, r],
+            )
+            .map_err(err)?;
+        }
+        let (refused_new, refused_updated) = crate::shared::apply_shared(
+            &mut tx,
+            &b.shared_puts,
+            &b.shared_conflicts,
+            &b.device_id,
+            now,
+        )
+        .map_err(err)?;
+        // A record the database refused (a name already taken here) is kept as a conflict.
+        counts.shared_new = counts.shared_new.saturating_sub(refused_new);
+        counts.shared_updated = counts.shared_updated.saturating_sub(refused_updated);
+        counts.shared_conflicts += refused_new + refused_updated;
+        let summary = serde_json::to_string(&counts).map_err(Error::internal)?;
         audit::record(
             &tx,
             actor,
@@ -349,7 +383,7 @@ impl Store {
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(ImportOutcome::Applied(b.counts))
+        Ok(ImportOutcome::Applied(counts))
     }
 
     /// Finalized responses (every version, not discarded) whose change sequence is above

@@ -15,6 +15,7 @@ mod instruments;
 mod libraries;
 mod migrate;
 mod responses;
+mod shared;
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,9 @@ pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};
 pub use libraries::{LibraryEntry, LibraryKind, MatchRow, MATCH_STATUSES};
 pub use migrate::SCHEMA_VERSION;
 pub use responses::{NewResponse, ResponseList, ResponseRow, StoredAnswers};
+pub use shared::{
+    check_shared_body, Body, SharedConflictIn, SharedConflictRow, SharedPut, SharedVersionRow,
+};
 
 /// A keyed connection to an encrypted database, nothing migrated: for tests and for
 /// inspecting a data folder with SQL. A wrong passphrase is `WrongPassphrase`.

@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_handover.sql")),
     (5, include_str!("../migrations/0005_analysis.sql")),
     (6, include_str!("../migrations/0006_libraries.sql")),
+    (7, include_str!("../migrations/0007_sharing.sql")),
 ];
 
 /// The schema version this build writes.

@@ -3,4 +3,20 @@
 /**
  * How a bundle's responses were classified.
  */
-export type ImportCounts = { new: number, duplicates: number, versions: number, conflicts: number, };
+export type ImportCounts = { new: number, duplicates: number, versions: number, conflicts: number, 
+/**
+ * Shared records (clusters, meetings, cases, library entries…): new to this store.
+ */
+shared_new: number, 
+/**
+ * Newer versions of records this store has.
+ */
+shared_updated: number, 
+/**
+ * The same version, or an older one that arrived late.
+ */
+shared_unchanged: number, 
+/**
+ * Edited here and there since they last agreed: kept for the analyst.
+ */
+shared_conflicts: number, };

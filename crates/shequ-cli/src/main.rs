@@ -175,7 +175,9 @@ enum KeysCmd {
 
 #[derive(Subcommand)]
 enum BundleCmd {
-    /// Export finalized interviews to a bundle file (written in full, then recorded).
+    /// Export to a bundle file (written in full, then recorded). A laptop exports its
+    /// finalized interviews and its cluster records to the centre; the centre exports the
+    /// cluster and library records to every laptop it has heard from.
     Export {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -1427,6 +1429,22 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                                 ]
                             )
                         );
+                        let c = r.counts;
+                        if c.shared_new + c.shared_updated + c.shared_unchanged + c.shared_conflicts
+                            > 0
+                        {
+                            let line = msg(
+                                lang,
+                                "exchange.shared_counts",
+                                &[
+                                    ("shared_new", c.shared_new.to_string()),
+                                    ("shared_updated", c.shared_updated.to_string()),
+                                    ("shared_unchanged", c.shared_unchanged.to_string()),
+                                    ("shared_conflicts", c.shared_conflicts.to_string()),
+                                ],
+                            );
+                            say!(out, "  {}", line.trim_start_matches(['；', ';', ' ']));
+                        }
                     }
                     // Each bundle stands alone: report it and go on with the next one.
                     Err(e) if failed.is_none() => failed = Some(e),
@@ -1448,7 +1466,25 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
         }
         BundleCmd::Conflicts => {
             let rows = app.conflicts(true)?;
-            if rows.is_empty() {
+            let shared = app.shared_conflicts(true)?;
+            for c in &shared {
+                say!(
+                    out,
+                    "{}",
+                    msg(
+                        lang,
+                        "cli.shared_conflict_line",
+                        &[
+                            ("id", c.id.clone()),
+                            ("kind", i18n::text(lang, &format!("sharing.kinds.{}", c.kind))),
+                            ("record", c.record_id.clone()),
+                            ("device", c.device_id.clone()),
+                            ("at", c.received_at.clone())
+                        ]
+                    )
+                );
+            }
+            if rows.is_empty() && shared.is_empty() {
                 say!(out, "{}", i18n::text(lang, "cli.no_conflicts"));
             }
             for c in rows {
@@ -1469,7 +1505,11 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
             }
         }
         BundleCmd::Resolve { id, take } => {
-            app.resolve_conflict(&id, take == "incoming", Utc::now())?;
+            if app.shared_conflicts(true)?.iter().any(|c| c.id == id) {
+                app.resolve_shared_conflict(&id, take == "incoming", Utc::now())?;
+            } else {
+                app.resolve_conflict(&id, take == "incoming", Utc::now())?;
+            }
             say!(out, "{}", i18n::text(lang, "cli.conflict_resolved"));
         }
         BundleCmd::Status { json } => {

@@ -885,3 +885,58 @@ fn what_residents_volunteered_is_offered_with_its_interview_and_included_under_c
     }
     assert_eq!(library_sizes(dir.path()), (1, 0));
 }
+
+/// The key fingerprint (`3F2A-91C0-77DE-0B4C-A1E9`) in `shequ keys show`'s output.
+fn fingerprint(dir: &Path) -> String {
+    let out = common::shequ_ok(dir, &["keys", "show"]);
+    out.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .find(|w| w.len() == 24 && w.matches('-').count() == 4)
+        .unwrap_or_else(|| panic!("no fingerprint in {out}"))
+        .to_string()
+}
+
+#[test]
+fn a_cluster_reaches_a_laptop_in_a_bundle_the_centre_writes_back() {
+    let (centre, laptop) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (c, l) = (centre.path(), laptop.path());
+    common::shequ_ok(c, &["demo"]);
+    let key = common::shequ_ok(c, &["keys", "init-centre"]);
+    let key = key.lines().find(|s| s.starts_with("age1")).unwrap();
+    common::shequ_ok(l, &["keys", "set-centre", key]);
+    // The laptop's first bundle (nothing finalized yet) carries its key to the centre.
+    let b1 = l.join("b1.shequ");
+    common::shequ_ok(l, &["bundle", "export", "--out", b1.to_str().unwrap()]);
+    let fp = fingerprint(l);
+    common::shequ_ok(c, &["bundle", "import", b1.to_str().unwrap(), "--accept-device", &fp]);
+    common::shequ_ok(
+        c,
+        &["clusters", "confirm", "--name", "整合型社区群", "--starts", "2026-01-01", "DH-06", "XH-05"],
+    );
+    let n1 = c.join("n1.shequ");
+    common::shequ_ok(c, &["bundle", "export", "--out", n1.to_str().unwrap()]);
+    // Without accepting the centre first, the laptop refuses it and keeps nothing.
+    let refused = shequ(l, &["bundle", "import", n1.to_str().unwrap()]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains(&fingerprint(c)), "{}", refused.stderr);
+    let fp_centre = fingerprint(c);
+    let out = common::shequ_ok(
+        l,
+        &["bundle", "import", n1.to_str().unwrap(), "--accept-device", &fp_centre],
+    );
+    // the cluster, its two members
+    assert!(
+        out.contains("社区群与资源库记录：新增 3，更新 0，未变 0，冲突 0"),
+        "{out}"
+    );
+    let shown = json(l, &["clusters", "show", "整合型社区群", "--json"]);
+    let members: Vec<&str> = shown[0]["current"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(members, ["DH-06", "XH-05"]);
+    // The same bundle again changes nothing.
+    let out = common::shequ_ok(l, &["bundle", "import", n1.to_str().unwrap()]);
+    assert!(!out.contains("新增 3"), "{out}");
+}

@@ -18,6 +18,10 @@ pub struct Grouping {
     pub by_housing: bool,
     /// Also the same street (Ningbo's 组团联建: neighbours work together).
     pub by_street: bool,
+    /// Also neighbours: connected through the neighbour list (a chain of neighbouring
+    /// communities of the type makes one proposal).
+    #[serde(default)]
+    pub by_neighbours: bool,
 }
 
 /// A proposed cluster: what its members share, and the terms most of them ask for.
@@ -45,6 +49,7 @@ pub struct SharedTerm {
 pub fn propose(
     classes: &[Classification],
     streets: &BTreeMap<String, String>,
+    neighbours: &[(String, String)],
     grouping: Grouping,
 ) -> (Vec<Proposal>, Vec<String>) {
     type Key = (SocialType, Option<HousingForm>, Option<String>);
@@ -63,6 +68,13 @@ pub fn propose(
         groups.entry(key).or_default().push(c);
     }
     let (mut proposals, mut alone) = (Vec::new(), Vec::new());
+    let groups = groups.into_iter().flat_map(|(key, members)| {
+        let parts = match grouping.by_neighbours {
+            true => components(members, neighbours),
+            false => vec![members],
+        };
+        parts.into_iter().map(move |m| (key.clone(), m))
+    });
     for ((social_type, housing_form, street), mut members) in groups {
         members.sort_by(|a, b| a.code.cmp(&b.code));
         if members.len() < 2 {
@@ -79,6 +91,40 @@ pub fn propose(
     }
     alone.sort();
     (proposals, alone)
+}
+
+/// The communities split into the groups connected through neighbour pairs among them, each
+/// group ordered as given, groups by their first member.
+fn components<'a>(
+    members: Vec<&'a Classification>,
+    pairs: &[(String, String)],
+) -> Vec<Vec<&'a Classification>> {
+    let index: BTreeMap<&str, usize> = members
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.code.as_str(), i))
+        .collect();
+    // Union-find over the members.
+    let mut parent: Vec<usize> = (0..members.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (a, b) in pairs {
+        if let (Some(&i), Some(&j)) = (index.get(a.as_str()), index.get(b.as_str())) {
+            let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+            parent[ri.max(rj)] = ri.min(rj);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<&Classification>> = BTreeMap::new();
+    for (i, c) in members.iter().enumerate() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(c);
+    }
+    groups.into_values().collect()
 }
 
 /// Terms (top needs and top problems) that two or more of the communities have.

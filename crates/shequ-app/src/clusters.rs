@@ -10,7 +10,7 @@ use shequ_analysis::clusters::{
     SharedTerm,
 };
 use shequ_core::{Error, ErrorCode, Result};
-use shequ_store::{ClusterRow, FollowUpRow, MemberRow, TurnRow};
+use shequ_store::{ClusterRow, FollowUpRow, MemberRow, ProjectNeedRow, TurnRow};
 use ts_rs::TS;
 
 use crate::App;
@@ -162,7 +162,8 @@ impl App {
             .iter()
             .map(|c| (c.code.clone(), c.street.clone()))
             .collect();
-        let (proposals, alone) = propose(&classes, &streets, grouping);
+        let neighbours = self.store().neighbours()?;
+        let (proposals, alone) = propose(&classes, &streets, &neighbours, grouping);
         Ok(ClusterProposals {
             round: district.round,
             proposals,
@@ -582,24 +583,9 @@ impl App {
         let vocabulary = self.vocabulary()?;
         let mut tags = Vec::new();
         for t in &c.tags {
-            match vocabulary.resolve(t) {
-                shequ_analysis::resources::Resolved::Term(term) => {
-                    if !tags.contains(&term.key) {
-                        tags.push(term.key.clone());
-                    }
-                }
-                shequ_analysis::resources::Resolved::Unknown(near) => {
-                    let e = Error::new(ErrorCode::InvalidValue)
-                        .with("field", "tags")
-                        .with("value", t);
-                    return Err(match near {
-                        Some(n) => e.with("why", "tag_near").with(
-                            "suggestion",
-                            n.label.pick(shequ_core::Lang::ZhCn).unwrap_or(&n.key),
-                        ),
-                        None => e.with("why", "unknown_term"),
-                    });
-                }
+            let key = resolve_tag(&vocabulary, "tags", t)?;
+            if !tags.contains(&key) {
+                tags.push(key);
             }
         }
         let library = shequ_analysis::Library::default_library()?;
@@ -713,4 +699,143 @@ pub fn typed_day(field: &str, s: &str) -> Result<NaiveDate> {
             .with("value", s)
             .with("why", "date_format")
     })
+}
+
+/// A tag as typed (a key, or a label in either language), resolved in the vocabulary; an
+/// unknown one is refused with the nearest term offered.
+pub(crate) fn resolve_tag(
+    vocabulary: &shequ_analysis::resources::Vocabulary,
+    field: &str,
+    typed: &str,
+) -> Result<String> {
+    match vocabulary.resolve(typed) {
+        shequ_analysis::resources::Resolved::Term(term) => Ok(term.key.clone()),
+        shequ_analysis::resources::Resolved::Unknown(near) => {
+            let e = Error::new(ErrorCode::InvalidValue)
+                .with("field", field)
+                .with("value", typed);
+            Err(match near {
+                Some(n) => e.with("why", "tag_near").with(
+                    "suggestion",
+                    n.label.pick(shequ_core::Lang::ZhCn).unwrap_or(&n.key),
+                ),
+                None => e.with("why", "unknown_term"),
+            })
+        }
+    }
+}
+
+/// An entry for a cluster's annual project-needs list, as the analyst types it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[ts(export)]
+pub struct NewProjectNeed {
+    pub year: i32,
+    /// A tag in the vocabulary (key or label), or empty.
+    pub tag: String,
+    pub title: String,
+    pub note: String,
+}
+
+impl App {
+    /// A cluster's annual project-needs list for `year` (every year when `None`).
+    pub fn project_needs(&self, cluster: &str, year: Option<i32>) -> Result<Vec<ProjectNeedRow>> {
+        let c = self.cluster_row(cluster)?;
+        let mut rows = self.store().project_needs(&c.id)?;
+        rows.retain(|r| year.is_none_or(|y| r.year == y));
+        Ok(rows)
+    }
+
+    /// Adds an entry to a cluster's project-needs list (listed, audited).
+    pub fn add_project_need(
+        &mut self,
+        cluster: &str,
+        need: &NewProjectNeed,
+        now: DateTime<Utc>,
+    ) -> Result<ProjectNeedRow> {
+        let c = self.cluster_row(cluster)?;
+        let title = need.title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "title")
+                .with("value", title)
+                .with("why", "need_title"));
+        }
+        if !(2000..=2100).contains(&need.year) {
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "year")
+                .with("value", need.year)
+                .with("why", "need_year"));
+        }
+        let term = match need.tag.trim() {
+            "" => String::new(),
+            t => resolve_tag(&self.vocabulary()?, "tags", t)?,
+        };
+        let row = ProjectNeedRow {
+            id: shequ_core::new_id().to_string(),
+            cluster_id: c.id,
+            year: need.year,
+            term,
+            title: title.to_string(),
+            note: need.note.trim().to_string(),
+            status: "listed".into(),
+            updated_at: String::new(),
+        };
+        let actor = self.actor();
+        self.store_mut().add_project_need(&row, &actor, now)?;
+        self.project_needs(cluster, Some(need.year))?
+            .into_iter()
+            .find(|r| r.id == row.id)
+            .ok_or_else(|| Error::internal("project need vanished"))
+    }
+
+    /// Sets an entry's status: `listed`, `matched` or `dropped`.
+    pub fn set_project_need(&mut self, id: &str, status: &str, now: DateTime<Utc>) -> Result<()> {
+        let actor = self.actor();
+        self.store_mut().set_project_need(id, status, &actor, now)
+    }
+
+    /// Replaces the neighbour list from a CSV of pairs (`社区编码,相邻社区编码` or
+    /// `community,neighbour`; UTF-8 or GBK). Every row is checked before anything is written:
+    /// both codes known, not the same. Returns the number of pairs.
+    pub fn import_neighbours(&mut self, path: &std::path::Path, now: DateTime<Utc>) -> Result<usize> {
+        let bytes = shequ_core::fs::read_capped(path, shequ_core::fs::MAX_CSV_BYTES)?;
+        let file = path.display().to_string();
+        let text = crate::community_csv::decode(&bytes, &file)?;
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let head = lines.next().unwrap_or_default().to_lowercase();
+        if !(head.contains("社区") || head.contains("community")) {
+            return Err(Error::new(ErrorCode::CsvMissingColumns)
+                .with("file", &file)
+                .with("columns", "社区编码, 相邻社区编码"));
+        }
+        let mut pairs = Vec::new();
+        for (i, line) in lines.enumerate() {
+            let cells: Vec<&str> = line.split([',', '，', '\t']).map(str::trim).collect();
+            let row = i + 2;
+            let (Some(a), Some(b)) = (cells.first(), cells.get(1)) else {
+                return Err(Error::new(ErrorCode::CsvBadRow).with("file", &file).with("row", row));
+            };
+            for code in [a, b] {
+                if self.store().community_by_code(code)?.is_none() {
+                    return Err(Error::new(ErrorCode::NotFound)
+                        .with("what", "community")
+                        .with("id", code)
+                        .with("file", &file)
+                        .with("row", row));
+                }
+            }
+            if a == b {
+                return Err(Error::new(ErrorCode::InvalidValue)
+                    .with("field", "neighbour")
+                    .with("value", a)
+                    .with("why", "own_neighbour")
+                    .with("file", &file)
+                    .with("row", row));
+            }
+            pairs.push((a.to_string(), b.to_string()));
+        }
+        let actor = self.actor();
+        self.store_mut().set_neighbours(&pairs, &actor, now)?;
+        Ok(pairs.len())
+    }
 }

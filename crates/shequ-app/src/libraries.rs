@@ -12,6 +12,7 @@ use shequ_analysis::resources::{
 };
 use shequ_analysis::Scheme;
 use shequ_core::{i18n, Error, ErrorCode, Lang, Result};
+use shequ_store::ProjectNeedRow;
 use shequ_store::{LibraryEntry, LibraryKind, MatchRow};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -345,6 +346,10 @@ struct Parsed {
     entry: LibraryEntry,
     label: String,
 }
+
+/// An agenda item being built: term, member communities (names), mean value, mean weight,
+/// a problem, and the title the cluster's own list gives it.
+type Item = (String, Vec<String>, f64, f64, bool, Option<String>);
 
 impl App {
     /// The vocabulary of the scale the current round is analysed with (the default scale
@@ -925,18 +930,40 @@ impl App {
                 e.3 = d.problem;
             }
         }
+        // The cluster's own annual list when it keeps one for this year; else the needs the
+        // members share (or, when they share none, all of their needs).
+        let listed: Vec<ProjectNeedRow> = self
+            .project_needs(name, Some(chrono::Datelike::year(&today)))?
+            .into_iter()
+            .filter(|n| n.status != "dropped")
+            .collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let from_list: Vec<Item> = listed
+            .iter()
+            .map(|n| {
+                let found = by_term.get(&n.term);
+                (
+                    n.term.clone(),
+                    found.map(|f| f.0.clone()).unwrap_or_default(),
+                    found.map_or(0.0, |f| mean(&f.1)),
+                    found.map_or(1.0, |f| mean(&f.2)),
+                    found.map_or(n.term.starts_with("problem:"), |f| f.3),
+                    Some(n.title.clone()),
+                )
+            })
+            .collect();
         let shared = by_term.values().any(|v| v.0.len() >= 2);
-        let mut items: Vec<(String, Vec<String>, f64, f64, bool)> = by_term
+        let mut items: Vec<Item> = by_term
             .into_iter()
             .filter(|(_, v)| !shared || v.0.len() >= 2)
             .map(|(term, (communities, values, weights, problem))| {
-                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
                 (
                     term,
                     communities.clone(),
                     mean(&values),
                     mean(&weights),
                     problem,
+                    None,
                 )
             })
             .collect();
@@ -947,6 +974,9 @@ impl App {
                 .then(a.0.cmp(&b.0))
         });
         items.truncate(10);
+        if !from_list.is_empty() {
+            items = from_list;
+        }
         let (resources, experts) = (self.resources()?, self.experts()?);
         let recorded = self.store().matches()?;
         let index = Index::new(&resources, &experts, &current_load(&recorded), today);
@@ -962,7 +992,7 @@ impl App {
         };
         let agenda_items = items
             .into_iter()
-            .map(|(term, communities, value, weight, problem)| {
+            .map(|(term, communities, value, weight, problem, title)| {
                 let demand = shequ_analysis::matching::Demand {
                     term: term.clone(),
                     problem,
@@ -1006,12 +1036,17 @@ impl App {
                         }
                     })
                     .collect();
+                let term_label = vocabulary
+                    .get(&term)
+                    .and_then(|t| t.label.pick(lang))
+                    .unwrap_or(&term)
+                    .to_string();
                 shequ_report::AgendaItem {
-                    label: vocabulary
-                        .get(&term)
-                        .and_then(|t| t.label.pick(lang))
-                        .unwrap_or(&term)
-                        .to_string(),
+                    label: match title {
+                        Some(t) if term.is_empty() => t,
+                        Some(t) => format!("{t}（{term_label}）"),
+                        None => term_label,
+                    },
                     communities,
                     value,
                     problem,

@@ -76,6 +76,7 @@ fn the_demo_district_is_proposed_in_same_type_pairs_with_what_they_share() {
             Grouping {
                 by_housing: false,
                 by_street: true,
+                by_neighbours: false,
             },
             now,
         )
@@ -366,4 +367,92 @@ fn the_chair_rotates_fairly_is_kept_as_history_and_meetings_take_their_rounds_ch
         e.message(Lang::ZhCn),
         "“短命的群”在 2026-04-01 没有成员，无法安排这一轮的轮值主席。"
     );
+}
+
+#[test]
+fn neighbours_propose_only_adjacent_pairs_and_bad_lists_write_nothing() {
+    let (dir, mut app, now) = demo();
+    let by_neighbours = Grouping {
+        by_neighbours: true,
+        ..Grouping::default()
+    };
+    // No list yet: no two communities are neighbours.
+    assert!(app.propose_clusters(by_neighbours, now).unwrap().proposals.is_empty());
+    let csv = dir.path().join("neighbours.csv");
+    std::fs::write(&csv, "社区编码,相邻社区编码\nDH-06,XH-05\nDH-05,DH-04\nXH-02,XH-03\n").unwrap();
+    assert_eq!(app.import_neighbours(&csv, now).unwrap(), 3);
+    let p = app.propose_clusters(by_neighbours, now).unwrap();
+    let groups: Vec<&[String]> = p.proposals.iter().map(|g| &g.members[..]).collect();
+    // Only the integral pair are neighbours; DH-05 and XH-02 (parochial) are not.
+    assert_eq!(groups, [&codes(&["DH-06", "XH-05"])[..]]);
+    assert!(p.alone.contains(&"DH-05".to_string()) && p.alone.contains(&"XH-02".to_string()));
+
+    for (text, expected) in [
+        ("社区编码,相邻社区编码\nDH-06,ZZ-99\n", "ZZ-99"),
+        ("社区编码,相邻社区编码\nDH-06,DH-06\n", "不能和自己相邻"),
+        ("甲,乙\nDH-06,XH-05\n", "社区编码"),
+    ] {
+        std::fs::write(&csv, text).unwrap();
+        let e = app.import_neighbours(&csv, now).unwrap_err();
+        assert!(e.message(Lang::ZhCn).contains(expected), "{}", e.message(Lang::ZhCn));
+    }
+    assert_eq!(app.store().neighbours().unwrap().len(), 3, "the old list stays");
+}
+
+#[test]
+fn the_annual_project_needs_list_drives_the_agenda_until_it_is_dropped() {
+    let (dir, mut app, now) = demo();
+    app.create_cluster("整合型社区群", &codes(&["DH-06", "XH-05"]), day(2026, 1, 1), 3, now)
+        .unwrap();
+    let csv = "资源类型,名称,所属社区,所属街道,标签\n社会组织,西河停车互助队,XH-05,,停车难、乱停车\n";
+    app.import_libraries(csv.as_bytes(), "r.csv", false, now).unwrap();
+    let need = |title: &str, tag: &str, year: i32| shequ_app::clusters::NewProjectNeed {
+        year,
+        tag: tag.into(),
+        title: title.into(),
+        note: String::new(),
+    };
+    // Refusals, nothing listed.
+    for (n, expected) in [
+        (need(" ", "", 2026), "项目需求要写个名称"),
+        (need("停车改造", "", 1999), "2000 到 2100"),
+        (need("停车改造", "停车南", 2026), "停车"),
+    ] {
+        let e = app.add_project_need("整合型社区群", &n, now).unwrap_err();
+        assert!(e.message(Lang::ZhCn).contains(expected), "{}", e.message(Lang::ZhCn));
+    }
+    assert!(app.project_needs("整合型社区群", None).unwrap().is_empty());
+    let listed = app
+        .add_project_need("整合型社区群", &need("停车改造项目", "problem:parking", 2026), now)
+        .unwrap();
+    assert_eq!((listed.term.as_str(), listed.status.as_str()), ("problem:parking", "listed"));
+    app.add_project_need("整合型社区群", &need("去年的项目", "", 2025), now).unwrap();
+    assert_eq!(app.project_needs("整合型社区群", Some(2026)).unwrap().len(), 1);
+
+    let rows = |app: &App| -> Vec<(String, String)> {
+        let out = dir.path().join("agenda");
+        std::fs::create_dir_all(&out).unwrap();
+        let files = app.cluster_agenda("整合型社区群", Lang::ZhCn, &out, now).unwrap();
+        let xlsx = files.iter().find(|f| f.extension().unwrap() == "xlsx").unwrap();
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(xlsx).unwrap();
+        use calamine::Reader;
+        let range = wb.worksheet_range_at(0).unwrap().unwrap();
+        range
+            .rows()
+            .skip(1)
+            .filter(|r| !r[1].to_string().is_empty())
+            .map(|r| (r[1].to_string(), r[5].to_string()))
+            .collect()
+    };
+    // This year's list is the agenda: one item, titled by the cluster, matched to the resource.
+    let got = rows(&app);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].0.starts_with("停车改造项目（"), "{got:?}");
+    assert_eq!(got[0].1, "西河停车互助队");
+    // Dropped: the agenda goes back to what the members share.
+    app.set_project_need(&listed.id, "dropped", now).unwrap();
+    let labels: Vec<String> = rows(&app).into_iter().map(|r| r.0).collect();
+    assert!(labels.len() >= 2 && !labels.iter().any(|l| l.contains("停车改造项目")), "{labels:?}");
+    let e = app.set_project_need(&listed.id, "finished", now).unwrap_err();
+    assert_eq!(e.params["why"], "need_status");
 }

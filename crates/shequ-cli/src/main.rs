@@ -323,8 +323,40 @@ enum ClustersCmd {
         /// Also the same street (neighbours, as Ningbo's 组团联建).
         #[arg(long)]
         by_street: bool,
+        /// Also connected through the neighbour list (`shequ clusters neighbours FILE`).
+        #[arg(long)]
+        by_neighbours: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// Replace the neighbour list from a CSV of pairs (社区编码,相邻社区编码).
+    Neighbours { file: PathBuf },
+    /// A cluster's annual project-needs list (年度项目需求清单).
+    Needs {
+        name: String,
+        #[arg(long)]
+        year: Option<i32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add an entry to a cluster's project-needs list (this year unless `--year`).
+    NeedAdd {
+        name: String,
+        #[arg(long)]
+        title: String,
+        /// A tag in the vocabulary (key or label).
+        #[arg(long, default_value = "")]
+        tag: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// Set a project need's status.
+    NeedSet {
+        id: String,
+        #[arg(long, value_parser = ["listed", "matched", "dropped"])]
+        status: String,
     },
     /// Make a cluster of these communities, its rounds `--months` long from `--starts`.
     Confirm {
@@ -2204,15 +2236,87 @@ fn clusters(app: &mut App, cmd: ClustersCmd, lang: Lang, out: &mut String) -> Re
     let now = Utc::now();
     let vocabulary = app.vocabulary()?;
     match cmd {
+        ClustersCmd::Neighbours { file } => {
+            let n = app.import_neighbours(&file, now)?;
+            say!(
+                out,
+                "{}",
+                msg(lang, "cli.neighbours_set", &[("count", n.to_string())])
+            );
+        }
+        ClustersCmd::Needs { name, year, json } => {
+            let rows = app.project_needs(&name, year)?;
+            if json {
+                say!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&rows).map_err(shequ_core::Error::internal)?
+                );
+            } else if rows.is_empty() {
+                say!(out, "{}", i18n::text(lang, "cli.no_project_needs"));
+            }
+            if !json {
+                for r in rows {
+                    say!(
+                        out,
+                        "{}",
+                        msg(
+                            lang,
+                            "cli.project_need_line",
+                            &[
+                                ("id", r.id),
+                                ("year", r.year.to_string()),
+                                ("title", r.title),
+                                ("status", i18n::text(lang, &format!("network.need_status.{}", r.status))),
+                            ]
+                        )
+                    );
+                }
+            }
+        }
+        ClustersCmd::NeedAdd {
+            name,
+            title,
+            tag,
+            note,
+            year,
+        } => {
+            let year = year.unwrap_or_else(|| chrono::Datelike::year(&app.today(now)));
+            let r = app.add_project_need(
+                &name,
+                &shequ_app::clusters::NewProjectNeed {
+                    year,
+                    tag,
+                    title,
+                    note,
+                },
+                now,
+            )?;
+            say!(
+                out,
+                "{}",
+                msg(
+                    lang,
+                    "cli.project_need_added",
+                    &[("id", r.id), ("title", r.title), ("year", r.year.to_string())]
+                )
+            );
+        }
+        ClustersCmd::NeedSet { id, status } => {
+            app.set_project_need(&id, &status, now)?;
+            say!(out, "{}", i18n::text(lang, "cli.project_need_set"));
+        }
         ClustersCmd::Propose {
             by_housing,
             by_street,
+            by_neighbours,
             json,
         } => {
             let p = app.propose_clusters(
                 shequ_analysis::clusters::Grouping {
                     by_housing,
                     by_street,
+                    by_neighbours,
                 },
                 now,
             )?;

@@ -532,3 +532,134 @@ impl Store {
         rows
     }
 }
+
+/// One entry of a cluster's annual project-needs list (年度项目需求清单).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ProjectNeedRow {
+    pub id: String,
+    pub cluster_id: String,
+    pub year: i32,
+    /// A vocabulary key (`group:choice`), or '' when none fits.
+    pub term: String,
+    pub title: String,
+    pub note: String,
+    /// `listed`, `matched` or `dropped`.
+    pub status: String,
+    pub updated_at: String,
+}
+
+pub const PROJECT_NEED_STATUSES: [&str; 3] = ["listed", "matched", "dropped"];
+
+impl Store {
+    pub fn add_project_need(
+        &mut self,
+        row: &ProjectNeedRow,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO project_needs (id, cluster_id, year, term, title, note, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            params![row.id, row.cluster_id, row.year, row.term, row.title, row.note, row.status, ts(now)],
+        )
+        .map_err(err)?;
+        audit_in(&tx, actor, now, AuditAction::Create, "project_need", &row.id, None, &row.title)
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Sets an entry's status, audited; `NotFound` for an unknown id.
+    pub fn set_project_need(
+        &mut self,
+        id: &str,
+        status: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if !PROJECT_NEED_STATUSES.contains(&status) {
+            return Err(Error::new(ErrorCode::InvalidValue)
+                .with("field", "status")
+                .with("value", status)
+                .with("why", "need_status"));
+        }
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let n = tx
+            .execute(
+                "UPDATE project_needs SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, status, ts(now)],
+            )
+            .map_err(err)?;
+        if n == 0 {
+            return Err(Error::new(ErrorCode::NotFound)
+                .with("what", "project_need")
+                .with("id", id));
+        }
+        audit_in(&tx, actor, now, AuditAction::Update, "project_need", id, Some("status"), status)
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// A cluster's list, by year then as entered.
+    pub fn project_needs(&self, cluster_id: &str) -> Result<Vec<ProjectNeedRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, cluster_id, year, term, title, note, status, updated_at FROM project_needs
+                 WHERE cluster_id = ?1 ORDER BY year, created_at, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([cluster_id], |r| {
+                Ok(ProjectNeedRow {
+                    id: r.get(0)?,
+                    cluster_id: r.get(1)?,
+                    year: r.get(2)?,
+                    term: r.get(3)?,
+                    title: r.get(4)?,
+                    note: r.get(5)?,
+                    status: r.get(6)?,
+                    updated_at: r.get(7)?,
+                })
+            })
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e));
+        rows
+    }
+
+    /// Replaces the neighbour list with these pairs (each in either order).
+    pub fn set_neighbours(&mut self, pairs: &[(String, String)], actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute("DELETE FROM neighbours", []).map_err(err)?;
+        for (a, b) in pairs {
+            let (a, b) = if a < b { (a, b) } else { (b, a) };
+            tx.execute(
+                "INSERT OR IGNORE INTO neighbours (a, b) VALUES (?1, ?2)",
+                params![a, b],
+            )
+            .map_err(err)?;
+        }
+        audit_in(&tx, actor, now, AuditAction::Update, "neighbours", "", None, &pairs.len().to_string())
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    pub fn neighbours(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT a, b FROM neighbours ORDER BY a, b")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e));
+        rows
+    }
+}

@@ -29,7 +29,8 @@ pub use bundles::{
 };
 pub use cipher::{FileState, Passphrase};
 pub use clusters::{
-    CaseRow, ClusterRow, FollowUpRow, MeetingRow, MemberRow, TurnRow, FOLLOW_UP_STATUSES,
+    CaseRow, ClusterRow, FollowUpRow, MeetingRow, MemberRow, ProjectNeedRow, TurnRow,
+    FOLLOW_UP_STATUSES, PROJECT_NEED_STATUSES,
 };
 pub use communities::CommunitySummary;
 pub use instruments::{content_hash, InstrumentRecord, InstrumentSummary};

@@ -11,4 +11,9 @@ by_housing: boolean,
 /**
  * Also the same street (Ningbo's 组团联建: neighbours work together).
  */
-by_street: boolean, };
+by_street: boolean, 
+/**
+ * Also neighbours: connected through the neighbour list (a chain of neighbouring
+ * communities of the type makes one proposal).
+ */
+by_neighbours: boolean, };

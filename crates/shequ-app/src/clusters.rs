@@ -797,15 +797,13 @@ impl App {
     /// Replaces the neighbour list from a CSV of pairs (`社区编码,相邻社区编码` or
     /// `community,neighbour`; UTF-8 or GBK). Every row is checked before anything is written:
     /// both codes known, not the same. Returns the number of pairs.
-    pub fn import_neighbours(&mut self, path: &std::path::Path, now: DateTime<Utc>) -> Result<usize> {
-        let bytes = shequ_core::fs::read_capped(path, shequ_core::fs::MAX_CSV_BYTES)?;
-        let file = path.display().to_string();
-        let text = crate::community_csv::decode(&bytes, &file)?;
+    pub fn import_neighbours(&mut self, bytes: &[u8], file: &str, now: DateTime<Utc>) -> Result<usize> {
+        let text = crate::community_csv::decode(bytes, file)?;
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
         let head = lines.next().unwrap_or_default().to_lowercase();
         if !(head.contains("社区") || head.contains("community")) {
             return Err(Error::new(ErrorCode::CsvMissingColumns)
-                .with("file", &file)
+                .with("file", file)
                 .with("columns", "社区编码, 相邻社区编码"));
         }
         let mut pairs = Vec::new();
@@ -813,14 +811,14 @@ impl App {
             let cells: Vec<&str> = line.split([',', '，', '\t']).map(str::trim).collect();
             let row = i + 2;
             let (Some(a), Some(b)) = (cells.first(), cells.get(1)) else {
-                return Err(Error::new(ErrorCode::CsvBadRow).with("file", &file).with("row", row));
+                return Err(Error::new(ErrorCode::CsvBadRow).with("file", file).with("row", row));
             };
             for code in [a, b] {
                 if self.store().community_by_code(code)?.is_none() {
                     return Err(Error::new(ErrorCode::NotFound)
                         .with("what", "community")
                         .with("id", code)
-                        .with("file", &file)
+                        .with("file", file)
                         .with("row", row));
                 }
             }
@@ -829,7 +827,7 @@ impl App {
                     .with("field", "neighbour")
                     .with("value", a)
                     .with("why", "own_neighbour")
-                    .with("file", &file)
+                    .with("file", file)
                     .with("row", row));
             }
             pairs.push((a.to_string(), b.to_string()));

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shequ_analysis::matching::{demands, DemandMatches, Index, Place};
 use shequ_analysis::resources::{
     Availability, Expert, Resolved, Resource, ResourceKind, Vocabulary,
@@ -18,6 +18,19 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::App;
+
+/// One library entry as the window's form holds it: the template's columns by key (`kind`,
+/// `name`, `organisation`, `community`, `street`, `contact`, `capacity`, `days`, `hours`,
+/// `until`, `tags`), all as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[ts(export)]
+pub struct LibraryForm {
+    /// `resources` or `experts`.
+    pub library: String,
+    /// The entry changed; `None` adds one.
+    pub id: Option<String>,
+    pub fields: BTreeMap<String, String>,
+}
 
 /// What an import added (or, on a dry run, would add).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -483,6 +496,108 @@ impl App {
     }
 
     fn parse_libraries(&self, bytes: &[u8], file: &str) -> Result<Vec<Parsed>> {
+        self.parse_tables(tables(bytes, file)?, file)
+    }
+
+    /// Adds one entry, or changes one (`form.id`), as typed in the window: the template's
+    /// columns by key, checked exactly as an imported row is. Audited; a name that another
+    /// entry of the library has is refused.
+    pub fn save_library_entry(&mut self, form: &LibraryForm, now: DateTime<Utc>) -> Result<Libraries> {
+        let library = match form.library.as_str() {
+            "resources" => LibraryKind::Resources,
+            "experts" => LibraryKind::Experts,
+            other => {
+                return Err(Error::new(ErrorCode::InvalidValue)
+                    .with("field", "library")
+                    .with("value", other)
+                    .with("why", "unknown_library"))
+            }
+        };
+        let columns: &[Col] = match library {
+            LibraryKind::Resources => &RESOURCE_COLUMNS,
+            LibraryKind::Experts => &EXPERT_COLUMNS,
+        };
+        let header: Vec<String> = columns.iter().map(|c| c.header(Lang::ZhCn, library)).collect();
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| form.fields.get(c.key()).cloned().unwrap_or_default())
+            .collect();
+        // The form has no file, sheet or row: the refusal names the field, the value and
+        // what is wrong with it.
+        let unplaced = |e: Error| {
+            if e.code != ErrorCode::LibraryInvalid {
+                return e;
+            }
+            let p = |k: &str| e.params.get(k).cloned().unwrap_or_default();
+            let column = Col::from_header(&p("column"), library).map(Col::key);
+            let (field, value, why) = match p("library_problem").as_str() {
+                "tag_unknown" => ("tags", p("tag"), "unknown_term"),
+                "tag_unknown_near" => ("tags", p("tag"), "tag_near"),
+                "no_place" => ("street", String::new(), "library_no_place"),
+                "required" => (column.unwrap_or("name"), p("value"), "library_required"),
+                "bad_capacity" => ("capacity", p("value"), "library_capacity"),
+                "bad_days" => ("days", p("value"), "library_days"),
+                "bad_date" => ("until", p("value"), "library_date"),
+                "no_tags" => ("tags", p("value"), "library_no_tags"),
+                "bad_kind" => ("kind", p("value"), "library_kind"),
+                "unknown_community" => ("community", p("value"), "library_community"),
+                _ => return e,
+            };
+            let mut out = Error::new(ErrorCode::InvalidValue)
+                .with("field", field)
+                .with("value", value)
+                .with("why", why);
+            if let Some(s) = e.params.get("suggestion") {
+                out = out.with("suggestion", s);
+            }
+            out
+        };
+        let mut parsed = self
+            .parse_tables(vec![(String::new(), vec![header, cells])], "")
+            .map_err(unplaced)?;
+        let mut entry = parsed.remove(0).entry;
+        let actor = self.actor();
+        let duplicate = || {
+            Error::new(ErrorCode::InvalidValue)
+                .with("field", "name")
+                .with("value", form.fields.get("name").cloned().unwrap_or_default())
+                .with("why", "library_duplicate")
+        };
+        match form.id.as_deref() {
+            None => {
+                if !self.store().library_existing(std::slice::from_ref(&entry))?.is_empty() {
+                    return Err(duplicate());
+                }
+                self.store_mut().insert_library(&[entry], &actor, now)?;
+            }
+            Some(id) => {
+                let id: Uuid = id.parse().map_err(|_| {
+                    Error::new(ErrorCode::NotFound).with("what", "library_entry").with("id", id)
+                })?;
+                entry.id = id.to_string();
+                entry.data = match library {
+                    LibraryKind::Resources => {
+                        let old = self.resources()?.into_iter().find(|r| r.id == id);
+                        let mut r: Resource = serde_json::from_str(&entry.data).map_err(Error::internal)?;
+                        r.id = id;
+                        r.source_instance = old.and_then(|o| o.source_instance);
+                        serde_json::to_string(&r).map_err(Error::internal)?
+                    }
+                    LibraryKind::Experts => {
+                        let mut e: Expert = serde_json::from_str(&entry.data).map_err(Error::internal)?;
+                        e.id = id;
+                        serde_json::to_string(&e).map_err(Error::internal)?
+                    }
+                };
+                if !self.store_mut().update_library(&entry, &actor, now)? {
+                    return Err(duplicate());
+                }
+            }
+        }
+        self.libraries()
+    }
+
+    fn parse_tables(&self, tables: Vec<(String, Vec<Vec<String>>)>, file: &str) -> Result<Vec<Parsed>> {
         let vocabulary = self.vocabulary()?;
         let communities = self.store().communities()?;
         let by_code: HashMap<&str, &shequ_core::Community> =
@@ -498,7 +613,7 @@ impl App {
         let mut out: Vec<Parsed> = Vec::new();
         let mut first_seen: HashMap<(LibraryKind, [String; 4]), (String, usize)> = HashMap::new();
         let mut recognised = false;
-        for (sheet, rows) in tables(bytes, file)? {
+        for (sheet, rows) in tables {
             let Some(header_row) = rows.first() else {
                 continue;
             };

@@ -380,7 +380,7 @@ fn neighbours_propose_only_adjacent_pairs_and_bad_lists_write_nothing() {
     assert!(app.propose_clusters(by_neighbours, now).unwrap().proposals.is_empty());
     let csv = dir.path().join("neighbours.csv");
     std::fs::write(&csv, "社区编码,相邻社区编码\nDH-06,XH-05\nDH-05,DH-04\nXH-02,XH-03\n").unwrap();
-    assert_eq!(app.import_neighbours(&csv, now).unwrap(), 3);
+    assert_eq!(app.import_neighbours(&std::fs::read(&csv).unwrap(), "neighbours.csv", now).unwrap(), 3);
     let p = app.propose_clusters(by_neighbours, now).unwrap();
     let groups: Vec<&[String]> = p.proposals.iter().map(|g| &g.members[..]).collect();
     // Only the integral pair are neighbours; DH-05 and XH-02 (parochial) are not.
@@ -393,7 +393,7 @@ fn neighbours_propose_only_adjacent_pairs_and_bad_lists_write_nothing() {
         ("甲,乙\nDH-06,XH-05\n", "社区编码"),
     ] {
         std::fs::write(&csv, text).unwrap();
-        let e = app.import_neighbours(&csv, now).unwrap_err();
+        let e = app.import_neighbours(&std::fs::read(&csv).unwrap(), "neighbours.csv", now).unwrap_err();
         assert!(e.message(Lang::ZhCn).contains(expected), "{}", e.message(Lang::ZhCn));
     }
     assert_eq!(app.store().neighbours().unwrap().len(), 3, "the old list stays");
@@ -455,4 +455,60 @@ fn the_annual_project_needs_list_drives_the_agenda_until_it_is_dropped() {
     assert!(labels.len() >= 2 && !labels.iter().any(|l| l.contains("停车改造项目")), "{labels:?}");
     let e = app.set_project_need(&listed.id, "finished", now).unwrap_err();
     assert_eq!(e.params["why"], "need_status");
+}
+
+#[test]
+fn one_library_entry_is_added_and_changed_from_the_form_with_the_import_s_checks() {
+    let (_dir, mut app, now) = demo();
+    let form = |id: Option<String>, pairs: &[(&str, &str)]| shequ_app::libraries::LibraryForm {
+        library: "resources".into(),
+        id,
+        fields: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    };
+    let libs = app
+        .save_library_entry(
+            &form(None, &[("kind", "社会组织"), ("name", "停车互助队"), ("community", "DH-06"), ("capacity", "3"), ("tags", "停车难、乱停车")]),
+            now,
+        )
+        .unwrap();
+    assert_eq!(libs.resources.len(), 1);
+    let r = &libs.resources[0];
+    assert_eq!((r.name.as_str(), r.capacity, r.tags.clone()), ("停车互助队", Some(3), vec!["problem:parking".to_string()]));
+    assert_eq!(r.street, app.store().community_by_code("DH-06").unwrap().unwrap().street);
+    let id = r.id.to_string();
+    // Bad input: each refused with the field and the reason, nothing changed.
+    for (pairs, expected) in [
+        (vec![("kind", "社会组织"), ("name", ""), ("community", "DH-06"), ("tags", "停车难、乱停车")], "名称"),
+        (vec![("kind", "社会组织"), ("name", "队"), ("community", "DH-06"), ("capacity", "三个"), ("tags", "停车难、乱停车")], "三个"),
+        (vec![("kind", "社会组织"), ("name", "队"), ("community", "DH-06"), ("tags", "停车南")], "最接近的是"),
+        (vec![("kind", "外星组织"), ("name", "队"), ("community", "DH-06"), ("tags", "停车难、乱停车")], "外星组织"),
+    ] {
+        let e = app.save_library_entry(&form(None, &pairs), now).unwrap_err();
+        let m = e.message(Lang::ZhCn);
+        assert!(m.contains(expected) && !m.contains("文件"), "{m}");
+    }
+    let dup = app
+        .save_library_entry(&form(None, &[("kind", "社会组织"), ("name", "停车互助队"), ("community", "DH-06"), ("tags", "停车难、乱停车")]), now)
+        .unwrap_err();
+    assert_eq!(dup.params["why"], "library_duplicate");
+    // Changed in place: same id, new name and capacity; a second entry cannot take its name.
+    let libs = app
+        .save_library_entry(
+            &form(Some(id.clone()), &[("kind", "社会组织"), ("name", "东湖停车互助队"), ("community", "DH-06"), ("capacity", "5"), ("tags", "停车难、乱停车")]),
+            now,
+        )
+        .unwrap();
+    assert_eq!(libs.resources.len(), 1);
+    assert_eq!((libs.resources[0].id.to_string(), libs.resources[0].name.as_str(), libs.resources[0].capacity), (id.clone(), "东湖停车互助队", Some(5)));
+    app.save_library_entry(&form(None, &[("kind", "志愿者"), ("name", "老张"), ("community", "DH-06"), ("tags", "停车难、乱停车")]), now)
+        .unwrap();
+    let clash = app
+        .save_library_entry(&form(Some(id.clone()), &[("kind", "志愿者"), ("name", "老张"), ("community", "DH-06"), ("tags", "停车难、乱停车")]), now)
+        .unwrap_err();
+    assert_eq!(clash.params["why"], "library_duplicate");
+    assert_eq!(app.resources().unwrap().iter().find(|r| r.id.to_string() == id).unwrap().name, "东湖停车互助队");
+    let unknown = app
+        .save_library_entry(&form(Some(shequ_core::new_id().to_string()), &[("kind", "志愿者"), ("name", "小李"), ("community", "DH-06"), ("tags", "停车难、乱停车")]), now)
+        .unwrap_err();
+    assert_eq!(unknown.code, ErrorCode::NotFound);
 }

@@ -2237,7 +2237,8 @@ fn clusters(app: &mut App, cmd: ClustersCmd, lang: Lang, out: &mut String) -> Re
     let vocabulary = app.vocabulary()?;
     match cmd {
         ClustersCmd::Neighbours { file } => {
-            let n = app.import_neighbours(&file, now)?;
+            let bytes = shequ_core::fs::read_capped(&file, shequ_core::fs::MAX_CSV_BYTES)?;
+            let n = app.import_neighbours(&bytes, &file.display().to_string(), now)?;
             say!(
                 out,
                 "{}",

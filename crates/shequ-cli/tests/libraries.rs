@@ -725,7 +725,7 @@ fn good_cases_are_kept_tagged_and_found_across_clusters() {
     for (args, expected) in [
         (
             vec!["cases", "add", "--title", "甲", "--tag", "加装电悌"],
-            "是不是“加装电梯”",
+            "最接近的是“加装电梯”",
         ),
         (
             vec![

@@ -125,6 +125,64 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// Changes an entry in place (its identity and record), audited with the old record:
+    /// `Ok(false)` when another entry already has that identity; `NotFound` for no such id.
+    pub fn update_library(&mut self, e: &LibraryEntry, actor: &Actor, now: DateTime<Utc>) -> Result<bool> {
+        let path = self.path.clone();
+        let err = |e| crate::db_error(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let table = match e.library {
+            LibraryKind::Resources => "resources",
+            LibraryKind::Experts => "experts",
+        };
+        let old: Option<String> = tx
+            .query_row(&format!("SELECT data FROM {table} WHERE id = ?1"), [&e.id], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        let Some(old) = old else {
+            return Err(Error::new(ErrorCode::NotFound)
+                .with("what", "library_entry")
+                .with("id", &e.id));
+        };
+        let [a, b, c, d] = &e.identity;
+        let done = match e.library {
+            LibraryKind::Resources => tx.execute(
+                "UPDATE resources SET kind = ?2, name = ?3, street = ?4, community_code = ?5, data = ?6, updated_at = ?7
+                 WHERE id = ?1",
+                params![e.id, a, b, c, d, e.data, ts(now)],
+            ),
+            LibraryKind::Experts => tx.execute(
+                "UPDATE experts SET name = ?2, organisation = ?3, data = ?4, updated_at = ?5 WHERE id = ?1",
+                params![e.id, a, b, e.data, ts(now)],
+            ),
+        };
+        match done {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Ok(false)
+            }
+            Err(x) => return Err(err(x)),
+        }
+        audit::record(
+            &tx,
+            actor,
+            now,
+            Change {
+                action: AuditAction::Update,
+                entity: e.library.entity(),
+                entity_id: &e.id,
+                field: None,
+                old_value: Some(&old),
+                new_value: Some(&e.data),
+            },
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(true)
+    }
+
     /// The records of a library (JSON), in the order they were added.
     pub fn library(&self, library: LibraryKind) -> Result<Vec<String>> {
         let sql = match library {

@@ -63,6 +63,17 @@ fn main() {
             "add_meeting",
             "set_follow_up",
             "cluster_agenda",
+            "save_library_entry",
+            "import_neighbours",
+            "project_needs",
+            "add_project_need",
+            "set_project_need",
+            "cases",
+            "add_case",
+            "volunteered",
+            "include_volunteered",
+            "shared_conflicts",
+            "resolve_shared_conflict",
         ]));
     if let Err(e) = tauri_build::try_build(attrs) {
         eprintln!("tauri-build failed: {e:#}");

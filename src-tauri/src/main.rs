@@ -17,20 +17,26 @@ use shequ_analysis::clusters::Grouping;
 use shequ_analysis::AnalysisSettings;
 use shequ_app::analysis::{AnalysisView, EditInput, Role};
 use shequ_app::bundles::{DeviceBundles, ImportReport, KeyStatus};
-use shequ_app::clusters::{ClusterProposals, ClusterView, NewMeeting};
+use shequ_app::clusters::{
+    Case, ClusterProposals, ClusterView, NewCase, NewMeeting, NewProjectNeed,
+};
 use shequ_app::exports::{DataFormat, PersonalData};
 use shequ_app::fieldwork::{
     FinalizeOutcome, InterviewData, RepeatOutcome, ResponseHistory, SaveOutcome, StartInterview,
 };
 use shequ_app::instruments::{ImportStatus, InstrumentPreview};
-use shequ_app::libraries::{CommunityMatches, Libraries, LibraryImport};
+use shequ_app::libraries::{
+    CommunityMatches, Libraries, LibraryForm, LibraryImport, VolunteeredOffer,
+};
 use shequ_app::progress::{Progress, ProgressSink, Stage};
 use shequ_app::unlock::LockState;
 use shequ_app::{demo::DemoReport, App, HomeData, Passphrase};
 use shequ_core::{Community, Error, ErrorCode, IpcError, Lang, NewCommunity};
 use shequ_store::InstrumentSummary;
 use shequ_store::ResponseRow;
-use shequ_store::{ConflictRow, ExportRow, FollowUpRow, MatchRow, RoundRow};
+use shequ_store::{
+    ConflictRow, ExportRow, FollowUpRow, MatchRow, ProjectNeedRow, RoundRow, SharedConflictRow,
+};
 use tauri::ipc::{InvokeBody, Request};
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -719,12 +725,14 @@ async fn propose_clusters(
     state: State<'_, Shared>,
     by_housing: bool,
     by_street: bool,
+    by_neighbours: bool,
 ) -> Result<ClusterProposals, IpcError> {
     with_app(&state, move |app, _| {
         app.propose_clusters(
             Grouping {
                 by_housing,
                 by_street,
+                by_neighbours,
             },
             Utc::now(),
         )
@@ -790,6 +798,115 @@ async fn cluster_agenda(
     with_app_writing(&state, dir, move |app, lang, dir| {
         app.cluster_agenda(&name, lang, dir, Utc::now())
             .map(|v| v.iter().map(|p| p.display().to_string()).collect())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn save_library_entry(
+    state: State<'_, Shared>,
+    form: LibraryForm,
+) -> Result<Libraries, IpcError> {
+    with_app(&state, move |app, _| {
+        app.save_library_entry(&form, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn import_neighbours(
+    state: State<'_, Shared>,
+    request: Request<'_>,
+) -> Result<usize, IpcError> {
+    let f = upload(&request);
+    with_app(&state, move |app, _| {
+        let f = f?;
+        app.import_neighbours(&f.bytes, &f.name, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn project_needs(
+    state: State<'_, Shared>,
+    name: String,
+    year: Option<i32>,
+) -> Result<Vec<ProjectNeedRow>, IpcError> {
+    with_app(&state, move |app, _| app.project_needs(&name, year)).await
+}
+
+#[tauri::command]
+async fn add_project_need(
+    state: State<'_, Shared>,
+    name: String,
+    need: NewProjectNeed,
+) -> Result<ProjectNeedRow, IpcError> {
+    with_app(&state, move |app, _| {
+        app.add_project_need(&name, &need, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn set_project_need(
+    state: State<'_, Shared>,
+    id: String,
+    status: String,
+) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| {
+        app.set_project_need(&id, &status, Utc::now())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn cases(
+    state: State<'_, Shared>,
+    text: Option<String>,
+    tag: Option<String>,
+) -> Result<Vec<Case>, IpcError> {
+    with_app(&state, move |app, _| {
+        app.cases(text.as_deref(), tag.as_deref())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn add_case(state: State<'_, Shared>, case: NewCase) -> Result<Case, IpcError> {
+    with_app(&state, move |app, _| app.add_case(&case, Utc::now())).await
+}
+
+#[tauri::command]
+async fn volunteered(state: State<'_, Shared>) -> Result<Vec<VolunteeredOffer>, IpcError> {
+    with_app(&state, |app, _| app.volunteered()).await
+}
+
+#[tauri::command]
+async fn include_volunteered(
+    state: State<'_, Shared>,
+    offer: String,
+    tags: Vec<String>,
+) -> Result<Vec<VolunteeredOffer>, IpcError> {
+    with_app(&state, move |app, _| {
+        app.include_volunteered(&offer, &tags, Utc::now())?;
+        app.volunteered()
+    })
+    .await
+}
+
+#[tauri::command]
+async fn shared_conflicts(state: State<'_, Shared>) -> Result<Vec<SharedConflictRow>, IpcError> {
+    with_app(&state, |app, _| app.shared_conflicts(true)).await
+}
+
+#[tauri::command]
+async fn resolve_shared_conflict(
+    state: State<'_, Shared>,
+    id: String,
+    take_incoming: bool,
+) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| {
+        app.resolve_shared_conflict(&id, take_incoming, Utc::now())
     })
     .await
 }
@@ -870,7 +987,18 @@ fn main() {
             clusters,
             add_meeting,
             set_follow_up,
-            cluster_agenda
+            cluster_agenda,
+            save_library_entry,
+            import_neighbours,
+            project_needs,
+            add_project_need,
+            set_project_need,
+            cases,
+            add_case,
+            volunteered,
+            include_volunteered,
+            shared_conflicts,
+            resolve_shared_conflict
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shequ_bundle::{
-    open_bundle, BundleAudit, BundleCommunity, BundleContent,
-    BundleInstrument, BundleResponse, CentreIdentity, DeviceKey, Numbering, OpenedBundle,
-    ReadLimits,
+    open_bundle, BundleAudit, BundleCommunity, BundleContent, BundleInstrument, BundleResponse,
+    CentreIdentity, DeviceKey, Numbering, OpenedBundle, ReadLimits,
 };
 use shequ_core::{
     i18n, AuditAction, AuditEntry, Community, Error, ErrorCode, Lang, Response, ResponseStatus,
@@ -52,6 +51,8 @@ pub struct KeyStatus {
     pub centre_public: Option<String>,
     /// This device's key fingerprint, which the centre compares before accepting it.
     pub device_fingerprint: String,
+    /// At the centre: how many devices' keys it has (from their bundles), to write back to.
+    pub laptop_keys: u32,
 }
 
 /// What importing one bundle did (or would do).
@@ -731,6 +732,7 @@ impl App {
             centre_recipient: self.centre_recipient()?,
             is_centre: self.store().setting(SETTING_CENTRE_IDENTITY)?.is_some(),
             centre_public: self.centre_identity()?.map(|c| c.recipient()),
+            laptop_keys: self.store().device_recipients()?.len() as u32,
         })
     }
 

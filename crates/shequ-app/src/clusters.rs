@@ -582,7 +582,11 @@ impl App {
         }
         let vocabulary = self.vocabulary()?;
         let mut tags = Vec::new();
-        for t in &c.tags {
+        for t in c
+            .tags
+            .iter()
+            .flat_map(|t| crate::libraries::split_tags(t, &vocabulary))
+        {
             let key = resolve_tag(&vocabulary, "tags", t)?;
             if !tags.contains(&key) {
                 tags.push(key);
@@ -797,7 +801,12 @@ impl App {
     /// Replaces the neighbour list from a CSV of pairs (`社区编码,相邻社区编码` or
     /// `community,neighbour`; UTF-8 or GBK). Every row is checked before anything is written:
     /// both codes known, not the same. Returns the number of pairs.
-    pub fn import_neighbours(&mut self, bytes: &[u8], file: &str, now: DateTime<Utc>) -> Result<usize> {
+    pub fn import_neighbours(
+        &mut self,
+        bytes: &[u8],
+        file: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
         let text = crate::community_csv::decode(bytes, file)?;
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
         let head = lines.next().unwrap_or_default().to_lowercase();
@@ -811,7 +820,9 @@ impl App {
             let cells: Vec<&str> = line.split([',', '，', '\t']).map(str::trim).collect();
             let row = i + 2;
             let (Some(a), Some(b)) = (cells.first(), cells.get(1)) else {
-                return Err(Error::new(ErrorCode::CsvBadRow).with("file", file).with("row", row));
+                return Err(Error::new(ErrorCode::CsvBadRow)
+                    .with("file", file)
+                    .with("row", row));
             };
             for code in [a, b] {
                 if self.store().community_by_code(code)?.is_none() {

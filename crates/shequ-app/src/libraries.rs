@@ -277,7 +277,7 @@ const TAG_SEPARATORS: [char; 7] = ['、', ',', '，', ';', '；', '|', '\n'];
 
 /// The tags of a cell. Labels may hold a separator themselves (停车难、乱停车), so where
 /// adjacent pieces together are a term, they stay one tag (the longest run wins).
-fn split_tags<'t>(cell: &'t str, vocabulary: &Vocabulary) -> Vec<&'t str> {
+pub(crate) fn split_tags<'t>(cell: &'t str, vocabulary: &Vocabulary) -> Vec<&'t str> {
     // The pieces, as (start, end) byte spans of the cell.
     let mut spans = Vec::new();
     let mut start = 0;
@@ -502,7 +502,11 @@ impl App {
     /// Adds one entry, or changes one (`form.id`), as typed in the window: the template's
     /// columns by key, checked exactly as an imported row is. Audited; a name that another
     /// entry of the library has is refused.
-    pub fn save_library_entry(&mut self, form: &LibraryForm, now: DateTime<Utc>) -> Result<Libraries> {
+    pub fn save_library_entry(
+        &mut self,
+        form: &LibraryForm,
+        now: DateTime<Utc>,
+    ) -> Result<Libraries> {
         let library = match form.library.as_str() {
             "resources" => LibraryKind::Resources,
             "experts" => LibraryKind::Experts,
@@ -517,7 +521,10 @@ impl App {
             LibraryKind::Resources => &RESOURCE_COLUMNS,
             LibraryKind::Experts => &EXPERT_COLUMNS,
         };
-        let header: Vec<String> = columns.iter().map(|c| c.header(Lang::ZhCn, library)).collect();
+        let header: Vec<String> = columns
+            .iter()
+            .map(|c| c.header(Lang::ZhCn, library))
+            .collect();
         let cells: Vec<String> = columns
             .iter()
             .map(|c| form.fields.get(c.key()).cloned().unwrap_or_default())
@@ -560,31 +567,42 @@ impl App {
         let duplicate = || {
             Error::new(ErrorCode::InvalidValue)
                 .with("field", "name")
-                .with("value", form.fields.get("name").cloned().unwrap_or_default())
+                .with(
+                    "value",
+                    form.fields.get("name").cloned().unwrap_or_default(),
+                )
                 .with("why", "library_duplicate")
         };
         match form.id.as_deref() {
             None => {
-                if !self.store().library_existing(std::slice::from_ref(&entry))?.is_empty() {
+                if !self
+                    .store()
+                    .library_existing(std::slice::from_ref(&entry))?
+                    .is_empty()
+                {
                     return Err(duplicate());
                 }
                 self.store_mut().insert_library(&[entry], &actor, now)?;
             }
             Some(id) => {
                 let id: Uuid = id.parse().map_err(|_| {
-                    Error::new(ErrorCode::NotFound).with("what", "library_entry").with("id", id)
+                    Error::new(ErrorCode::NotFound)
+                        .with("what", "library_entry")
+                        .with("id", id)
                 })?;
                 entry.id = id.to_string();
                 entry.data = match library {
                     LibraryKind::Resources => {
                         let old = self.resources()?.into_iter().find(|r| r.id == id);
-                        let mut r: Resource = serde_json::from_str(&entry.data).map_err(Error::internal)?;
+                        let mut r: Resource =
+                            serde_json::from_str(&entry.data).map_err(Error::internal)?;
                         r.id = id;
                         r.source_instance = old.and_then(|o| o.source_instance);
                         serde_json::to_string(&r).map_err(Error::internal)?
                     }
                     LibraryKind::Experts => {
-                        let mut e: Expert = serde_json::from_str(&entry.data).map_err(Error::internal)?;
+                        let mut e: Expert =
+                            serde_json::from_str(&entry.data).map_err(Error::internal)?;
                         e.id = id;
                         serde_json::to_string(&e).map_err(Error::internal)?
                     }
@@ -597,7 +615,11 @@ impl App {
         self.libraries()
     }
 
-    fn parse_tables(&self, tables: Vec<(String, Vec<Vec<String>>)>, file: &str) -> Result<Vec<Parsed>> {
+    fn parse_tables(
+        &self,
+        tables: Vec<(String, Vec<Vec<String>>)>,
+        file: &str,
+    ) -> Result<Vec<Parsed>> {
         let vocabulary = self.vocabulary()?;
         let communities = self.store().communities()?;
         let by_code: HashMap<&str, &shequ_core::Community> =
@@ -1364,15 +1386,10 @@ impl App {
         }
         let vocabulary = self.vocabulary()?;
         let mut keys = Vec::new();
-        for t in tags {
-            match vocabulary.resolve(t) {
-                Resolved::Term(term) => keys.push(term.key.clone()),
-                Resolved::Unknown(_) => {
-                    return Err(Error::new(ErrorCode::InvalidValue)
-                        .with("field", "tags")
-                        .with("value", t)
-                        .with("why", "unknown_term"))
-                }
+        for t in tags.iter().flat_map(|t| split_tags(t, &vocabulary)) {
+            let key = crate::clusters::resolve_tag(&vocabulary, "tags", t)?;
+            if !keys.contains(&key) {
+                keys.push(key);
             }
         }
         if keys.is_empty() {

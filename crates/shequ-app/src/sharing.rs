@@ -11,7 +11,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use shequ_bundle::{arrival, content_sha, Arrival, CentreIdentity, SharedRecord, Version};
 use shequ_core::{Error, ErrorCode, Result};
-use shequ_store::{check_shared_body, ImportCounts, SharedConflictIn, SharedConflictRow, SharedPut};
+use shequ_store::{
+    check_shared_body, ImportCounts, SharedConflictIn, SharedConflictRow, SharedPut,
+};
 use zeroize::Zeroizing;
 
 use crate::App;
@@ -49,7 +51,11 @@ impl SharedNow {
             .iter()
             .filter(|r| {
                 !since_last
-                    || self.sent.get(&(r.kind.clone(), r.id.clone())).cloned().flatten()
+                    || self
+                        .sent
+                        .get(&(r.kind.clone(), r.id.clone()))
+                        .cloned()
+                        .flatten()
                         != Some(r.version.version.clone())
             })
             .cloned()
@@ -112,7 +118,11 @@ impl App {
             if kept.get(&key).map(|r| &r.version) != Some(&record.version.version) {
                 observed.push(put(&record, false, false, false));
             }
-            sent.insert(key, kept.get(&(kind.to_string(), record.id.clone())).and_then(|r| r.sent.clone()));
+            sent.insert(
+                key,
+                kept.get(&(kind.to_string(), record.id.clone()))
+                    .and_then(|r| r.sent.clone()),
+            );
             records.push(record);
         }
         Ok(SharedNow {
@@ -140,12 +150,15 @@ impl App {
             check_shared_body(&r.kind, &r.id, &r.body).map_err(malformed)?;
             let data = r.body.get("data").and_then(|d| d.as_str()).unwrap_or("{}");
             let parsed = match r.kind.as_str() {
-                "resource" => serde_json::from_str::<shequ_analysis::resources::Resource>(data)
-                    .map(|_| ()),
+                "resource" => {
+                    serde_json::from_str::<shequ_analysis::resources::Resource>(data).map(|_| ())
+                }
                 "expert" => {
                     serde_json::from_str::<shequ_analysis::resources::Expert>(data).map(|_| ())
                 }
-                "meeting" => serde_json::from_str::<crate::clusters::MeetingRecord>(data).map(|_| ()),
+                "meeting" => {
+                    serde_json::from_str::<crate::clusters::MeetingRecord>(data).map(|_| ())
+                }
                 "case" => serde_json::from_str::<crate::clusters::CaseRecord>(data).map(|_| ()),
                 _ => Ok(()),
             };
@@ -164,7 +177,8 @@ impl App {
         for r in incoming {
             let key = (r.kind.clone(), r.id.clone());
             let stored = local.get(&key);
-            let waiting = known.contains(&(r.kind.clone(), r.id.clone(), r.version.version.clone()));
+            let waiting =
+                known.contains(&(r.kind.clone(), r.id.clone(), r.version.version.clone()));
             match arrival(stored.map(|s| s.0), &r.version) {
                 // Already kept for the analyst (a concurrent edit, or a record refused here).
                 Arrival::New | Arrival::Concurrent if waiting => counts.shared_unchanged += 1,
@@ -227,7 +241,8 @@ impl App {
                     .with("what", "conflict")
                     .with("id", conflict_id)
             })?;
-        let incoming: SharedRecord = serde_json::from_str(&row.incoming).map_err(Error::internal)?;
+        let incoming: SharedRecord =
+            serde_json::from_str(&row.incoming).map_err(Error::internal)?;
         let here = self.shared_now()?;
         let mine = here
             .records

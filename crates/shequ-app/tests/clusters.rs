@@ -377,10 +377,22 @@ fn neighbours_propose_only_adjacent_pairs_and_bad_lists_write_nothing() {
         ..Grouping::default()
     };
     // No list yet: no two communities are neighbours.
-    assert!(app.propose_clusters(by_neighbours, now).unwrap().proposals.is_empty());
+    assert!(app
+        .propose_clusters(by_neighbours, now)
+        .unwrap()
+        .proposals
+        .is_empty());
     let csv = dir.path().join("neighbours.csv");
-    std::fs::write(&csv, "社区编码,相邻社区编码\nDH-06,XH-05\nDH-05,DH-04\nXH-02,XH-03\n").unwrap();
-    assert_eq!(app.import_neighbours(&std::fs::read(&csv).unwrap(), "neighbours.csv", now).unwrap(), 3);
+    std::fs::write(
+        &csv,
+        "社区编码,相邻社区编码\nDH-06,XH-05\nDH-05,DH-04\nXH-02,XH-03\n",
+    )
+    .unwrap();
+    assert_eq!(
+        app.import_neighbours(&std::fs::read(&csv).unwrap(), "neighbours.csv", now)
+            .unwrap(),
+        3
+    );
     let p = app.propose_clusters(by_neighbours, now).unwrap();
     let groups: Vec<&[String]> = p.proposals.iter().map(|g| &g.members[..]).collect();
     // Only the integral pair are neighbours; DH-05 and XH-02 (parochial) are not.
@@ -393,19 +405,37 @@ fn neighbours_propose_only_adjacent_pairs_and_bad_lists_write_nothing() {
         ("甲,乙\nDH-06,XH-05\n", "社区编码"),
     ] {
         std::fs::write(&csv, text).unwrap();
-        let e = app.import_neighbours(&std::fs::read(&csv).unwrap(), "neighbours.csv", now).unwrap_err();
-        assert!(e.message(Lang::ZhCn).contains(expected), "{}", e.message(Lang::ZhCn));
+        let e = app
+            .import_neighbours(&std::fs::read(&csv).unwrap(), "neighbours.csv", now)
+            .unwrap_err();
+        assert!(
+            e.message(Lang::ZhCn).contains(expected),
+            "{}",
+            e.message(Lang::ZhCn)
+        );
     }
-    assert_eq!(app.store().neighbours().unwrap().len(), 3, "the old list stays");
+    assert_eq!(
+        app.store().neighbours().unwrap().len(),
+        3,
+        "the old list stays"
+    );
 }
 
 #[test]
 fn the_annual_project_needs_list_drives_the_agenda_until_it_is_dropped() {
     let (dir, mut app, now) = demo();
-    app.create_cluster("整合型社区群", &codes(&["DH-06", "XH-05"]), day(2026, 1, 1), 3, now)
+    app.create_cluster(
+        "整合型社区群",
+        &codes(&["DH-06", "XH-05"]),
+        day(2026, 1, 1),
+        3,
+        now,
+    )
+    .unwrap();
+    let csv =
+        "资源类型,名称,所属社区,所属街道,标签\n社会组织,西河停车互助队,XH-05,,停车难、乱停车\n";
+    app.import_libraries(csv.as_bytes(), "r.csv", false, now)
         .unwrap();
-    let csv = "资源类型,名称,所属社区,所属街道,标签\n社会组织,西河停车互助队,XH-05,,停车难、乱停车\n";
-    app.import_libraries(csv.as_bytes(), "r.csv", false, now).unwrap();
     let need = |title: &str, tag: &str, year: i32| shequ_app::clusters::NewProjectNeed {
         year,
         tag: tag.into(),
@@ -419,21 +449,41 @@ fn the_annual_project_needs_list_drives_the_agenda_until_it_is_dropped() {
         (need("停车改造", "停车南", 2026), "停车"),
     ] {
         let e = app.add_project_need("整合型社区群", &n, now).unwrap_err();
-        assert!(e.message(Lang::ZhCn).contains(expected), "{}", e.message(Lang::ZhCn));
+        assert!(
+            e.message(Lang::ZhCn).contains(expected),
+            "{}",
+            e.message(Lang::ZhCn)
+        );
     }
     assert!(app.project_needs("整合型社区群", None).unwrap().is_empty());
     let listed = app
-        .add_project_need("整合型社区群", &need("停车改造项目", "problem:parking", 2026), now)
+        .add_project_need(
+            "整合型社区群",
+            &need("停车改造项目", "problem:parking", 2026),
+            now,
+        )
         .unwrap();
-    assert_eq!((listed.term.as_str(), listed.status.as_str()), ("problem:parking", "listed"));
-    app.add_project_need("整合型社区群", &need("去年的项目", "", 2025), now).unwrap();
-    assert_eq!(app.project_needs("整合型社区群", Some(2026)).unwrap().len(), 1);
+    assert_eq!(
+        (listed.term.as_str(), listed.status.as_str()),
+        ("problem:parking", "listed")
+    );
+    app.add_project_need("整合型社区群", &need("去年的项目", "", 2025), now)
+        .unwrap();
+    assert_eq!(
+        app.project_needs("整合型社区群", Some(2026)).unwrap().len(),
+        1
+    );
 
     let rows = |app: &App| -> Vec<(String, String)> {
         let out = dir.path().join("agenda");
         std::fs::create_dir_all(&out).unwrap();
-        let files = app.cluster_agenda("整合型社区群", Lang::ZhCn, &out, now).unwrap();
-        let xlsx = files.iter().find(|f| f.extension().unwrap() == "xlsx").unwrap();
+        let files = app
+            .cluster_agenda("整合型社区群", Lang::ZhCn, &out, now)
+            .unwrap();
+        let xlsx = files
+            .iter()
+            .find(|f| f.extension().unwrap() == "xlsx")
+            .unwrap();
         let mut wb: calamine::Xlsx<_> = calamine::open_workbook(xlsx).unwrap();
         use calamine::Reader;
         let range = wb.worksheet_range_at(0).unwrap().unwrap();
@@ -452,8 +502,13 @@ fn the_annual_project_needs_list_drives_the_agenda_until_it_is_dropped() {
     // Dropped: the agenda goes back to what the members share.
     app.set_project_need(&listed.id, "dropped", now).unwrap();
     let labels: Vec<String> = rows(&app).into_iter().map(|r| r.0).collect();
-    assert!(labels.len() >= 2 && !labels.iter().any(|l| l.contains("停车改造项目")), "{labels:?}");
-    let e = app.set_project_need(&listed.id, "finished", now).unwrap_err();
+    assert!(
+        labels.len() >= 2 && !labels.iter().any(|l| l.contains("停车改造项目")),
+        "{labels:?}"
+    );
+    let e = app
+        .set_project_need(&listed.id, "finished", now)
+        .unwrap_err();
     assert_eq!(e.params["why"], "need_status");
 }
 
@@ -463,52 +518,177 @@ fn one_library_entry_is_added_and_changed_from_the_form_with_the_import_s_checks
     let form = |id: Option<String>, pairs: &[(&str, &str)]| shequ_app::libraries::LibraryForm {
         library: "resources".into(),
         id,
-        fields: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        fields: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     let libs = app
         .save_library_entry(
-            &form(None, &[("kind", "社会组织"), ("name", "停车互助队"), ("community", "DH-06"), ("capacity", "3"), ("tags", "停车难、乱停车")]),
+            &form(
+                None,
+                &[
+                    ("kind", "社会组织"),
+                    ("name", "停车互助队"),
+                    ("community", "DH-06"),
+                    ("capacity", "3"),
+                    ("tags", "停车难、乱停车"),
+                ],
+            ),
             now,
         )
         .unwrap();
     assert_eq!(libs.resources.len(), 1);
     let r = &libs.resources[0];
-    assert_eq!((r.name.as_str(), r.capacity, r.tags.clone()), ("停车互助队", Some(3), vec!["problem:parking".to_string()]));
-    assert_eq!(r.street, app.store().community_by_code("DH-06").unwrap().unwrap().street);
+    assert_eq!(
+        (r.name.as_str(), r.capacity, r.tags.clone()),
+        ("停车互助队", Some(3), vec!["problem:parking".to_string()])
+    );
+    assert_eq!(
+        r.street,
+        app.store()
+            .community_by_code("DH-06")
+            .unwrap()
+            .unwrap()
+            .street
+    );
     let id = r.id.to_string();
     // Bad input: each refused with the field and the reason, nothing changed.
     for (pairs, expected) in [
-        (vec![("kind", "社会组织"), ("name", ""), ("community", "DH-06"), ("tags", "停车难、乱停车")], "名称"),
-        (vec![("kind", "社会组织"), ("name", "队"), ("community", "DH-06"), ("capacity", "三个"), ("tags", "停车难、乱停车")], "三个"),
-        (vec![("kind", "社会组织"), ("name", "队"), ("community", "DH-06"), ("tags", "停车南")], "最接近的是"),
-        (vec![("kind", "外星组织"), ("name", "队"), ("community", "DH-06"), ("tags", "停车难、乱停车")], "外星组织"),
+        (
+            vec![
+                ("kind", "社会组织"),
+                ("name", ""),
+                ("community", "DH-06"),
+                ("tags", "停车难、乱停车"),
+            ],
+            "名称",
+        ),
+        (
+            vec![
+                ("kind", "社会组织"),
+                ("name", "队"),
+                ("community", "DH-06"),
+                ("capacity", "三个"),
+                ("tags", "停车难、乱停车"),
+            ],
+            "三个",
+        ),
+        (
+            vec![
+                ("kind", "社会组织"),
+                ("name", "队"),
+                ("community", "DH-06"),
+                ("tags", "停车南"),
+            ],
+            "最接近的是",
+        ),
+        (
+            vec![
+                ("kind", "外星组织"),
+                ("name", "队"),
+                ("community", "DH-06"),
+                ("tags", "停车难、乱停车"),
+            ],
+            "外星组织",
+        ),
     ] {
-        let e = app.save_library_entry(&form(None, &pairs), now).unwrap_err();
+        let e = app
+            .save_library_entry(&form(None, &pairs), now)
+            .unwrap_err();
         let m = e.message(Lang::ZhCn);
         assert!(m.contains(expected) && !m.contains("文件"), "{m}");
     }
     let dup = app
-        .save_library_entry(&form(None, &[("kind", "社会组织"), ("name", "停车互助队"), ("community", "DH-06"), ("tags", "停车难、乱停车")]), now)
+        .save_library_entry(
+            &form(
+                None,
+                &[
+                    ("kind", "社会组织"),
+                    ("name", "停车互助队"),
+                    ("community", "DH-06"),
+                    ("tags", "停车难、乱停车"),
+                ],
+            ),
+            now,
+        )
         .unwrap_err();
     assert_eq!(dup.params["why"], "library_duplicate");
     // Changed in place: same id, new name and capacity; a second entry cannot take its name.
     let libs = app
         .save_library_entry(
-            &form(Some(id.clone()), &[("kind", "社会组织"), ("name", "东湖停车互助队"), ("community", "DH-06"), ("capacity", "5"), ("tags", "停车难、乱停车")]),
+            &form(
+                Some(id.clone()),
+                &[
+                    ("kind", "社会组织"),
+                    ("name", "东湖停车互助队"),
+                    ("community", "DH-06"),
+                    ("capacity", "5"),
+                    ("tags", "停车难、乱停车"),
+                ],
+            ),
             now,
         )
         .unwrap();
     assert_eq!(libs.resources.len(), 1);
-    assert_eq!((libs.resources[0].id.to_string(), libs.resources[0].name.as_str(), libs.resources[0].capacity), (id.clone(), "东湖停车互助队", Some(5)));
-    app.save_library_entry(&form(None, &[("kind", "志愿者"), ("name", "老张"), ("community", "DH-06"), ("tags", "停车难、乱停车")]), now)
-        .unwrap();
+    assert_eq!(
+        (
+            libs.resources[0].id.to_string(),
+            libs.resources[0].name.as_str(),
+            libs.resources[0].capacity
+        ),
+        (id.clone(), "东湖停车互助队", Some(5))
+    );
+    app.save_library_entry(
+        &form(
+            None,
+            &[
+                ("kind", "志愿者"),
+                ("name", "老张"),
+                ("community", "DH-06"),
+                ("tags", "停车难、乱停车"),
+            ],
+        ),
+        now,
+    )
+    .unwrap();
     let clash = app
-        .save_library_entry(&form(Some(id.clone()), &[("kind", "志愿者"), ("name", "老张"), ("community", "DH-06"), ("tags", "停车难、乱停车")]), now)
+        .save_library_entry(
+            &form(
+                Some(id.clone()),
+                &[
+                    ("kind", "志愿者"),
+                    ("name", "老张"),
+                    ("community", "DH-06"),
+                    ("tags", "停车难、乱停车"),
+                ],
+            ),
+            now,
+        )
         .unwrap_err();
     assert_eq!(clash.params["why"], "library_duplicate");
-    assert_eq!(app.resources().unwrap().iter().find(|r| r.id.to_string() == id).unwrap().name, "东湖停车互助队");
+    assert_eq!(
+        app.resources()
+            .unwrap()
+            .iter()
+            .find(|r| r.id.to_string() == id)
+            .unwrap()
+            .name,
+        "东湖停车互助队"
+    );
     let unknown = app
-        .save_library_entry(&form(Some(shequ_core::new_id().to_string()), &[("kind", "志愿者"), ("name", "小李"), ("community", "DH-06"), ("tags", "停车难、乱停车")]), now)
+        .save_library_entry(
+            &form(
+                Some(shequ_core::new_id().to_string()),
+                &[
+                    ("kind", "志愿者"),
+                    ("name", "小李"),
+                    ("community", "DH-06"),
+                    ("tags", "停车难、乱停车"),
+                ],
+            ),
+            now,
+        )
         .unwrap_err();
     assert_eq!(unknown.code, ErrorCode::NotFound);
 }

@@ -12,7 +12,10 @@ use shequ_core::ErrorCode;
 mod common;
 use common::*;
 
-fn read_manifest(bytes: &[u8], centre: Option<&shequ_bundle::CentreIdentity>) -> shequ_bundle::Manifest {
+fn read_manifest(
+    bytes: &[u8],
+    centre: Option<&shequ_bundle::CentreIdentity>,
+) -> shequ_bundle::Manifest {
     shequ_bundle::open_bundle(bytes, centre, shequ_bundle::ReadLimits::default())
         .unwrap()
         .manifest
@@ -113,10 +116,15 @@ fn clusters_travel_both_ways_twice_out_of_order_and_with_a_conflict() {
         "wrong_key"
     );
     // The laptop opens it with its own key, once it has accepted the centre's fingerprint.
-    let refused = l.import_bundle(&n1_bytes, "n1.shequ", false, t(41)).unwrap_err();
+    let refused = l
+        .import_bundle(&n1_bytes, "n1.shequ", false, t(41))
+        .unwrap_err();
     assert_eq!(refused.code, ErrorCode::DeviceNotEnrolled);
-    l.accept_device(&centre.device_fingerprint().unwrap()).unwrap();
-    let r = l.import_bundle(&n1_bytes, "n1.shequ", false, t(41)).unwrap();
+    l.accept_device(&centre.device_fingerprint().unwrap())
+        .unwrap();
+    let r = l
+        .import_bundle(&n1_bytes, "n1.shequ", false, t(41))
+        .unwrap();
     // cluster + 2 members + 4 chair turns + meeting + follow-up
     assert_eq!(
         (r.counts.shared_new, r.counts.shared_updated, r.counts.new),
@@ -131,13 +139,24 @@ fn clusters_travel_both_ways_twice_out_of_order_and_with_a_conflict() {
 
     // 3. Twice: the same file is recognised, and a new file with the same records changes
     //    nothing.
-    let again = l.import_bundle(&n1_bytes, "n1.shequ", false, t(43)).unwrap();
+    let again = l
+        .import_bundle(&n1_bytes, "n1.shequ", false, t(43))
+        .unwrap();
     assert!(again.already_imported);
     let (n1_again, _) = centre
         .export_bundle(root.path().join("n1b.shequ"), false, false, t(44))
         .unwrap();
-    let r = l.import_bundle(&n1_again, "n1b.shequ", false, t(45)).unwrap();
-    assert_eq!((r.counts.shared_new, r.counts.shared_updated, r.counts.shared_unchanged), (0, 0, 9));
+    let r = l
+        .import_bundle(&n1_again, "n1b.shequ", false, t(45))
+        .unwrap();
+    assert_eq!(
+        (
+            r.counts.shared_new,
+            r.counts.shared_updated,
+            r.counts.shared_unchanged
+        ),
+        (0, 0, 9)
+    );
 
     // 4. Out of order: the follow-up is done, then dropped; the later bundle arrives first.
     let fid = at_centre.meetings[0].follow_ups[0].id.clone();
@@ -149,13 +168,21 @@ fn clusters_travel_both_ways_twice_out_of_order_and_with_a_conflict() {
     let (n3, _) = centre
         .export_bundle(root.path().join("n3.shequ"), true, false, t(53))
         .unwrap();
-    assert_eq!(read_manifest(&n3, Some(&stranger_free(&l))).counts.shared, 1, "since last: only the edit");
+    assert_eq!(
+        read_manifest(&n3, Some(&stranger_free(&l))).counts.shared,
+        1,
+        "since last: only the edit"
+    );
     let r = l.import_bundle(&n3, "n3.shequ", false, t(54)).unwrap();
     assert_eq!(r.counts.shared_updated, 1);
     assert_eq!(follow_up_status(&l, t(54)), "dropped");
     let r = l.import_bundle(&n2, "n2.shequ", false, t(55)).unwrap();
     assert_eq!((r.counts.shared_updated, r.counts.shared_unchanged), (0, 1));
-    assert_eq!(follow_up_status(&l, t(55)), "dropped", "the late bundle takes nothing back");
+    assert_eq!(
+        follow_up_status(&l, t(55)),
+        "dropped",
+        "the late bundle takes nothing back"
+    );
 
     // 5. A conflict: both sides change the follow-up before they hear from each other.
     l.set_follow_up(&fid, "open", t(60)).unwrap();
@@ -165,12 +192,27 @@ fn clusters_travel_both_ways_twice_out_of_order_and_with_a_conflict() {
         .unwrap();
     let r = centre.import_bundle(&b2, "b2.shequ", false, t(63)).unwrap();
     assert_eq!((r.counts.shared_conflicts, r.counts.shared_updated), (1, 0));
-    assert_eq!(follow_up_status(&centre, t(63)), "done", "the stored record stays");
+    assert_eq!(
+        follow_up_status(&centre, t(63)),
+        "done",
+        "the stored record stays"
+    );
     let kept = centre.shared_conflicts(true).unwrap();
     assert_eq!(kept.len(), 1);
-    assert_eq!((kept[0].kind.as_str(), kept[0].record_id.as_str()), ("follow_up", fid.as_str()));
-    assert!(kept[0].incoming.contains("\"status\":\"open\""), "{}", kept[0].incoming);
-    assert!(kept[0].stored.as_deref().unwrap().contains("\"status\":\"done\""));
+    assert_eq!(
+        (kept[0].kind.as_str(), kept[0].record_id.as_str()),
+        ("follow_up", fid.as_str())
+    );
+    assert!(
+        kept[0].incoming.contains("\"status\":\"open\""),
+        "{}",
+        kept[0].incoming
+    );
+    assert!(kept[0]
+        .stored
+        .as_deref()
+        .unwrap()
+        .contains("\"status\":\"done\""));
     // The laptop sends everything again: the conflict is known, nothing new is kept.
     let (b3, _) = l
         .export_bundle(root.path().join("b3.shequ"), false, false, t(64))
@@ -221,7 +263,9 @@ fn a_cluster_whose_name_is_taken_here_is_kept_as_a_conflict_and_the_rest_applies
     centre.import_bundle(&b1, "b1.shequ", false, t(21)).unwrap();
     let members = ["DH-01".to_string(), "XH-02".to_string()];
     let jan = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-    centre.create_cluster("东湖一组", &members, jan, 3, t(30)).unwrap();
+    centre
+        .create_cluster("东湖一组", &members, jan, 3, t(30))
+        .unwrap();
     centre
         .add_case(
             &shequ_app::clusters::NewCase {
@@ -236,16 +280,22 @@ fn a_cluster_whose_name_is_taken_here_is_kept_as_a_conflict_and_the_rest_applies
         )
         .unwrap();
     // The laptop made a cluster of the same name on its own (another id).
-    l.create_cluster("东湖一组", &members, jan, 6, t(32)).unwrap();
+    l.create_cluster("东湖一组", &members, jan, 6, t(32))
+        .unwrap();
     let (n1, _) = centre
         .export_bundle(root.path().join("n1.shequ"), false, false, t(40))
         .unwrap();
-    l.accept_device(&centre.device_fingerprint().unwrap()).unwrap();
+    l.accept_device(&centre.device_fingerprint().unwrap())
+        .unwrap();
     let r = l.import_bundle(&n1, "n1.shequ", false, t(41)).unwrap();
     // The case applies; the cluster and its two members cannot (the name is taken here, the
     // members belong to a cluster that is not here) and wait for the analyst.
     assert_eq!((r.counts.shared_new, r.counts.shared_conflicts), (1, 3));
-    assert_eq!(l.cluster("东湖一组", t(42)).unwrap().cluster.months, 6, "the laptop's own stays");
+    assert_eq!(
+        l.cluster("东湖一组", t(42)).unwrap().cluster.months,
+        6,
+        "the laptop's own stays"
+    );
     assert_eq!(l.cases(None, None).unwrap().len(), 1);
     let kept = l.shared_conflicts(true).unwrap();
     assert_eq!(kept.len(), 3);

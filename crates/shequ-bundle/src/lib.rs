@@ -194,12 +194,17 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
         let mut c = content();
         let mut forged = shared_record("open");
-        forged.body.insert("status".into(), serde_json::json!("done"));
+        forged
+            .body
+            .insert("status".into(), serde_json::json!("done"));
         c.shared = vec![forged];
         let bytes = write_bundle(&c, &key, "dev", "0.1.0", t, None, None).unwrap();
         let err = open_bundle(&bytes, None, ReadLimits::default()).unwrap_err();
         assert_eq!(
-            (err.params["bundle_problem"].as_str(), err.params["entry"].as_str()),
+            (
+                err.params["bundle_problem"].as_str(),
+                err.params["entry"].as_str()
+            ),
             ("hash_mismatch", "shared.jsonl:1")
         );
 

@@ -109,7 +109,10 @@ fn check_shared(records: &[crate::SharedRecord]) -> Result<()> {
         if !seen.insert((r.kind.as_str(), r.id.as_str())) {
             return Err(bad("duplicate_record").with("entry", entry));
         }
-        if !r.version.is_of(&crate::content_sha(&r.kind, &r.id, &r.body)) {
+        if !r
+            .version
+            .is_of(&crate::content_sha(&r.kind, &r.id, &r.body))
+        {
             return Err(bad("hash_mismatch").with("entry", entry));
         }
     }

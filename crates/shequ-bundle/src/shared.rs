@@ -148,7 +148,11 @@ mod tests {
         let v3 = v2.edited(&c("dropped"));
         assert_eq!(arrival(None, &v1), Arrival::New);
         assert_eq!(arrival(Some(&v1), &v1.clone()), Arrival::Same);
-        assert_eq!(arrival(Some(&v1), &v3), Arrival::Newer, "skipping a version");
+        assert_eq!(
+            arrival(Some(&v1), &v3),
+            Arrival::Newer,
+            "skipping a version"
+        );
         assert_eq!(arrival(Some(&v3), &v2), Arrival::Older, "a late bundle");
         let other = v1.edited(&c("dropped"));
         assert_eq!(arrival(Some(&v2), &other), Arrival::Concurrent);

@@ -1508,7 +1508,10 @@ fn bundle(app: &mut App, cmd: BundleCmd, lang: Lang, out: &mut String) -> Result
                         "cli.shared_conflict_line",
                         &[
                             ("id", c.id.clone()),
-                            ("kind", i18n::text(lang, &format!("sharing.kinds.{}", c.kind))),
+                            (
+                                "kind",
+                                i18n::text(lang, &format!("sharing.kinds.{}", c.kind))
+                            ),
                             ("record", c.record_id.clone()),
                             ("device", c.device_id.clone()),
                             ("at", c.received_at.clone())
@@ -2268,7 +2271,10 @@ fn clusters(app: &mut App, cmd: ClustersCmd, lang: Lang, out: &mut String) -> Re
                                 ("id", r.id),
                                 ("year", r.year.to_string()),
                                 ("title", r.title),
-                                ("status", i18n::text(lang, &format!("network.need_status.{}", r.status))),
+                                (
+                                    "status",
+                                    i18n::text(lang, &format!("network.need_status.{}", r.status))
+                                ),
                             ]
                         )
                     );
@@ -2299,7 +2305,11 @@ fn clusters(app: &mut App, cmd: ClustersCmd, lang: Lang, out: &mut String) -> Re
                 msg(
                     lang,
                     "cli.project_need_added",
-                    &[("id", r.id), ("title", r.title), ("year", r.year.to_string())]
+                    &[
+                        ("id", r.id),
+                        ("title", r.title),
+                        ("year", r.year.to_string())
+                    ]
                 )
             );
         }

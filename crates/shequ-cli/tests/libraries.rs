@@ -907,21 +907,49 @@ fn a_cluster_reaches_a_laptop_in_a_bundle_the_centre_writes_back() {
     let b1 = l.join("b1.shequ");
     common::shequ_ok(l, &["bundle", "export", "--out", b1.to_str().unwrap()]);
     let fp = fingerprint(l);
-    common::shequ_ok(c, &["bundle", "import", b1.to_str().unwrap(), "--accept-device", &fp]);
     common::shequ_ok(
         c,
-        &["clusters", "confirm", "--name", "整合型社区群", "--starts", "2026-01-01", "DH-06", "XH-05"],
+        &[
+            "bundle",
+            "import",
+            b1.to_str().unwrap(),
+            "--accept-device",
+            &fp,
+        ],
+    );
+    common::shequ_ok(
+        c,
+        &[
+            "clusters",
+            "confirm",
+            "--name",
+            "整合型社区群",
+            "--starts",
+            "2026-01-01",
+            "DH-06",
+            "XH-05",
+        ],
     );
     let n1 = c.join("n1.shequ");
     common::shequ_ok(c, &["bundle", "export", "--out", n1.to_str().unwrap()]);
     // Without accepting the centre first, the laptop refuses it and keeps nothing.
     let refused = shequ(l, &["bundle", "import", n1.to_str().unwrap()]);
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains(&fingerprint(c)), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&fingerprint(c)),
+        "{}",
+        refused.stderr
+    );
     let fp_centre = fingerprint(c);
     let out = common::shequ_ok(
         l,
-        &["bundle", "import", n1.to_str().unwrap(), "--accept-device", &fp_centre],
+        &[
+            "bundle",
+            "import",
+            n1.to_str().unwrap(),
+            "--accept-device",
+            &fp_centre,
+        ],
     );
     // the cluster, its two members
     assert!(

@@ -567,8 +567,17 @@ impl Store {
             params![row.id, row.cluster_id, row.year, row.term, row.title, row.note, row.status, ts(now)],
         )
         .map_err(err)?;
-        audit_in(&tx, actor, now, AuditAction::Create, "project_need", &row.id, None, &row.title)
-            .map_err(err)?;
+        audit_in(
+            &tx,
+            actor,
+            now,
+            AuditAction::Create,
+            "project_need",
+            &row.id,
+            None,
+            &row.title,
+        )
+        .map_err(err)?;
         tx.commit().map_err(err)
     }
 
@@ -600,8 +609,17 @@ impl Store {
                 .with("what", "project_need")
                 .with("id", id));
         }
-        audit_in(&tx, actor, now, AuditAction::Update, "project_need", id, Some("status"), status)
-            .map_err(err)?;
+        audit_in(
+            &tx,
+            actor,
+            now,
+            AuditAction::Update,
+            "project_need",
+            id,
+            Some("status"),
+            status,
+        )
+        .map_err(err)?;
         tx.commit().map_err(err)
     }
 
@@ -633,7 +651,12 @@ impl Store {
     }
 
     /// Replaces the neighbour list with these pairs (each in either order).
-    pub fn set_neighbours(&mut self, pairs: &[(String, String)], actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub fn set_neighbours(
+        &mut self,
+        pairs: &[(String, String)],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
@@ -646,8 +669,17 @@ impl Store {
             )
             .map_err(err)?;
         }
-        audit_in(&tx, actor, now, AuditAction::Update, "neighbours", "", None, &pairs.len().to_string())
-            .map_err(err)?;
+        audit_in(
+            &tx,
+            actor,
+            now,
+            AuditAction::Update,
+            "neighbours",
+            "",
+            None,
+            &pairs.len().to_string(),
+        )
+        .map_err(err)?;
         tx.commit().map_err(err)
     }
 

@@ -127,7 +127,12 @@ impl Store {
 
     /// Changes an entry in place (its identity and record), audited with the old record:
     /// `Ok(false)` when another entry already has that identity; `NotFound` for no such id.
-    pub fn update_library(&mut self, e: &LibraryEntry, actor: &Actor, now: DateTime<Utc>) -> Result<bool> {
+    pub fn update_library(
+        &mut self,
+        e: &LibraryEntry,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let path = self.path.clone();
         let err = |e| crate::db_error(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
@@ -136,7 +141,11 @@ impl Store {
             LibraryKind::Experts => "experts",
         };
         let old: Option<String> = tx
-            .query_row(&format!("SELECT data FROM {table} WHERE id = ?1"), [&e.id], |r| r.get(0))
+            .query_row(
+                &format!("SELECT data FROM {table} WHERE id = ?1"),
+                [&e.id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(err)?;
         let Some(old) = old else {

@@ -293,10 +293,7 @@ fn upsert_sql(t: &Table) -> String {
     )
 }
 
-fn read_bodies(
-    conn: &rusqlite::Connection,
-    t: &Table,
-) -> rusqlite::Result<Vec<(String, Body)>> {
+fn read_bodies(conn: &rusqlite::Connection, t: &Table) -> rusqlite::Result<Vec<(String, Body)>> {
     let mut stmt = conn.prepare(&select_sql(t))?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
@@ -408,7 +405,9 @@ impl Store {
         let err = |e| crate::db_error(&self.path, e);
         let mut stmt = self
             .conn
-            .prepare("SELECT recipient FROM devices WHERE recipient IS NOT NULL ORDER BY first_seen")
+            .prepare(
+                "SELECT recipient FROM devices WHERE recipient IS NOT NULL ORDER BY first_seen",
+            )
             .map_err(err)?;
         let rows = stmt.query_map([], |r| r.get(0)).map_err(err)?;
         rows.collect::<rusqlite::Result<_>>().map_err(err)
@@ -442,8 +441,7 @@ impl Store {
                 })
             })
             .map_err(err)?;
-        let mut out: Vec<SharedConflictRow> =
-            rows.collect::<rusqlite::Result<_>>().map_err(err)?;
+        let mut out: Vec<SharedConflictRow> = rows.collect::<rusqlite::Result<_>>().map_err(err)?;
         let bodies: HashMap<(String, String), Body> = self
             .shared_bodies()?
             .into_iter()
@@ -489,7 +487,11 @@ impl Store {
                 .with("value", conflict_id)
                 .with("why", "shared_clash"));
         }
-        let resolution = if took_incoming { "took_incoming" } else { "kept" };
+        let resolution = if took_incoming {
+            "took_incoming"
+        } else {
+            "kept"
+        };
         tx.execute(
             "UPDATE shared_conflicts SET resolution = ?2, resolved_at = ?3 WHERE id = ?1",
             params![conflict_id, resolution, ts(now)],

@@ -24,9 +24,9 @@ function fake(overrides: Partial<Backend> = {}): Backend {
   })
 }
 
-async function render(b: Backend, locale: 'zh-CN' | 'en' = 'zh-CN') {
+async function render(b: Backend, locale: 'zh-CN' | 'en' = 'zh-CN', role: 'laptop' | 'centre' = 'laptop') {
   setBackend(b)
-  const w = mount(ExchangeView, { global: { plugins: [makeI18n(locale)] } })
+  const w = mount(ExchangeView, { props: { role }, global: { plugins: [makeI18n(locale)] } })
   await flushPromises()
   return w
 }
@@ -84,5 +84,37 @@ describe('ExchangeView', () => {
     await w.find('[data-testid="confirm-ok"]').trigger('click')
     await flushPromises()
     expect(w.find('[data-testid="exchange-message"]').text()).toBe('已导出 3 份问卷到 /d/exports/x.shequ（第 4 包）')
+  })
+
+  it('at the centre, sends clusters back only with laptop keys, and settles a record changed on both sides', async () => {
+    const none = await render(fake({
+      exchangeStatus: vi.fn(async () => [{ centre_recipient: null, is_centre: true, centre_public: 'age1x', laptop_keys: 0 }, null, '/d/exports'] as never),
+    }), 'en', 'centre')
+    expect(none.get('[data-testid="send-back-panel"]').text()).toContain('No laptop has sent a bundle yet')
+    expect(none.get('[data-testid="send-back"]').attributes('disabled')).toBeDefined()
+
+    const conflict = {
+      id: 'x1', kind: 'follow_up', record_id: 'f1', incoming_version: 'v2',
+      incoming: JSON.stringify({ kind: 'follow_up', id: 'f1', body: { action: '起草申请书', status: 'open' } }),
+      stored: JSON.stringify({ action: '起草申请书', status: 'done' }),
+      stored_version: 'v1', device_id: '0192ab34-0000', received_at: '', resolution: null,
+    }
+    const sharedConflicts = vi.fn().mockResolvedValueOnce([conflict]).mockResolvedValueOnce([conflict]).mockResolvedValue([])
+    const resolveSharedConflict = vi.fn(async () => {})
+    const exportBundle = vi.fn(async () => ['/d/exports/back.shequ', { responses: 0, bundle_seq: 1 }] as never)
+    const w = await render(fake({
+      exchangeStatus: vi.fn(async () => [{ centre_recipient: null, is_centre: true, centre_public: 'age1x', laptop_keys: 2 }, null, '/d/exports'] as never),
+      sharedConflicts, resolveSharedConflict, exportBundle,
+    }), 'zh-CN', 'centre')
+    expect(w.get('[data-testid="send-back-panel"]').text()).toContain('按 2 台交过数据包的笔记本的密钥加密')
+    await w.get('[data-testid="send-back"]').trigger('click')
+    await flushPromises()
+    expect(exportBundle).toHaveBeenCalledWith('/d/exports', false, false)
+    expect(w.get('[data-testid="exchange-message"]').text()).toBe('已写出给 2 台笔记本的数据包：/d/exports/back.shequ')
+    expect(w.get('[data-testid="shared-conflicts"]').text()).toContain('会议待办：本机是“起草申请书 · 已完成”，设备 0192ab34 改成了“起草申请书 · 待办”')
+    await w.get('[data-testid="shared-take"]').trigger('click')
+    await flushPromises()
+    expect(resolveSharedConflict).toHaveBeenCalledWith('x1', true)
+    expect(w.find('[data-testid="shared-conflicts"]').exists()).toBe(false)
   })
 })

@@ -23,7 +23,10 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     onProgress: vi.fn(async () => () => {}),
     libraries: never(), libraryTemplate: never(), importLibraries: never(), communityMatches: never(), setMatch: never(),
     proposeClusters: never(), createCluster: never(), clusters: vi.fn(async () => []), addMeeting: never(), setFollowUp: never(),
-    clusterAgenda: never(),
+    clusterAgenda: never(), saveLibraryEntry: never(), importNeighbours: never(), projectNeeds: vi.fn(async () => []),
+    addProjectNeed: never(), setProjectNeed: never(), cases: vi.fn(async () => []), addCase: never(),
+    volunteered: vi.fn(async () => []), includeVolunteered: never(), sharedConflicts: vi.fn(async () => []),
+    resolveSharedConflict: never(),
     ...overrides,
   } as Backend
 }

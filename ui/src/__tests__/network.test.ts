@@ -94,3 +94,87 @@ describe('ClustersPanel', () => {
     expect(w.get('[data-testid=meeting-form] [data-testid=cluster-error]').text()).toContain('不在“整合型社区群”的任何一轮里')
   })
 })
+
+describe('ProjectNeeds, LibrariesPanel and CasesPanel', () => {
+  it('lists this year\'s project needs, adds one with its tag and changes a status', async () => {
+    const year = new Date().getFullYear()
+    const row = { id: 'n1', cluster_id: 'c1', year, term: 'problem:parking', title: '停车改造项目', note: '', status: 'listed', updated_at: '' }
+    const projectNeeds = vi.fn().mockResolvedValueOnce([]).mockResolvedValue([row])
+    const addProjectNeed = vi.fn(async () => row)
+    const setProjectNeed = vi.fn(async () => {})
+    setBackend(fakeBackend({ projectNeeds, addProjectNeed, setProjectNeed }))
+    const { default: ProjectNeeds } = await import('../components/network/ProjectNeeds.vue')
+    const w = mount(ProjectNeeds, { props: { cluster: '整合型社区群', terms }, global: { plugins: [makeI18n('zh-CN')] } })
+    await flushPromises()
+    expect(w.text()).toContain(`${year} 年项目需求清单`)
+    expect(w.text()).toContain('还没有列出今年的项目需求')
+    await w.get('[data-testid=project-need-title]').setValue('停车改造项目')
+    await w.get('[data-testid=project-need-tag]').setValue('停车难、乱停车')
+    await w.get('[data-testid=project-need-form]').trigger('submit')
+    await flushPromises()
+    expect(addProjectNeed).toHaveBeenCalledWith('整合型社区群', { year, tag: '停车难、乱停车', title: '停车改造项目', note: '' })
+    expect(w.get('[data-testid=project-need]').text()).toContain('停车改造项目（停车难、乱停车）')
+    await w.get('[data-testid=project-need-status]').setValue('dropped')
+    await flushPromises()
+    expect(setProjectNeed).toHaveBeenCalledWith('n1', 'dropped')
+  })
+
+  it('changes a resource in the form, prefilled as stored, and shows a refusal in English', async () => {
+    const resource = {
+      id: 'r1', kind: 'volunteer', name: '老张', community: 'DH-01', street: '东湖街道', contact: '', capacity: 2,
+      availability: { days: [1, 3], hours: '9:00–11:00', until: null }, tags: ['service:lift'], source_instance: null,
+    }
+    const withResource = { resources: [resource], experts: [], terms }
+    const saveLibraryEntry = vi.fn()
+      .mockRejectedValueOnce({ code: 'invalid_value', message: 'Capacity “two” is not accepted: must be a whole number above 0.', params: {} })
+      .mockResolvedValueOnce(withResource)
+    setBackend(fakeBackend({
+      libraries: vi.fn(async () => withResource as never), saveLibraryEntry,
+      exchangeStatus: vi.fn(async () => [{}, null, '/d/exports'] as never),
+    }))
+    const { default: LibrariesPanel } = await import('../components/network/LibrariesPanel.vue')
+    const w = mount(LibrariesPanel, { global: { plugins: [makeI18n('en')] } })
+    await flushPromises()
+    await w.get('[data-testid=edit-resource]').trigger('click')
+    expect((w.get('[data-testid=entry-days]').element as HTMLInputElement).value).toBe('1,3')
+    expect((w.get('[data-testid=entry-tags]').element as HTMLInputElement).value).toBe('Lift installation')
+    await w.get('[data-testid=entry-capacity]').setValue('two')
+    await w.get('[data-testid=entry-form]').trigger('submit')
+    await flushPromises()
+    const sent = saveLibraryEntry.mock.calls[0][0]
+    expect(sent).toMatchObject({ library: 'resources', id: 'r1', fields: { kind: 'volunteer', name: '老张', capacity: 'two', community: 'DH-01' } })
+    expect(w.get('[data-testid=entry-error]').text()).toContain('Capacity “two” is not accepted')
+    await w.get('[data-testid=entry-capacity]').setValue('3')
+    await w.get('[data-testid=entry-form]').trigger('submit')
+    await flushPromises()
+    expect(w.find('[data-testid=entry-form]').exists()).toBe(false)
+    expect(w.get('[data-testid=entry-saved]').text()).toBe('Saved “老张”')
+  })
+
+  it('searches cases by words and tag and adds one to a cluster', async () => {
+    const found = { id: 'k1', title: '楼道议事会', cluster: '整合型社区群', community: 'DH-06', record: { summary: '每月一次', tags: ['problem:parking'], checklist_items: [] }, created_at: '' }
+    const cases = vi.fn().mockResolvedValueOnce([]).mockResolvedValue([found])
+    const addCase = vi.fn(async () => found)
+    setBackend(fakeBackend({
+      libraries: vi.fn(async () => libs as never), cases, addCase,
+      clusters: vi.fn(async () => [{ cluster: { id: 'c1', name: '整合型社区群' } }] as never),
+    }))
+    const { default: CasesPanel } = await import('../components/network/CasesPanel.vue')
+    const w = mount(CasesPanel, { global: { plugins: [makeI18n('zh-CN')] } })
+    await flushPromises()
+    expect(w.get('[data-testid=no-cases]').text()).toBe('没有找到案例。')
+    await w.get('[data-testid=case-title]').setValue('楼道议事会')
+    await w.get('[data-testid=case-summary]').setValue('每月一次')
+    await w.get('[data-testid=case-cluster]').setValue('整合型社区群')
+    await w.get('[data-testid=case-tags]').setValue('停车难、乱停车')
+    await w.get('[data-testid=case-form]').trigger('submit')
+    await flushPromises()
+    expect(addCase).toHaveBeenCalledWith({ title: '楼道议事会', summary: '每月一次', cluster: '整合型社区群', community: null, tags: ['停车难、乱停车'], checklist_items: [] })
+    expect(w.get('[data-testid=case]').text()).toContain('楼道议事会')
+    expect(w.get('[data-testid=case]').text()).toContain('停车难、乱停车')
+    await w.get('[data-testid=case-search-text]').setValue('议事')
+    await w.get('[data-testid=case-search]').trigger('submit')
+    await flushPromises()
+    expect(cases).toHaveBeenLastCalledWith('议事', null)
+  })
+})

@@ -44,13 +44,21 @@ import type { NewMeeting } from './generated/NewMeeting'
 import type { FollowUpRow } from './generated/FollowUpRow'
 import type { Progress } from './generated/Progress'
 import type { Stage } from './generated/Stage'
+import type { LibraryForm } from './generated/LibraryForm'
+import type { NewProjectNeed } from './generated/NewProjectNeed'
+import type { ProjectNeedRow } from './generated/ProjectNeedRow'
+import type { Case } from './generated/Case'
+import type { NewCase } from './generated/NewCase'
+import type { VolunteeredOffer } from './generated/VolunteeredOffer'
+import type { SharedConflictRow } from './generated/SharedConflictRow'
 
 export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
   Response, InterviewData, SaveOutcome, FormState, RepeatOutcome, FinalizeOutcome, ResponseRow, ResponseHistory,
   KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles, Role, RoundRow, AnalysisView,
   AnalysisSettings, Composite, EditInput, LockState, LockKind, Progress, Stage, Libraries, LibraryImport,
-  CommunityMatches, MatchRow, ClusterProposals, ClusterView, NewMeeting, FollowUpRow,
+  CommunityMatches, MatchRow, ClusterProposals, ClusterView, NewMeeting, FollowUpRow, LibraryForm, NewProjectNeed,
+  ProjectNeedRow, Case, NewCase, VolunteeredOffer, SharedConflictRow,
 }
 
 /** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
@@ -133,13 +141,28 @@ export interface Backend {
   importLibraries(name: string, bytes: Uint8Array, dryRun: boolean): Promise<LibraryImport>
   communityMatches(code: string): Promise<CommunityMatches>
   setMatch(code: string, term: string, supplier: string, status: string, outcome: string): Promise<MatchRow>
-  proposeClusters(byHousing: boolean, byStreet: boolean): Promise<ClusterProposals>
+  proposeClusters(byHousing: boolean, byStreet: boolean, byNeighbours: boolean): Promise<ClusterProposals>
   createCluster(name: string, members: string[], starts: string, months: number): Promise<ClusterView>
   clusters(): Promise<ClusterView[]>
   addMeeting(name: string, meeting: NewMeeting): Promise<ClusterView>
   setFollowUp(id: string, status: string): Promise<FollowUpRow>
   /** Writes the project matching meeting's agenda (Word and Excel) into `dir`. */
   clusterAgenda(name: string, dir: string): Promise<string[]>
+  /** Adds a library entry (`form.id` null) or changes one, checked as an imported row. */
+  saveLibraryEntry(form: LibraryForm): Promise<Libraries>
+  /** Replaces the neighbour list from a CSV of pairs; resolves to the number of pairs. */
+  importNeighbours(name: string, bytes: Uint8Array): Promise<number>
+  projectNeeds(name: string, year: number | null): Promise<ProjectNeedRow[]>
+  addProjectNeed(name: string, need: NewProjectNeed): Promise<ProjectNeedRow>
+  setProjectNeed(id: string, status: string): Promise<void>
+  cases(text: string | null, tag: string | null): Promise<Case[]>
+  addCase(c: NewCase): Promise<Case>
+  /** What residents volunteered in block I, with the interview each came from. */
+  volunteered(): Promise<VolunteeredOffer[]>
+  includeVolunteered(offer: string, tags: string[]): Promise<VolunteeredOffer[]>
+  /** Cluster and library records changed on both sides, kept for the analyst. */
+  sharedConflicts(): Promise<SharedConflictRow[]>
+  resolveSharedConflict(id: string, takeIncoming: boolean): Promise<void>
   /** Progress reports of long work (imports, exports, reports, the demo) as the backend
    * makes them; resolves to a function that stops listening. */
   onProgress(handler: (p: Progress) => void): Promise<() => void>
@@ -225,12 +248,24 @@ export const tauriBackend: Backend = {
   importLibraries: (name, bytes, dryRun) => upload('import_libraries', name, bytes, dryRun),
   communityMatches: (code) => call('community_matches', { code }),
   setMatch: (code, term, supplier, status, outcome) => call('set_match', { code, term, supplier, status, outcome }),
-  proposeClusters: (byHousing, byStreet) => call('propose_clusters', { byHousing, byStreet }),
+  proposeClusters: (byHousing, byStreet, byNeighbours) =>
+    call('propose_clusters', { byHousing, byStreet, byNeighbours }),
   createCluster: (name, members, starts, months) => call('create_cluster', { name, members, starts, months }),
   clusters: () => call('clusters'),
   addMeeting: (name, meeting) => call('add_meeting', { name, meeting }),
   setFollowUp: (id, status) => call('set_follow_up', { id, status }),
   clusterAgenda: (name, dir) => call('cluster_agenda', { name, dir }),
+  saveLibraryEntry: (form) => call('save_library_entry', { form }),
+  importNeighbours: (name, bytes) => upload('import_neighbours', name, bytes),
+  projectNeeds: (name, year) => call('project_needs', { name, year }),
+  addProjectNeed: (name, need) => call('add_project_need', { name, need }),
+  setProjectNeed: (id, status) => call('set_project_need', { id, status }),
+  cases: (text, tag) => call('cases', { text, tag }),
+  addCase: (c) => call('add_case', { case: c }),
+  volunteered: () => call('volunteered'),
+  includeVolunteered: (offer, tags) => call('include_volunteered', { offer, tags }),
+  sharedConflicts: () => call('shared_conflicts'),
+  resolveSharedConflict: (id, takeIncoming) => call('resolve_shared_conflict', { id, takeIncoming }),
   onProgress: (handler) => listen<Progress>('progress', (e) => handler(e.payload)),
 }
 

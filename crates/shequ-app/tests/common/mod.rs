@@ -71,4 +71,3 @@ pub fn interview(app: &mut App, code: &str, respondent: &str, at: i64) -> Uuid {
     );
     r.instance_id
 }
-

@@ -15,4 +15,8 @@ is_centre: boolean, centre_public: string | null,
 /**
  * This device's key fingerprint, which the centre compares before accepting it.
  */
-device_fingerprint: string, };
+device_fingerprint: string, 
+/**
+ * At the centre: how many devices' keys it has (from their bundles), to write back to.
+ */
+laptop_keys: number, };

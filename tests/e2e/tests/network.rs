@@ -267,13 +267,17 @@ async fn the_centre_edits_its_libraries_lists_project_needs_keeps_cases_and_send
     .await;
     retype(&c, &testid("proposal-starts"), "2026-01-01").await;
     click(&c, &testid("create-cluster-0")).await;
-    // (WebKit's driver reads no text from an element holding a datalist: read the line itself.)
     wait_text(&c, &testid("project-needs-none"), |t| {
         t.contains("还没有列出今年的项目需求")
     })
     .await;
     retype(&c, &testid("project-need-title"), "停车改造项目").await;
-    retype(&c, &testid("project-need-tag"), "停车难、乱停车").await;
+    c.execute(
+        "const s = document.querySelector('[data-testid=project-need-tag]'); s.value = 'problem:parking'; s.dispatchEvent(new Event('change'))",
+        vec![],
+    )
+    .await
+    .unwrap();
     click(&c, &testid("project-need-add")).await;
     let need = wait_text(&c, &testid("project-need"), |t| !t.is_empty()).await;
     assert!(need.contains("停车改造项目（停车难、乱停车）"), "{need}");

@@ -74,6 +74,10 @@ fn main() {
             "include_volunteered",
             "shared_conflicts",
             "resolve_shared_conflict",
+            "first_run",
+            "choose_laptop",
+            "choose_centre",
+            "open_data_dir",
         ]));
     if let Err(e) = tauri_build::try_build(attrs) {
         eprintln!("tauri-build failed: {e:#}");

@@ -15,7 +15,7 @@ use chrono::Utc;
 use shequ_analysis::checklist::Composite;
 use shequ_analysis::clusters::Grouping;
 use shequ_analysis::AnalysisSettings;
-use shequ_app::analysis::{AnalysisView, EditInput, Role};
+use shequ_app::analysis::{AnalysisView, EditInput, FirstRun, Role};
 use shequ_app::bundles::{DeviceBundles, ImportReport, KeyStatus};
 use shequ_app::clusters::{
     Case, ClusterProposals, ClusterView, NewCase, NewMeeting, NewProjectNeed,
@@ -911,6 +911,44 @@ async fn resolve_shared_conflict(
     .await
 }
 
+/// Whether to ask the first-run question (laptop or centre), and the data folder.
+#[tauri::command]
+async fn first_run(state: State<'_, Shared>) -> Result<FirstRun, IpcError> {
+    with_app(&state, |app, _| app.first_run()).await
+}
+
+#[tauri::command]
+async fn choose_laptop(
+    state: State<'_, Shared>,
+    centre_key: Option<String>,
+) -> Result<(), IpcError> {
+    with_app(&state, move |app, _| {
+        app.choose_laptop(centre_key.as_deref())
+    })
+    .await
+}
+
+/// Returns the centre's public key, for the laptops.
+#[tauri::command]
+async fn choose_centre(state: State<'_, Shared>) -> Result<String, IpcError> {
+    with_app(&state, |app, _| app.choose_centre()).await
+}
+
+/// Opens the data folder in the system's file manager. The page names no path: it is the
+/// folder this window has open.
+#[tauri::command]
+async fn open_data_dir(state: State<'_, Shared>) -> Result<(), IpcError> {
+    with_app(&state, |app, _| {
+        let dir = app.data_dir().display().to_string();
+        tauri_plugin_opener::open_path(&dir, None::<&str>).map_err(|e| {
+            Error::new(ErrorCode::FileUnreadable)
+                .with("file", &dir)
+                .with("detail", e)
+        })
+    })
+    .await
+}
+
 fn main() {
     let dir = shequ_app::resolve_data_dir(data_dir_arg().as_deref());
     let lang = dir
@@ -998,7 +1036,11 @@ fn main() {
             volunteered,
             include_volunteered,
             shared_conflicts,
-            resolve_shared_conflict
+            resolve_shared_conflict,
+            first_run,
+            choose_laptop,
+            choose_centre,
+            open_data_dir
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

@@ -15,6 +15,14 @@ use ts_rs::TS;
 use crate::App;
 
 const SETTING_ROLE: &str = "role";
+
+/// Whether the window asks the first-run question, and where the data folder is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct FirstRun {
+    pub pending: bool,
+    pub data_dir: String,
+}
 const SETTING_ANALYSIS: &str = "analysis_settings";
 
 /// What this computer is: a field laptop or the district centre. Each has its own screens.
@@ -67,6 +75,47 @@ impl App {
             _ if self.key_status()?.is_centre => Role::Centre,
             _ => Role::Laptop,
         })
+    }
+
+    /// The first run of a data folder: no role chosen yet and nothing in it (no community, no
+    /// interview). The window then asks once whether this computer is a field laptop or the
+    /// district centre. A folder already in use without a role is not asked.
+    pub fn first_run(&self) -> Result<FirstRun> {
+        let pending = self.store().setting(SETTING_ROLE)?.is_none()
+            && !self.key_status()?.is_centre
+            && self.store().communities()?.is_empty();
+        Ok(FirstRun {
+            pending,
+            data_dir: self.data_dir().display().to_string(),
+        })
+    }
+
+    /// First run, a field laptop: the role, and the centre's public key when one is given (a
+    /// pasted line, or a key file's text: the first `age1…` in it). A secret key is refused
+    /// (it belongs on the centre's computer only); nothing is written on any refusal.
+    pub fn choose_laptop(&mut self, centre_key: Option<&str>) -> Result<()> {
+        if let Some(text) = centre_key.map(str::trim).filter(|t| !t.is_empty()) {
+            if text.to_ascii_uppercase().contains("AGE-SECRET-KEY-") {
+                return Err(Error::new(ErrorCode::InvalidValue)
+                    .with("field", "centre_key")
+                    .with("value", "AGE-SECRET-KEY-…")
+                    .with("why", "secret_key_given"));
+            }
+            let key = text
+                .split(|c: char| c.is_whitespace() || c == ':' || c == '：')
+                .find(|w| w.starts_with("age1"))
+                .unwrap_or(text);
+            self.set_centre_recipient(key)?;
+        }
+        self.set_role(Role::Laptop)
+    }
+
+    /// First run, the district centre: its key is made (kept if it has one) and the role set.
+    /// Returns the public key the laptops import.
+    pub fn choose_centre(&mut self) -> Result<String> {
+        let key = self.init_centre()?;
+        self.set_role(Role::Centre)?;
+        Ok(key)
     }
 
     pub fn set_role(&mut self, role: Role) -> Result<()> {

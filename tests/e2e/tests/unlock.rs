@@ -1,6 +1,7 @@
 //! The unlock screen in the real window: choosing the passphrase in a new folder, wrong
 //! passphrases and the wait after them, locking by hand, changing the passphrase, the idle
-//! lock, and the demo folder's published passphrase.
+//! lock, the first run (a laptop given the centre's key, a centre making its own), and the
+//! demo folder's published passphrase.
 
 use std::time::Duration;
 
@@ -30,6 +31,29 @@ async fn a_new_folder_chooses_a_passphrase_and_only_it_opens_the_window_again() 
     retype(&c, &testid("unlock-passphrase"), "我们社区的口令2026").await;
     retype(&c, &testid("unlock-confirm"), "我们社区的口令2026").await;
     click(&c, &testid("unlock-submit")).await;
+
+    // The first run asks what the computer is for: a field laptop, given the centre's key as
+    // the centre hands it out (a line of text); a secret key pasted by mistake is refused.
+    let centre_key = shequ_bundle::CentreIdentity::generate();
+    wait_text(&c, &testid("first-run"), |t| {
+        t.contains("先说一下这台电脑的用途")
+    })
+    .await;
+    let shown_dir = wait_text(&c, &testid("first-run-dir"), |t| !t.is_empty()).await;
+    assert_eq!(shown_dir, dir.path().display().to_string());
+    click(&c, &testid("first-run-laptop")).await;
+    retype(&c, &testid("first-run-key"), &centre_key.secret()).await;
+    click(&c, &testid("first-run-laptop-done")).await;
+    let e = wait_text(&c, &testid("first-run-error"), |t| !t.is_empty()).await;
+    assert!(e.contains("这是区中心的私钥，不能放在笔记本上"), "{e}");
+    retype(
+        &c,
+        &testid("first-run-key"),
+        &format!("区中心公钥：{}", centre_key.recipient()),
+    )
+    .await;
+    screenshot(&c, "first-run-laptop-zh-CN.png").await;
+    click(&c, &testid("first-run-laptop-done")).await;
     wait_text(&c, &testid("empty-state"), |t| t.starts_with("还没有社区")).await;
 
     // Locked by hand: the unlock screen asks once, and three wrong tries make it wait.
@@ -95,6 +119,44 @@ async fn a_new_folder_chooses_a_passphrase_and_only_it_opens_the_window_again() 
         let bytes = std::fs::read(e.unwrap().path()).unwrap();
         assert!(!bytes.windows(15).any(|w| w == b"SQLite format 3"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_centre_makes_its_key_on_the_first_run_in_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = Driver::start().await;
+    let c = driver.open_locked(dir.path()).await;
+    unlock(&c, PASSPHRASE).await;
+    click(&c, &testid("lang-en")).await;
+    wait_text(&c, &testid("first-run"), |t| {
+        t.contains("what is this computer for?")
+    })
+    .await;
+    click(&c, &testid("first-run-centre")).await;
+    click(&c, &testid("first-run-make-key")).await;
+    let key = wait_text(&c, &testid("first-run-centre-key"), |t| {
+        t.starts_with("age1")
+    })
+    .await;
+    wait_text(&c, &testid("first-run-centre-done"), |t| t == "Start").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    screenshot(&c, "first-run-centre-en.png").await;
+    click(&c, &testid("first-run-centre-done")).await;
+    wait_text(&c, &testid("centre-nav"), |t| t.contains("Analysis")).await;
+    c.close().await.unwrap();
+    drop(driver);
+    // The key shown is the centre's own, and the role is kept.
+    let app = shequ_app::App::open(
+        dir.path(),
+        &shequ_app::Passphrase::new(PASSPHRASE),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let status = app.key_status().unwrap();
+    assert!(status.is_centre);
+    assert_eq!(status.centre_public.as_deref(), Some(key.as_str()));
+    assert_eq!(app.role().unwrap(), shequ_app::analysis::Role::Centre);
+    assert!(!app.first_run().unwrap().pending);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

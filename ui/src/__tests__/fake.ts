@@ -26,7 +26,8 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     clusterAgenda: never(), saveLibraryEntry: never(), importNeighbours: never(), projectNeeds: vi.fn(async () => []),
     addProjectNeed: never(), setProjectNeed: never(), cases: vi.fn(async () => []), addCase: never(),
     volunteered: vi.fn(async () => []), includeVolunteered: never(), sharedConflicts: vi.fn(async () => []),
-    resolveSharedConflict: never(),
+    resolveSharedConflict: never(), firstRun: vi.fn(async () => ({ pending: false, data_dir: '/d' })),
+    chooseLaptop: never(), chooseCentre: never(), openDataDir: never(),
     ...overrides,
   } as Backend
 }

@@ -51,6 +51,7 @@ import type { Case } from './generated/Case'
 import type { NewCase } from './generated/NewCase'
 import type { VolunteeredOffer } from './generated/VolunteeredOffer'
 import type { SharedConflictRow } from './generated/SharedConflictRow'
+import type { FirstRun } from './generated/FirstRun'
 
 export type {
   HomeData, DemoReport, Lang, IpcError, Community, NewCommunity, InstrumentPreview, ImportStatus, StartInterview,
@@ -58,7 +59,7 @@ export type {
   KeyStatus, ExportRow, ImportReport, ConflictRow, DataFormat, DeviceBundles, Role, RoundRow, AnalysisView,
   AnalysisSettings, Composite, EditInput, LockState, LockKind, Progress, Stage, Libraries, LibraryImport,
   CommunityMatches, MatchRow, ClusterProposals, ClusterView, NewMeeting, FollowUpRow, LibraryForm, NewProjectNeed,
-  ProjectNeedRow, Case, NewCase, VolunteeredOffer, SharedConflictRow,
+  ProjectNeedRow, Case, NewCase, VolunteeredOffer, SharedConflictRow, FirstRun,
 }
 
 /** Drafts (newest first), latest finalized versions, drafts discarded in the last 30 days. */
@@ -163,6 +164,14 @@ export interface Backend {
   /** Cluster and library records changed on both sides, kept for the analyst. */
   sharedConflicts(): Promise<SharedConflictRow[]>
   resolveSharedConflict(id: string, takeIncoming: boolean): Promise<void>
+  /** Whether this data folder still has to say if it is a laptop or the centre. */
+  firstRun(): Promise<FirstRun>
+  /** First run, a field laptop, with the centre's key when given (a line or a key file's text). */
+  chooseLaptop(centreKey: string | null): Promise<void>
+  /** First run, the centre: makes its key; resolves to the public key for the laptops. */
+  chooseCentre(): Promise<string>
+  /** Opens the data folder in the system's file manager. */
+  openDataDir(): Promise<void>
   /** Progress reports of long work (imports, exports, reports, the demo) as the backend
    * makes them; resolves to a function that stops listening. */
   onProgress(handler: (p: Progress) => void): Promise<() => void>
@@ -266,6 +275,10 @@ export const tauriBackend: Backend = {
   includeVolunteered: (offer, tags) => call('include_volunteered', { offer, tags }),
   sharedConflicts: () => call('shared_conflicts'),
   resolveSharedConflict: (id, takeIncoming) => call('resolve_shared_conflict', { id, takeIncoming }),
+  firstRun: () => call('first_run'),
+  chooseLaptop: (centreKey) => call('choose_laptop', { centreKey }),
+  chooseCentre: () => call('choose_centre'),
+  openDataDir: () => call('open_data_dir'),
   onProgress: (handler) => listen<Progress>('progress', (e) => handler(e.payload)),
 }
 

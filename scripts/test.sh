@@ -4,7 +4,8 @@
 #   1. Rust unit and integration tests of the core crates and the CLI (incl. pyxform conformance)
 #   2. the TypeScript IPC types generated from Rust are committed and current
 #   3. front end: type check, unit tests, production build
-#   4. the desktop app built, then driven in a real window under Xvfb (tauri-driver)
+#   4. the desktop app built (debug, and release packaged as a .deb), then driven in a real
+#      window under Xvfb (tauri-driver), the installed package included
 # Screenshots from step 4 land in artifacts/e2e/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ step "dependency hygiene (cargo deny, npm audit)"
 scripts/deny.sh
 
 step "Rust tests (core crates, CLI, pyxform conformance)"
-cargo test --workspace --exclude shequ-e2e --exclude shequ-desktop
+cargo test --workspace --exclude shequ-e2e --exclude shequ-desktop --exclude shequ-empty-app
 
 step "generated IPC types are current"
 if ! git diff --exit-code --stat -- ui/src/ipc/generated; then
@@ -38,6 +39,9 @@ step "front end: type check, unit tests, build"
 
 step "desktop app build"
 cargo build -p shequ-desktop
+
+step "release build and the Debian package (scripts/package.sh)"
+scripts/package.sh
 
 step "end-to-end tests in the real window (Xvfb + tauri-driver)"
 rm -rf artifacts/e2e

@@ -78,6 +78,7 @@ fn main() {
             "choose_laptop",
             "choose_centre",
             "open_data_dir",
+            "ui_ready",
         ]));
     if let Err(e) = tauri_build::try_build(attrs) {
         eprintln!("tauri-build failed: {e:#}");

@@ -38,7 +38,7 @@ use shequ_store::{
     ConflictRow, ExportRow, FollowUpRow, MatchRow, ProjectNeedRow, RoundRow, SharedConflictRow,
 };
 use tauri::ipc::{InvokeBody, Request};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 use tauri_plugin_dialog::DialogExt;
 use uuid::Uuid;
 
@@ -161,7 +161,10 @@ fn data_dir(shell: &Shell) -> Result<PathBuf, IpcError> {
 async fn lock_state(state: State<'_, Shared>) -> Result<LockState, IpcError> {
     on_pool(&state, |shell| {
         let dir = data_dir(shell)?;
-        shequ_app::unlock::lock_state(&dir, Utc::now()).map_err(|e| e.to_ipc(shell.lang))
+        let mut state =
+            shequ_app::unlock::lock_state(&dir, Utc::now()).map_err(|e| e.to_ipc(shell.lang))?;
+        state.open = shell.app.is_some();
+        Ok(state)
     })
     .await
 }
@@ -911,6 +914,31 @@ async fn resolve_shared_conflict(
     .await
 }
 
+/// The file the start-up benchmark watches (`SHEQU_READY_FILE`), read once at start.
+static READY_FILE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// The page reports a screen interactive ("unlock", "home"): appended to `SHEQU_READY_FILE`
+/// when it is set (the start-up benchmark), nothing otherwise.
+#[tauri::command]
+async fn ui_ready(screen: String) -> Result<(), IpcError> {
+    use std::io::Write;
+    if let Some(Some(path)) = READY_FILE.get() {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let name: String = screen
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(20)
+                .collect();
+            let _ = writeln!(f, "{name}");
+        }
+    }
+    Ok(())
+}
+
 /// Whether to ask the first-run question (laptop or centre), and the data folder.
 #[tauri::command]
 async fn first_run(state: State<'_, Shared>) -> Result<FirstRun, IpcError> {
@@ -950,6 +978,11 @@ async fn open_data_dir(state: State<'_, Shared>) -> Result<(), IpcError> {
 }
 
 fn main() {
+    READY_FILE.get_or_init(|| std::env::var_os("SHEQU_READY_FILE").map(PathBuf::from));
+    // As the CLI does: a passphrase in SHEQU_PASSPHRASE opens an existing data folder at
+    // start (kiosk set-ups, the start-up benchmark). Taken out of the environment at once.
+    let env_passphrase = std::env::var("SHEQU_PASSPHRASE").ok().map(Passphrase::new);
+    std::env::remove_var("SHEQU_PASSPHRASE");
     let dir = shequ_app::resolve_data_dir(data_dir_arg().as_deref());
     let lang = dir
         .as_deref()
@@ -966,6 +999,27 @@ fn main() {
             chosen: HashSet::new(),
         })))
         .plugin(tauri_plugin_dialog::init())
+        .setup(move |app| {
+            if let Some(pass) = env_passphrase {
+                let shared: State<'_, Shared> = app.state();
+                let mut shell = shared.lock().map_err(|_| "state poisoned")?;
+                if let Ok(dir) = shell.dir.clone() {
+                    let now = Utc::now();
+                    let existing = shequ_app::unlock::lock_state(&dir, now)
+                        .is_ok_and(|s| !s.state.chooses_passphrase());
+                    if existing {
+                        match App::unlock(&dir, &pass, now) {
+                            Ok(mut opened) => {
+                                opened.set_progress(Some(progress_events(app.handle().clone())));
+                                shell.app = Some(opened);
+                            }
+                            Err(e) => eprintln!("{}", e.message(shell.lang)),
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             lock_state,
             unlock,
@@ -1040,7 +1094,8 @@ fn main() {
             first_run,
             choose_laptop,
             choose_centre,
-            open_data_dir
+            open_data_dir,
+            ui_ready
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

@@ -63,6 +63,9 @@ pub struct LockState {
     /// The folder holds the demo district: its published passphrase, which the screen shows.
     pub demo_passphrase: Option<String>,
     pub min_chars: usize,
+    /// The window's data is already open (unlocked at start with `SHEQU_PASSPHRASE`, or a page
+    /// reloaded while unlocked): no passphrase to ask for.
+    pub open: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -113,6 +116,7 @@ pub fn lock_state(data_dir: &Path, now: DateTime<Utc>) -> Result<LockState> {
             .exists()
             .then(|| DEMO_PASSPHRASE.to_string()),
         min_chars: shequ_store::cipher::MIN_PASSPHRASE_CHARS,
+        open: false,
     })
 }
 

@@ -91,11 +91,17 @@ impl Driver {
 
     /// Opens the app on `data_dir`, left at its unlock screen.
     pub async fn open_locked(&self, data_dir: &Path) -> Client {
+        self.open_binary(&app_binary(), data_dir).await
+    }
+
+    /// Opens the given build of the app (an installed one, say) on `data_dir`, left at its
+    /// unlock screen.
+    pub async fn open_binary(&self, binary: &Path, data_dir: &Path) -> Client {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
             serde_json::json!({
-                "application": app_binary(),
+                "application": binary,
                 "args": ["--data-dir", data_dir],
             }),
         );

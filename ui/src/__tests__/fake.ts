@@ -27,7 +27,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     addProjectNeed: never(), setProjectNeed: never(), cases: vi.fn(async () => []), addCase: never(),
     volunteered: vi.fn(async () => []), includeVolunteered: never(), sharedConflicts: vi.fn(async () => []),
     resolveSharedConflict: never(), firstRun: vi.fn(async () => ({ pending: false, data_dir: '/d' })),
-    chooseLaptop: never(), chooseCentre: never(), openDataDir: never(),
+    chooseLaptop: never(), chooseCentre: never(), openDataDir: never(), uiReady: vi.fn(async () => {}),
     ...overrides,
   } as Backend
 }

@@ -6,7 +6,7 @@ import { setBackend, type Backend, type LockState } from '../ipc'
 import { fakeBackend } from './fake'
 
 function state(s: Partial<LockState>): LockState {
-  return { state: 'locked', data_dir: '/data', wait_seconds: 0, demo_passphrase: null, min_chars: 8, ...s }
+  return { state: 'locked', data_dir: '/data', wait_seconds: 0, demo_passphrase: null, min_chars: 8, open: false, ...s }
 }
 
 async function render(b: Backend, locale: 'zh-CN' | 'en' = 'zh-CN') {

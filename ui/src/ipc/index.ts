@@ -172,6 +172,8 @@ export interface Backend {
   chooseCentre(): Promise<string>
   /** Opens the data folder in the system's file manager. */
   openDataDir(): Promise<void>
+  /** Reports a screen interactive (the start-up benchmark listens; otherwise nothing). */
+  uiReady(screen: 'unlock' | 'home'): Promise<void>
   /** Progress reports of long work (imports, exports, reports, the demo) as the backend
    * makes them; resolves to a function that stops listening. */
   onProgress(handler: (p: Progress) => void): Promise<() => void>
@@ -279,6 +281,7 @@ export const tauriBackend: Backend = {
   chooseLaptop: (centreKey) => call('choose_laptop', { centreKey }),
   chooseCentre: () => call('choose_centre'),
   openDataDir: () => call('open_data_dir'),
+  uiReady: (screen) => call('ui_ready', { screen }),
   onProgress: (handler) => listen<Progress>('progress', (e) => handler(e.payload)),
 }
 

@@ -12,4 +12,9 @@ wait_seconds: number,
 /**
  * The folder holds the demo district: its published passphrase, which the screen shows.
  */
-demo_passphrase: string | null, min_chars: number, };
+demo_passphrase: string | null, min_chars: number, 
+/**
+ * The window's data is already open (unlocked at start with `SHEQU_PASSPHRASE`, or a page
+ * reloaded while unlocked): no passphrase to ask for.
+ */
+open: boolean, };

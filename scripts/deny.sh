@@ -14,6 +14,9 @@ if ! command -v cargo-deny >/dev/null 2>&1; then
   cargo install cargo-deny --locked --quiet
 fi
 
+# Every crate of every platform in Cargo.lock (cargo-deny reads them offline; a build on
+# Linux never downloads the Windows-only ones).
+cargo fetch --locked --quiet
 cargo deny --offline --log-level error check licenses bans sources
 
 # Where cargo-deny keeps the database for the URL in deny.toml.

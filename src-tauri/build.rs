@@ -1,8 +1,7 @@
 fn main() {
-    // The config lives at the repository root (see ARCHITECTURE.md). The command list makes
-    // `allow-<command>` permissions that capabilities/main-window.json grants one by one.
+    // The command list makes `allow-<command>` permissions that capabilities/main-window.json
+    // grants one by one.
     let attrs = tauri_build::Attributes::new()
-        .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(&[
             "lock_state",
             "unlock",

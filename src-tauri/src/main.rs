@@ -1097,7 +1097,7 @@ fn main() {
             open_data_dir,
             ui_ready
         ])
-        .run(tauri::generate_context!("../tauri.conf.json"));
+        .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("Shequ could not start its window: {e}");
         std::process::exit(1);

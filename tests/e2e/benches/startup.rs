@@ -197,7 +197,7 @@ async fn after_interview(bin: &Path, data: &Path) -> (f64, BTreeMap<String, f64>
         const invoke = window.__TAURI_INTERNALS__.invoke;
         (async () => {
           const [drafts] = await invoke('response_lists');
-          const id = drafts[0].instance_id;
+          const id = drafts[0].response.instance_id;
           for (const [key, value] of answers) await invoke('answer', { id, key, value });
           const out = await invoke('finalize', { id });
           done(JSON.stringify(out.finalized));

@@ -69,12 +69,15 @@ async fn home_lists_demo_communities_in_chinese_then_english_and_remembers_the_l
         "{instrument}"
     );
     screenshot(&c, "home-zh-CN.png").await;
+    // The chart is drawn when its panel scrolls into view.
+    assert!(c.find(fantoccini::Locator::Css(&testid("progress-chart"))).await.is_err());
     c.execute(
-        "document.querySelector('[data-testid=\"progress-chart\"]').scrollIntoView()",
+        "document.querySelector('[data-testid=\"chart-panel\"]').scrollIntoView()",
         vec![],
     )
     .await
     .unwrap();
+    wait_count(&c, &format!("{} canvas", testid("progress-chart")), 1).await;
     screenshot(&c, "home-chart-zh-CN.png").await;
 
     // Search narrows the list.

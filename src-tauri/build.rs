@@ -1,8 +1,8 @@
 fn main() {
     // The command list makes `allow-<command>` permissions that capabilities/main-window.json
     // grants one by one.
-    let attrs = tauri_build::Attributes::new()
-        .app_manifest(tauri_build::AppManifest::new().commands(&[
+    let attrs =
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(&[
             "lock_state",
             "unlock",
             "lock",

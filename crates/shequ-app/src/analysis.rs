@@ -90,10 +90,25 @@ impl App {
         })
     }
 
+    /// The first-run choice is made once: afterwards the role is switched on the home screen.
+    fn first_run_only(&self) -> Result<()> {
+        if self.first_run()?.pending {
+            return Ok(());
+        }
+        Err(Error::new(ErrorCode::InvalidValue)
+            .with("field", "role")
+            .with(
+                "value",
+                self.store().setting(SETTING_ROLE)?.unwrap_or_default(),
+            )
+            .with("why", "first_run_done"))
+    }
+
     /// First run, a field laptop: the role, and the centre's public key when one is given (a
     /// pasted line, or a key file's text: the first `age1…` in it). A secret key is refused
     /// (it belongs on the centre's computer only); nothing is written on any refusal.
     pub fn choose_laptop(&mut self, centre_key: Option<&str>) -> Result<()> {
+        self.first_run_only()?;
         if let Some(text) = centre_key.map(str::trim).filter(|t| !t.is_empty()) {
             if text.to_ascii_uppercase().contains("AGE-SECRET-KEY-") {
                 return Err(Error::new(ErrorCode::InvalidValue)
@@ -113,6 +128,7 @@ impl App {
     /// First run, the district centre: its key is made (kept if it has one) and the role set.
     /// Returns the public key the laptops import.
     pub fn choose_centre(&mut self) -> Result<String> {
+        self.first_run_only()?;
         let key = self.init_centre()?;
         self.set_role(Role::Centre)?;
         Ok(key)

@@ -47,11 +47,14 @@ fn the_centre_makes_its_key_and_a_folder_in_use_is_not_asked() {
     let (_dir, mut app) = fresh();
     let key = app.choose_centre().unwrap();
     assert!(key.starts_with("age1"));
+    // Asked once: the choice cannot be made again (the home screen switches the role).
+    let again = app.choose_laptop(None).unwrap_err();
+    assert_eq!(again.params["why"], "first_run_done");
     assert_eq!(
-        app.choose_centre().unwrap(),
-        key,
-        "the key is kept, not made twice"
+        app.choose_centre().unwrap_err().params["why"],
+        "first_run_done"
     );
+    assert_eq!(app.key_status().unwrap().centre_public, Some(key.clone()));
     assert_eq!(app.role().unwrap(), Role::Centre);
     assert!(app.key_status().unwrap().is_centre);
     assert!(!app.first_run().unwrap().pending);
@@ -59,6 +62,14 @@ fn the_centre_makes_its_key_and_a_folder_in_use_is_not_asked() {
     let (_d2, mut used) = fresh();
     used.load_demo(Utc::now()).unwrap();
     assert!(!used.first_run().unwrap().pending);
+    assert_eq!(
+        used.choose_centre().unwrap_err().params["why"],
+        "first_run_done"
+    );
+    assert!(
+        !used.key_status().unwrap().is_centre,
+        "a folder in use is not made a centre"
+    );
     // A laptop may start without the key and set it later.
     let (_d3, mut later) = fresh();
     later.choose_laptop(None).unwrap();

@@ -70,7 +70,10 @@ async fn home_lists_demo_communities_in_chinese_then_english_and_remembers_the_l
     );
     screenshot(&c, "home-zh-CN.png").await;
     // The chart is drawn when its panel scrolls into view.
-    assert!(c.find(fantoccini::Locator::Css(&testid("progress-chart"))).await.is_err());
+    assert!(c
+        .find(fantoccini::Locator::Css(&testid("progress-chart")))
+        .await
+        .is_err());
     c.execute(
         "document.querySelector('[data-testid=\"chart-panel\"]').scrollIntoView()",
         vec![],

@@ -72,7 +72,7 @@ impl App {
         Ok(match self.store().setting(SETTING_ROLE)?.as_deref() {
             Some("centre") => Role::Centre,
             Some("laptop") => Role::Laptop,
-            _ if self.key_status()?.is_centre => Role::Centre,
+            _ if self.is_centre()? => Role::Centre,
             _ => Role::Laptop,
         })
     }
@@ -82,7 +82,7 @@ impl App {
     /// district centre. A folder already in use without a role is not asked.
     pub fn first_run(&self) -> Result<FirstRun> {
         let pending = self.store().setting(SETTING_ROLE)?.is_none()
-            && !self.key_status()?.is_centre
+            && !self.is_centre()?
             && self.store().communities()?.is_empty();
         Ok(FirstRun {
             pending,

@@ -423,11 +423,21 @@ impl App {
     }
 
     fn centre_identity(&self) -> Result<Option<CentreIdentity>> {
+        self.identity_setting(SETTING_CENTRE_IDENTITY)
+    }
+
+    /// An age identity kept in a setting (the centre's, or a device's own).
+    pub(crate) fn identity_setting(&self, key: &str) -> Result<Option<CentreIdentity>> {
         self.store()
-            .setting(SETTING_CENTRE_IDENTITY)?
+            .setting(key)?
             .map(Zeroizing::new)
             .map(|s| CentreIdentity::parse(&s))
             .transpose()
+    }
+
+    /// This computer holds the centre's identity.
+    pub(crate) fn is_centre(&self) -> Result<bool> {
+        Ok(self.store().setting(SETTING_CENTRE_IDENTITY)?.is_some())
     }
 
     /// The bundle content of the given responses, with the communities, instruments and
@@ -557,21 +567,8 @@ impl App {
                 .map(|t| t.with_timezone(&Utc)),
         };
         let mut content = self.bundle_content(&ids)?;
-        content.shared = self.shared_now()?.to_send(since_last);
-        let shared_sent = content
-            .shared
-            .iter()
-            .map(|r| shequ_store::SharedPut {
-                kind: r.kind.clone(),
-                id: r.id.clone(),
-                body: None,
-                content_sha: shequ_bundle::content_sha(&r.kind, &r.id, &r.body),
-                version: r.version.version.clone(),
-                ancestors: r.version.ancestors.clone(),
-                sent: true,
-                new: false,
-            })
-            .collect();
+        let shared_sent;
+        (content.shared, shared_sent) = self.shared_now()?.to_send(since_last);
         self.progress(Stage::WriteBundle, ids.len(), ids.len());
         let key = self.device_key()?;
         let bytes = shequ_bundle::seal(
@@ -730,7 +727,7 @@ impl App {
         Ok(KeyStatus {
             device_fingerprint: self.device_fingerprint()?,
             centre_recipient: self.centre_recipient()?,
-            is_centre: self.store().setting(SETTING_CENTRE_IDENTITY)?.is_some(),
+            is_centre: self.is_centre()?,
             centre_public: self.centre_identity()?.map(|c| c.recipient()),
             laptop_keys: self.store().device_recipients()?.len() as u32,
         })

@@ -6,7 +6,7 @@
 //! A local edit is noticed by its content: a record whose content no longer hashes to the
 //! content of its recorded version has been edited here, and gets the next version.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use shequ_bundle::{arrival, content_sha, Arrival, CentreIdentity, SharedRecord, Version};
@@ -14,7 +14,6 @@ use shequ_core::{Error, ErrorCode, Result};
 use shequ_store::{
     check_shared_body, ImportCounts, SharedConflictIn, SharedConflictRow, SharedPut,
 };
-use zeroize::Zeroizing;
 
 use crate::App;
 
@@ -26,6 +25,8 @@ type Key = (String, String);
 /// The shared records as they stand here, with their versions (local edits noticed).
 pub(crate) struct SharedNow {
     pub records: Vec<SharedRecord>,
+    /// The content hash of each record, in the order of `records`.
+    shas: Vec<String>,
     /// The version last sent, by record.
     sent: HashMap<Key, Option<String>>,
     /// Records whose version was not recorded yet (new or edited here): where they stand.
@@ -33,23 +34,21 @@ pub(crate) struct SharedNow {
 }
 
 impl SharedNow {
-    fn versions(&self) -> HashMap<Key, (&Version, String)> {
+    fn versions(&self) -> HashMap<Key, (&Version, &str)> {
         self.records
             .iter()
-            .map(|r| {
-                (
-                    (r.kind.clone(), r.id.clone()),
-                    (&r.version, content_sha(&r.kind, &r.id, &r.body)),
-                )
-            })
+            .zip(&self.shas)
+            .map(|(r, sha)| ((r.kind.clone(), r.id.clone()), (&r.version, sha.as_str())))
             .collect()
     }
 
-    /// The records a bundle carries: all, or those not sent in this version yet.
-    pub fn to_send(&self, since_last: bool) -> Vec<SharedRecord> {
+    /// The records a bundle carries (all, or those not sent in this version yet), and the
+    /// marks that record them as sent once the bundle is written.
+    pub fn to_send(&self, since_last: bool) -> (Vec<SharedRecord>, Vec<SharedPut>) {
         self.records
             .iter()
-            .filter(|r| {
+            .zip(&self.shas)
+            .filter(|(r, _)| {
                 !since_last
                     || self
                         .sent
@@ -58,17 +57,18 @@ impl SharedNow {
                         .flatten()
                         != Some(r.version.version.clone())
             })
-            .cloned()
-            .collect()
+            .map(|(r, sha)| (r.clone(), put(r, sha, false, true, false)))
+            .unzip()
     }
 }
 
-fn put(r: &SharedRecord, body: bool, sent: bool, new: bool) -> SharedPut {
+/// A write of where `r` stands (with its body when `body`), its content hashing to `sha`.
+fn put(r: &SharedRecord, sha: &str, body: bool, sent: bool, new: bool) -> SharedPut {
     SharedPut {
         kind: r.kind.clone(),
         id: r.id.clone(),
         body: body.then(|| r.body.clone()),
-        content_sha: content_sha(&r.kind, &r.id, &r.body),
+        content_sha: sha.to_string(),
         version: r.version.version.clone(),
         ancestors: r.version.ancestors.clone(),
         sent,
@@ -91,22 +91,23 @@ impl App {
     /// recorded gets the next one (in memory: `observed` says what to record).
     pub(crate) fn shared_now(&self) -> Result<SharedNow> {
         let kept = self.store().shared_versions()?;
-        let mut records = Vec::new();
-        let mut observed = Vec::new();
+        let (mut records, mut shas, mut observed) = (Vec::new(), Vec::new(), Vec::new());
         let mut sent = HashMap::new();
         for (kind, id, body) in self.store().shared_bodies()? {
             let sha = content_sha(kind, &id, &body);
             let key = (kind.to_string(), id.clone());
-            let version = match kept.get(&key) {
-                Some(row) if row.content_sha == sha => Version {
-                    version: row.version.clone(),
-                    ancestors: row.ancestors.clone(),
-                },
-                Some(row) => Version {
-                    version: row.version.clone(),
-                    ancestors: row.ancestors.clone(),
+            let row = kept.get(&key);
+            let version = match row {
+                Some(row) => {
+                    let recorded = Version {
+                        version: row.version.clone(),
+                        ancestors: row.ancestors.clone(),
+                    };
+                    match row.content_sha == sha {
+                        true => recorded,
+                        false => recorded.edited(&sha),
+                    }
                 }
-                .edited(&sha),
                 None => Version::first(&sha),
             };
             let record = SharedRecord {
@@ -115,18 +116,16 @@ impl App {
                 body,
                 version,
             };
-            if kept.get(&key).map(|r| &r.version) != Some(&record.version.version) {
-                observed.push(put(&record, false, false, false));
+            if row.map(|r| &r.version) != Some(&record.version.version) {
+                observed.push(put(&record, &sha, false, false, false));
             }
-            sent.insert(
-                key,
-                kept.get(&(kind.to_string(), record.id.clone()))
-                    .and_then(|r| r.sent.clone()),
-            );
+            sent.insert(key, row.and_then(|r| r.sent.clone()));
             records.push(record);
+            shas.push(sha);
         }
         Ok(SharedNow {
             records,
+            shas,
             sent,
             observed,
         })
@@ -166,15 +165,11 @@ impl App {
         }
         let now = self.shared_now()?;
         let local = now.versions();
-        let known: HashSet<(String, String, String)> = self
-            .store()
-            .shared_conflicts(false)?
-            .into_iter()
-            .map(|c| (c.kind, c.record_id, c.incoming_version))
-            .collect();
+        let known = self.store().shared_conflict_versions()?;
         let mut puts = now.observed.clone();
         let mut conflicts = Vec::new();
         for r in incoming {
+            let sha = content_sha(&r.kind, &r.id, &r.body);
             let key = (r.kind.clone(), r.id.clone());
             let stored = local.get(&key);
             let waiting =
@@ -184,16 +179,16 @@ impl App {
                 Arrival::New | Arrival::Concurrent if waiting => counts.shared_unchanged += 1,
                 Arrival::New => {
                     counts.shared_new += 1;
-                    puts.push(put(r, true, true, true));
+                    puts.push(put(r, &sha, true, true, true));
                 }
                 Arrival::Newer => {
                     counts.shared_updated += 1;
-                    puts.push(put(r, true, true, false));
+                    puts.push(put(r, &sha, true, true, false));
                 }
                 Arrival::Same | Arrival::Older => counts.shared_unchanged += 1,
                 Arrival::Concurrent => {
                     let (mine, mine_sha) = stored.expect("concurrent implies stored");
-                    if *mine_sha == content_sha(&r.kind, &r.id, &r.body) {
+                    if *mine_sha == sha {
                         // The same edit made on both sides: settled without asking.
                         counts.shared_unchanged += 1;
                         let merged = mine.merged(&r.version, mine_sha);
@@ -201,7 +196,7 @@ impl App {
                             version: merged,
                             ..r.clone()
                         };
-                        puts.push(put(&settled, false, false, false));
+                        puts.push(put(&settled, &sha, false, false, false));
                     } else {
                         counts.shared_conflicts += 1;
                         conflicts.push(SharedConflictIn {
@@ -262,7 +257,13 @@ impl App {
             ..chosen.clone()
         };
         let actor = self.actor();
-        let p = put(&settled, take_incoming || mine.is_none(), false, false);
+        let p = put(
+            &settled,
+            &sha,
+            take_incoming || mine.is_none(),
+            false,
+            false,
+        );
         self.store_mut()
             .settle_shared_conflict(conflict_id, take_incoming, &p, &actor, now)
     }
@@ -270,21 +271,17 @@ impl App {
     /// This device's own age identity (made on first use): what the centre encrypts to when
     /// it sends cluster and library records back.
     pub(crate) fn device_identity(&mut self) -> Result<CentreIdentity> {
-        const KEY: &str = SETTING_DEVICE_AGE_IDENTITY;
-        if let Some(s) = self.store().setting(KEY)?.map(Zeroizing::new) {
-            return CentreIdentity::parse(&s);
+        if let Some(identity) = self.stored_device_identity()? {
+            return Ok(identity);
         }
         let identity = CentreIdentity::generate();
-        self.store_mut().set_setting(KEY, &identity.secret())?;
+        self.store_mut()
+            .set_setting(SETTING_DEVICE_AGE_IDENTITY, &identity.secret())?;
         Ok(identity)
     }
 
-    /// The identity that opens bundles here: the centre's, else this device's own.
+    /// This device's own age identity, if it has made one.
     pub(crate) fn stored_device_identity(&self) -> Result<Option<CentreIdentity>> {
-        self.store()
-            .setting(SETTING_DEVICE_AGE_IDENTITY)?
-            .map(Zeroizing::new)
-            .map(|s| CentreIdentity::parse(&s))
-            .transpose()
+        self.identity_setting(SETTING_DEVICE_AGE_IDENTITY)
     }
 }

@@ -4,7 +4,7 @@
 //! (`shared_conflicts`). What a version is and how two compare is `shequ-bundle`'s; this
 //! module only keeps rows.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -410,6 +410,19 @@ impl Store {
             )
             .map_err(err)?;
         let rows = stmt.query_map([], |r| r.get(0)).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    /// Every incoming version kept as a conflict, settled or not: (kind, record id, version).
+    pub fn shared_conflict_versions(&self) -> Result<HashSet<(String, String, String)>> {
+        let err = |e| crate::db_error(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, record_id, incoming_version FROM shared_conflicts")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(err)?;
         rows.collect::<rusqlite::Result<_>>().map_err(err)
     }
 

@@ -2,10 +2,6 @@
 //! `shequ-app`. Errors cross to the UI as `IpcError { code, message, params }`, the message
 //! already in the user's language.
 
-/// mimalloc: import and evaluation allocate many small strings (see BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -977,6 +973,28 @@ async fn open_data_dir(state: State<'_, Shared>) -> Result<(), IpcError> {
     .await
 }
 
+/// WebKitGTK composites the page on the GPU by default. Under software GL (virtual machines,
+/// old office laptops without a working driver) that costs the web process about 90 MiB, and
+/// it is the path reported to give blank windows with some drivers. Shequ's screens are
+/// forms, lists and one chart, drawn well without it (BENCHMARKS.md, "Start-up and memory").
+/// So the window draws in software unless `SHEQU_GPU_COMPOSITING=1` asks for WebKit's
+/// default.
+fn software_compositing(app: &tauri::App) {
+    #[cfg(target_os = "linux")]
+    if std::env::var("SHEQU_GPU_COMPOSITING").as_deref() != Ok("1") {
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.with_webview(|webview| {
+                use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+                if let Some(settings) = webview.inner().settings() {
+                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+                }
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
+}
+
 fn main() {
     READY_FILE.get_or_init(|| std::env::var_os("SHEQU_READY_FILE").map(PathBuf::from));
     // As the CLI does: a passphrase in SHEQU_PASSPHRASE opens an existing data folder at
@@ -1000,6 +1018,7 @@ fn main() {
         })))
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
+            software_compositing(app);
             if let Some(pass) = env_passphrase {
                 let shared: State<'_, Shared> = app.state();
                 let mut shell = shared.lock().map_err(|_| "state poisoned")?;

@@ -1,13 +1,16 @@
 //! Start-up time and memory of the release app, beside an empty Tauri v2 app built with the
 //! same profile, measured in the same run (BENCHMARKS.md, "Start-up and memory").
 //!
-//! `scripts/bench-startup.sh` builds both in release and runs this under Xvfb. For each app,
-//! `RUNS` times (default 5, the two apps alternating):
+//! `scripts/bench-startup.sh` builds both in release and runs this under Xvfb. Four set-ups:
+//! the empty app with Tauri's defaults and with Shequ's software compositing (like for like),
+//! Shequ as shipped (software compositing) and Shequ with WebKit's GPU compositing. Each
+//! `RUNS` times (default 5, the order rotated each round):
 //! - **start-up**: from just before the process is spawned to the page reporting its first
 //!   screen interactive (`SHEQU_READY_FILE`): Shequ's home screen with the demo district
 //!   listed (opened with `SHEQU_PASSPHRASE`, as a kiosk would), the empty app's page;
 //! - **memory**: two seconds later, the proportional set size (PSS, `/proc/PID/smaps_rollup`)
 //!   of the app and every process under it (WebKit's web and network processes).
+//!
 //! Then once, Shequ opened through tauri-driver: a full interview of the default scale (started
 //! in the window, every required answer saved and finalized through the app's own IPC), back
 //! to the home screen, and the PSS again.
@@ -126,14 +129,27 @@ struct Sample {
     by_name: BTreeMap<String, f64>,
 }
 
-fn run_once(bin: &Path, data: Option<&Path>, scratch: &Path) -> Sample {
+/// One app as measured: its binary, its data folder (Shequ's demo district), and how it
+/// composites (`SHEQU_GPU_COMPOSITING`: Shequ draws in software unless it is 1; the empty app
+/// keeps Tauri's defaults unless it is 0).
+struct Setup<'a> {
+    label: &'static str,
+    bin: &'a Path,
+    data: Option<&'a Path>,
+    gpu: Option<&'static str>,
+}
+
+fn run_once(setup: &Setup, scratch: &Path) -> Sample {
     let ready = scratch.join("ready");
     let _ = std::fs::remove_file(&ready);
-    let mut cmd = Command::new(bin);
+    let mut cmd = Command::new(setup.bin);
+    if let Some(gpu) = setup.gpu {
+        cmd.env("SHEQU_GPU_COMPOSITING", gpu);
+    }
     cmd.env("SHEQU_READY_FILE", &ready)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if let Some(d) = data {
+    if let Some(d) = setup.data {
         cmd.env("SHEQU_PASSPHRASE", PASSPHRASE)
             .arg("--data-dir")
             .arg(d);
@@ -164,7 +180,7 @@ fn report(name: &str, samples: &[Sample]) -> (f64, f64) {
     let last = &samples[samples.len() / 2].by_name;
     let parts: Vec<String> = last.iter().map(|(n, m)| format!("{n} {m:.1}")).collect();
     println!(
-        "{name:<10} start-up median {start:7.1} ms (min {min:.1}, max {max:.1}) | PSS median {pss:6.1} MiB [{}]",
+        "{name:<34} start-up median {start:7.1} ms (min {min:.1}, max {max:.1}) | PSS median {pss:6.1} MiB [{}]",
         parts.join(", ")
     );
     (start, pss)
@@ -254,32 +270,72 @@ async fn main() {
         "start-up and memory, {runs} runs each, release builds, {}",
         std::env::var("DISPLAY").unwrap_or_default()
     );
-    // One warm-up of each: the first start reads the libraries from disk.
-    run_once(&empty, None, scratch.path());
-    run_once(&shequ, Some(&data), scratch.path());
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for i in 0..runs {
-        if i % 2 == 0 {
-            a.push(run_once(&empty, None, scratch.path()));
-            b.push(run_once(&shequ, Some(&data), scratch.path()));
-        } else {
-            b.push(run_once(&shequ, Some(&data), scratch.path()));
-            a.push(run_once(&empty, None, scratch.path()));
+    let setups = [
+        Setup {
+            label: "empty app, Tauri defaults",
+            bin: &empty,
+            data: None,
+            gpu: None,
+        },
+        Setup {
+            label: "empty app, software compositing",
+            bin: &empty,
+            data: None,
+            gpu: Some("0"),
+        },
+        Setup {
+            label: "shequ (software compositing)",
+            bin: &shequ,
+            data: Some(&data),
+            gpu: None,
+        },
+        Setup {
+            label: "shequ, GPU compositing",
+            bin: &shequ,
+            data: Some(&data),
+            gpu: Some("1"),
+        },
+    ];
+    // One warm-up of each: the first start reads the libraries from disk. Then each round
+    // runs every set-up, in an order rotated by one each round.
+    for setup in &setups {
+        run_once(setup, scratch.path());
+    }
+    let mut samples: Vec<Vec<Sample>> = setups.iter().map(|_| Vec::new()).collect();
+    for round in 0..runs {
+        for k in 0..setups.len() {
+            let i = (round + k) % setups.len();
+            samples[i].push(run_once(&setups[i], scratch.path()));
         }
     }
-    let (empty_start, empty_pss) = report("empty app", &a);
-    let (shequ_start, shequ_pss) = report("shequ", &b);
-    println!(
-        "shequ / empty: start-up {:.2}x ({:+.0} ms), PSS {:.2}x; goal: home interactive under 1000 ms, PSS within 1.3x",
-        shequ_start / empty_start,
-        shequ_start - empty_start,
-        shequ_pss / empty_pss
+    let medians: Vec<(f64, f64)> = setups
+        .iter()
+        .zip(&samples)
+        .map(|(setup, s)| report(setup.label, s))
+        .collect();
+    let ratio = |a: usize, b: usize, what: &str| {
+        println!(
+            "{} / {}: start-up {:.2}x ({:+.0} ms), PSS {:.2}x ({:+.1} MiB){what}",
+            setups[a].label,
+            setups[b].label,
+            medians[a].0 / medians[b].0,
+            medians[a].0 - medians[b].0,
+            medians[a].1 / medians[b].1,
+            medians[a].1 - medians[b].1,
+        );
+    };
+    ratio(
+        2,
+        0,
+        "; goal: home interactive under 1000 ms, PSS within 1.3x",
     );
+    ratio(2, 1, ", like for like");
+    ratio(3, 0, ", both with GPU compositing");
     let (after, by_name) = after_interview(&shequ, &data).await;
     let parts: Vec<String> = by_name.iter().map(|(n, m)| format!("{n} {m:.1}")).collect();
     println!(
-        "shequ after a full interview: PSS {after:.1} MiB [{}], {:.2}x the empty app after start",
+        "shequ after a full interview: PSS {after:.1} MiB [{}], {:.2}x the empty app (Tauri defaults) after start",
         parts.join(", "),
-        after / empty_pss
+        after / medians[0].1
     );
 }

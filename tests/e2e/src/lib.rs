@@ -241,12 +241,36 @@ pub async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Stri
                 last = t;
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting on {css}; last text: {last:?}"
-        );
+        if Instant::now() >= deadline {
+            let (alerts, shot) = why_stuck(c, css).await;
+            panic!(
+                "timed out waiting on {css}; last text: {last:?}; the page shows {alerts:?} \
+                 (screenshot {})",
+                shot.display()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// What a wait that timed out leaves for the reader: every message the page shows as an
+/// alert or a notice (an error the wait did not expect is the usual reason), and a
+/// screenshot named after the selector.
+async fn why_stuck(c: &Client, css: &str) -> (Vec<String>, PathBuf) {
+    let shown = c
+        .find_all(Locator::Css("[role=alert], [role=status]"))
+        .await
+        .unwrap_or_default();
+    let alerts = texts(&shown).await;
+    let name: String = css
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+        .collect();
+    let path = artifacts().join(format!("timeout-{name}.png"));
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(&path, png);
+    }
+    (alerts, path)
 }
 
 /// Waits until exactly `n` elements match, and returns them.

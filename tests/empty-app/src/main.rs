@@ -21,6 +21,27 @@ fn ui_ready(screen: String) {
 
 fn main() {
     tauri::Builder::default()
+        .setup(|app| {
+            // Tauri's defaults, unless the benchmark asks for Shequ's software compositing
+            // (`SHEQU_GPU_COMPOSITING=0`) to compare like with like.
+            #[cfg(target_os = "linux")]
+            if std::env::var("SHEQU_GPU_COMPOSITING").as_deref() == Ok("0") {
+                use tauri::Manager;
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.with_webview(|webview| {
+                        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+                        if let Some(settings) = webview.inner().settings() {
+                            settings.set_hardware_acceleration_policy(
+                                HardwareAccelerationPolicy::Never,
+                            );
+                        }
+                    });
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = app;
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![ui_ready])
         .run(tauri::generate_context!())
         .expect("the empty app runs");

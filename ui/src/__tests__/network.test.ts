@@ -93,6 +93,27 @@ describe('ClustersPanel', () => {
     expect(sent.follow_ups).toEqual([])
     expect(w.get('[data-testid=meeting-form] [data-testid=cluster-error]').text()).toContain('不在“整合型社区群”的任何一轮里')
   })
+
+  it('sends the proposal\'s name when 成立 is clicked before the rest of the page has loaded', async () => {
+    // The cluster list never answers: the proposal is on screen and clicked meanwhile, as a
+    // quick user (or a loaded machine under the end-to-end test) does.
+    const createCluster = vi.fn(async () => { throw { code: 'cluster_invalid', message: 'stop here', params: {} } })
+    setBackend(fakeBackend({
+      proposeClusters: vi.fn(async () => ({
+        round: '2026 年度', proposals: [{ social_type: 'parochial', housing_form: null, street: null, members: ['DH-05', 'XH-02'], shared: [] }],
+        alone: [], clustered: [],
+      }) as never),
+      clusters: vi.fn(() => new Promise<never>(() => {})),
+      createCluster,
+      exchangeStatus: vi.fn(async () => [{}, null, '/d/exports'] as never),
+    }))
+    const w = mount(ClustersPanel, { global: { plugins: [makeI18n('zh-CN')] } })
+    await flushPromises()
+    await w.get('[data-testid=create-cluster-0]').trigger('click')
+    await flushPromises()
+    expect(createCluster).toHaveBeenCalledTimes(1)
+    expect((createCluster.mock.calls[0] as unknown[])[0]).toBe('狭隘型社区群')
+  })
 })
 
 describe('ProjectNeeds, LibrariesPanel and CasesPanel', () => {

@@ -267,7 +267,7 @@ async fn why_stuck(c: &Client, css: &str) -> (Vec<String>, PathBuf) {
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
         .collect();
     let path = artifacts().join(format!("timeout-{name}.png"));
-    if let Ok(png) = c.screenshot().await {
+    if let Some(png) = snapshot(c).await {
         let _ = std::fs::write(&path, png);
     }
     (alerts, path)
@@ -299,10 +299,37 @@ pub async fn texts(els: &[Element]) -> Vec<String> {
 }
 
 pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
-    let png = c.screenshot().await.expect("screenshot");
+    let png = snapshot(c)
+        .await
+        .unwrap_or_else(|| panic!("no screenshot {name} within 30 s"));
     let path = artifacts().join(name);
     std::fs::write(&path, png).expect("write screenshot");
     path
+}
+
+/// The window as a PNG. The app draws in software (`SHEQU_GPU_COMPOSITING` unset), and then
+/// WebKit answers a screenshot only after the page's next paint, which a page at rest never
+/// makes: the screenshot of an unlock error waited for ever. So the page repaints a
+/// transparent pixel for about a second while the screenshot is taken. None after 30 s.
+async fn snapshot(c: &Client) -> Option<Vec<u8>> {
+    let _ = c
+        .execute(
+            r#"const dot = document.createElement('div');
+               dot.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;opacity:0;pointer-events:none';
+               document.body.appendChild(dot);
+               let n = 0;
+               const step = () => {
+                 dot.style.opacity = n % 2 ? '0' : '0.004';
+                 if (++n < 60) requestAnimationFrame(step); else dot.remove();
+               };
+               requestAnimationFrame(step);"#,
+            vec![],
+        )
+        .await;
+    tokio::time::timeout(Duration::from_secs(30), c.screenshot())
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 /// Waits until `css` matches, then clicks the first match (screens render asynchronously).

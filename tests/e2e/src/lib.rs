@@ -374,18 +374,32 @@ pub async fn choose_file(c: &Client, id: &str, path: &Path) {
     input.send_keys(path.to_str().unwrap()).await.unwrap();
 }
 
-/// Replaces the text of the input `css` with `text`, as a person selecting it and typing.
+/// Replaces the text of the input `css` with `text`, as a person selecting it and typing,
+/// and looks at the field afterwards, as a person does. WebDriver's clear sends no `input`
+/// event, so a screen still loading can render its old value back between the clear and the
+/// typing ("2026-01-012026-01-01" was once sent); then it is typed again.
 pub async fn retype(c: &Client, css: &str, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
-    let input = loop {
-        match c.find(Locator::Css(css)).await {
-            Ok(e) => break e,
-            Err(e) => assert!(Instant::now() < deadline, "{css} never came: {e}"),
+    loop {
+        if let Ok(input) = c.find(Locator::Css(css)).await {
+            input.clear().await.unwrap();
+            input.send_keys(text).await.unwrap();
+            // Gone already (the typing moved the screen on): nothing left to look at.
+            let Ok(Some(now)) = input.prop("value").await else {
+                return;
+            };
+            if now == text {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} holds {now:?} after typing {text:?}"
+            );
+        } else {
+            assert!(Instant::now() < deadline, "{css} never came");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    input.clear().await.unwrap();
-    input.send_keys(text).await.unwrap();
+    }
 }
 
 // Keyboard helpers for the interview screen.

@@ -45,7 +45,7 @@ scripts/package.sh
 
 step "end-to-end tests in the real window (Xvfb + tauri-driver)"
 rm -rf artifacts/e2e
-xvfb-run -a -s "-screen 0 1400x1000x24" cargo test -p shequ-e2e --test '*' -- --test-threads=1
+xvfb-run -a -s "-screen 0 1400x1000x24" cargo test -p shequ-e2e --no-fail-fast --test '*' -- --test-threads=1
 echo "screenshots: $(ls artifacts/e2e | tr '\n' ' ')"
 
 # One closing line over every runner above (cargo's "N passed; M failed", Vitest's "Tests N passed").

@@ -108,7 +108,7 @@ async fn the_centre_imports_a_library_matches_a_need_forms_a_cluster_and_exports
     click(&c, &testid("network-tab-clusters")).await;
     let p = wait_text(&c, &testid("proposal-0"), |t| !t.is_empty()).await;
     assert!(p.starts_with("整合型：DH-06、XH-05"), "{p}");
-    retype(&c, &testid("proposal-starts"), "2026-01-01").await;
+    retype(&c, &testid("proposal-starts-0"), "2026-01-01").await;
     click(&c, &testid("create-cluster-0")).await;
     wait_text(&c, &testid("cluster-notice"), |t| {
         t == "已成立社区群“整合型社区群”。"
@@ -265,7 +265,7 @@ async fn the_centre_edits_its_libraries_lists_project_needs_keeps_cases_and_send
         t.starts_with("整合型：DH-06、XH-05")
     })
     .await;
-    retype(&c, &testid("proposal-starts"), "2026-01-01").await;
+    retype(&c, &testid("proposal-starts-0"), "2026-01-01").await;
     click(&c, &testid("create-cluster-0")).await;
     wait_text(&c, &testid("project-needs-none"), |t| {
         t.contains("还没有列出今年的项目需求")

@@ -78,7 +78,7 @@ describe('ClustersPanel', () => {
     await flushPromises()
     expect(w.get('[data-testid=proposal-0]').text().replace(/\s+/g, ' ')).toContain('整合型：DH-06、XH-05 — 共同的突出需求与问题：停车难、乱停车')
     expect((w.get('[data-testid=proposal-name-0]').element as HTMLInputElement).value).toBe('整合型社区群')
-    await w.get('[data-testid=proposal-starts]').setValue('2026-01-01')
+    await w.get('[data-testid=proposal-starts-0]').setValue('2026-01-01')
     await w.get('[data-testid=create-cluster-0]').trigger('click')
     await flushPromises()
     expect(createCluster).toHaveBeenCalledWith('整合型社区群', ['DH-06', 'XH-05'], '2026-01-01', 3)
@@ -92,6 +92,30 @@ describe('ClustersPanel', () => {
     expect(sent.held_on).toBe('2025-12-01')
     expect(sent.follow_ups).toEqual([])
     expect(w.get('[data-testid=meeting-form] [data-testid=cluster-error]').text()).toContain('不在“整合型社区群”的任何一轮里')
+  })
+
+  it('keeps a start date for each proposal', async () => {
+    const createCluster = vi.fn(async () => { throw { code: 'cluster_invalid', message: 'stop here', params: {} } })
+    setBackend(fakeBackend({
+      proposeClusters: vi.fn(async () => ({
+        round: '2026 年度',
+        proposals: [
+          { social_type: 'integral', housing_form: null, street: null, members: ['DH-06', 'XH-05'], shared: [] },
+          { social_type: 'parochial', housing_form: null, street: null, members: ['DH-05', 'XH-02'], shared: [] },
+        ],
+        alone: [], clustered: [],
+      }) as never),
+      libraries: vi.fn(async () => libs as never),
+      createCluster,
+      exchangeStatus: vi.fn(async () => [{}, null, '/d/exports'] as never),
+    }))
+    const w = mount(ClustersPanel, { global: { plugins: [makeI18n('zh-CN')] } })
+    await flushPromises()
+    await w.get('[data-testid=proposal-starts-1]').setValue('2026-03-01')
+    expect((w.get('[data-testid=proposal-starts-0]').element as HTMLInputElement).value).toBe(`${new Date().getFullYear()}-01-01`)
+    await w.get('[data-testid=create-cluster-1]').trigger('click')
+    await flushPromises()
+    expect(createCluster).toHaveBeenCalledWith('狭隘型社区群', ['DH-05', 'XH-02'], '2026-03-01', 3)
   })
 
   it('sends the proposal\'s name when 成立 is clicked before the rest of the page has loaded', async () => {

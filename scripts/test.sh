@@ -45,7 +45,10 @@ scripts/package.sh
 
 step "end-to-end tests in the real window (Xvfb + tauri-driver)"
 rm -rf artifacts/e2e
-xvfb-run -a -s "-screen 0 1400x1000x24" cargo test -p shequ-e2e --no-fail-fast --test '*' -- --test-threads=1
+# Every e2e file runs even after one fails; the screenshots and the tally below are printed
+# either way, and the script then fails.
+e2e=0
+xvfb-run -a -s "-screen 0 1400x1000x24" cargo test -p shequ-e2e --no-fail-fast --test '*' -- --test-threads=1 || e2e=$?
 echo "screenshots: $(ls artifacts/e2e | tr '\n' ' ')"
 
 # One closing line over every runner above (cargo's "N passed; M failed", Vitest's "Tests N passed").
@@ -53,3 +56,4 @@ sed 's/\x1b\[[0-9;]*m//g' "$LOG" | awk '
   /^test result:/ { p += $4; f += $6 }
   /^ *Tests +[0-9]+ passed/ { p += $2 }
   END { printf "tests: %d passed, %d failed\n", p, f }'
+exit "$e2e"

@@ -143,9 +143,10 @@ fn run_once(setup: &Setup, scratch: &Path) -> Sample {
     let ready = scratch.join("ready");
     let _ = std::fs::remove_file(&ready);
     let mut cmd = Command::new(setup.bin);
-    if let Some(gpu) = setup.gpu {
-        cmd.env("SHEQU_GPU_COMPOSITING", gpu);
-    }
+    match setup.gpu {
+        Some(gpu) => cmd.env("SHEQU_GPU_COMPOSITING", gpu),
+        None => cmd.env_remove("SHEQU_GPU_COMPOSITING"),
+    };
     cmd.env("SHEQU_READY_FILE", &ready)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -189,6 +190,8 @@ fn report(name: &str, samples: &[Sample]) -> (f64, f64) {
 /// A full interview of the default scale in Shequ opened through tauri-driver, then the PSS.
 async fn after_interview(bin: &Path, data: &Path) -> (f64, BTreeMap<String, f64>) {
     std::env::set_var("SHEQU_PASSPHRASE", PASSPHRASE);
+    // As shipped: drawing in software, whatever the caller's environment says.
+    std::env::remove_var("SHEQU_GPU_COMPOSITING");
     let driver = Driver::start().await;
     let c = driver.open_binary(bin, data).await;
     wait_text(&c, &testid("start-interview"), |t| !t.is_empty()).await;

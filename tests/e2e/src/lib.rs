@@ -245,8 +245,7 @@ pub async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Stri
             let (alerts, shot) = why_stuck(c, css).await;
             panic!(
                 "timed out waiting on {css}; last text: {last:?}; the page shows {alerts:?} \
-                 (screenshot {})",
-                shot.display()
+                 (screenshot: {shot})"
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -256,7 +255,7 @@ pub async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Stri
 /// What a wait that timed out leaves for the reader: every message the page shows as an
 /// alert or a notice (an error the wait did not expect is the usual reason), and a
 /// screenshot named after the selector.
-async fn why_stuck(c: &Client, css: &str) -> (Vec<String>, PathBuf) {
+async fn why_stuck(c: &Client, css: &str) -> (Vec<String>, String) {
     let shown = c
         .find_all(Locator::Css("[role=alert], [role=status]"))
         .await
@@ -267,10 +266,11 @@ async fn why_stuck(c: &Client, css: &str) -> (Vec<String>, PathBuf) {
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
         .collect();
     let path = artifacts().join(format!("timeout-{name}.png"));
-    if let Some(png) = snapshot(c).await {
-        let _ = std::fs::write(&path, png);
-    }
-    (alerts, path)
+    let saved = match snapshot(c).await {
+        Some(png) if std::fs::write(&path, &png).is_ok() => path.display().to_string(),
+        _ => "none".to_string(),
+    };
+    (alerts, saved)
 }
 
 /// Waits until exactly `n` elements match, and returns them.
@@ -309,27 +309,33 @@ pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
 
 /// The window as a PNG. The app draws in software (`SHEQU_GPU_COMPOSITING` unset), and then
 /// WebKit answers a screenshot only after the page's next paint, which a page at rest never
-/// makes: the screenshot of an unlock error waited for ever. So the page repaints a
-/// transparent pixel for about a second while the screenshot is taken. None after 30 s.
+/// makes: the screenshot of an unlock error waited for ever. So a nearly transparent pixel
+/// repaints every frame from before the screenshot is asked for until it has come (35 s at
+/// most), and is then removed. None after 30 s.
 async fn snapshot(c: &Client) -> Option<Vec<u8>> {
     let _ = c
         .execute(
-            r#"const dot = document.createElement('div');
-               dot.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;opacity:0;pointer-events:none';
-               document.body.appendChild(dot);
+            r#"window.__shequPainting = true;
+               const dot = document.createElement('div');
+               dot.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;background:#000;opacity:0.004;pointer-events:none';
+               document.documentElement.appendChild(dot);
+               const until = Date.now() + 35000;
                let n = 0;
                const step = () => {
-                 dot.style.opacity = n % 2 ? '0' : '0.004';
-                 if (++n < 60) requestAnimationFrame(step); else dot.remove();
+                 if (!window.__shequPainting || Date.now() > until) { dot.remove(); return; }
+                 dot.style.opacity = ++n % 2 ? '0.008' : '0.004';
+                 requestAnimationFrame(step);
                };
                requestAnimationFrame(step);"#,
             vec![],
         )
         .await;
-    tokio::time::timeout(Duration::from_secs(30), c.screenshot())
+    let png = tokio::time::timeout(Duration::from_secs(30), c.screenshot())
         .await
         .ok()
-        .and_then(Result::ok)
+        .and_then(Result::ok);
+    let _ = c.execute("window.__shequPainting = false;", vec![]).await;
+    png
 }
 
 /// Waits until `css` matches, then clicks the first match (screens render asynchronously).
@@ -380,24 +386,26 @@ pub async fn choose_file(c: &Client, id: &str, path: &Path) {
 /// typing ("2026-01-012026-01-01" was once sent); then it is typed again.
 pub async fn retype(c: &Client, css: &str, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
+    let (mut typed, mut seen) = (false, None);
     loop {
         if let Ok(input) = c.find(Locator::Css(css)).await {
-            input.clear().await.unwrap();
-            input.send_keys(text).await.unwrap();
-            // Gone already (the typing moved the screen on): nothing left to look at.
-            let Ok(Some(now)) = input.prop("value").await else {
-                return;
-            };
-            if now == text {
-                return;
+            if input.clear().await.is_ok() && input.send_keys(text).await.is_ok() {
+                typed = true;
+                match input.prop("value").await {
+                    Ok(Some(now)) if now == text => return,
+                    Ok(now) => seen = now,
+                    // Re-rendered under the typing: the field is looked up again.
+                    Err(_) => {}
+                }
             }
-            assert!(
-                Instant::now() < deadline,
-                "{css} holds {now:?} after typing {text:?}"
-            );
-        } else {
-            assert!(Instant::now() < deadline, "{css} never came");
+        } else if typed {
+            // Typed, then gone: the typing moved the screen on.
+            return;
         }
+        assert!(
+            Instant::now() < deadline,
+            "{css} holds {seen:?} after typing {text:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

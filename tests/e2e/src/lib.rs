@@ -219,7 +219,9 @@ pub async fn wait_gone(c: &Client, css: &str) {
         .unwrap_or_default()
         .is_empty()
     {
-        assert!(Instant::now() < deadline, "{css} stayed on screen");
+        if Instant::now() >= deadline {
+            timed_out(c, css, format!("waiting for {css} to go")).await;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -242,20 +244,16 @@ pub async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Stri
             }
         }
         if Instant::now() >= deadline {
-            let (alerts, shot) = why_stuck(c, css).await;
-            panic!(
-                "timed out waiting on {css}; last text: {last:?}; the page shows {alerts:?} \
-                 (screenshot: {shot})"
-            );
+            timed_out(c, css, format!("waiting on {css}; last text: {last:?}")).await;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-/// What a wait that timed out leaves for the reader: every message the page shows as an
-/// alert or a notice (an error the wait did not expect is the usual reason), and a
-/// screenshot named after the selector.
-async fn why_stuck(c: &Client, css: &str) -> (Vec<String>, String) {
+/// Ends a wait on the page that timed out, leaving the reader what it waited for, every
+/// message the page shows as an alert or a notice (an error the wait did not expect is the
+/// usual reason), and a screenshot named after the selector.
+async fn timed_out(c: &Client, css: &str, what: String) -> ! {
     let shown = c
         .find_all(Locator::Css("[role=alert], [role=status]"))
         .await
@@ -270,7 +268,7 @@ async fn why_stuck(c: &Client, css: &str) -> (Vec<String>, String) {
         Some(png) if std::fs::write(&path, &png).is_ok() => path.display().to_string(),
         _ => "none".to_string(),
     };
-    (alerts, saved)
+    panic!("timed out {what}; the page shows {alerts:?} (screenshot: {saved})")
 }
 
 /// Waits until exactly `n` elements match, and returns them.
@@ -281,11 +279,10 @@ pub async fn wait_count(c: &Client, css: &str, n: usize) -> Vec<Element> {
         if found.len() == n {
             return found;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out: {css} matched {} elements, expected {n}",
-            found.len()
-        );
+        if Instant::now() >= deadline {
+            let what = format!("{css} matched {} elements, expected {n}", found.len());
+            timed_out(c, css, what).await;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -347,10 +344,9 @@ pub async fn click(c: &Client, css: &str) {
                 return;
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting to click {css}"
-        );
+        if Instant::now() >= deadline {
+            timed_out(c, css, format!("waiting to click {css}")).await;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -363,10 +359,9 @@ pub async fn wait_any_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> 
         if all.iter().any(|t| ok(t)) {
             return all;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting on {css}; texts: {all:?}"
-        );
+        if Instant::now() >= deadline {
+            timed_out(c, css, format!("waiting on {css}; texts: {all:?}")).await;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

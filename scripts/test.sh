@@ -10,6 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+# A test run builds from what is on disk, it does not iterate on an edit: cargo's incremental
+# caches would only add to the disk it needs (BENCHMARKS.md, "Disk a test run needs").
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
 LOG=$(mktemp)
 exec > >(tee "$LOG") 2>&1

@@ -17,6 +17,20 @@ async function render(b: Backend, locale: 'zh-CN' | 'en' = 'zh-CN') {
 }
 
 describe('UnlockView', () => {
+  it('asks nothing until it knows whether the folder is new, then asks for the passphrase twice', async () => {
+    let answer: (s: LockState) => void = () => {}
+    const lockState = vi.fn(() => new Promise<LockState>((resolve) => (answer = resolve)))
+    const w = await render(fakeBackend({ lockState }))
+    // The folder's state has not come back: neither title, nor a field to type into.
+    expect(w.find('h2').exists()).toBe(false)
+    expect(w.find('[data-testid=unlock-passphrase]').exists()).toBe(false)
+    expect(w.text()).not.toContain('输入口令，打开数据')
+    answer(state({ state: 'new' }))
+    await flushPromises()
+    expect(w.get('h2').text()).toBe('设置数据口令')
+    expect(w.find('[data-testid=unlock-confirm]').exists()).toBe(true)
+  })
+
   it('asks a new folder for the passphrase twice and sends both', async () => {
     const unlock = vi.fn(async () => {})
     const w = await render(fakeBackend({ lockState: vi.fn(async () => state({ state: 'new' })), unlock }))

@@ -154,24 +154,8 @@ pub fn passphrase() -> shequ_app::Passphrase {
 /// Types `pass` on the unlock screen (twice when one is being chosen), submits, and waits
 /// until the screen is gone.
 pub async fn unlock(c: &Client, pass: &str) {
-    // The screen knows whether a passphrase is chosen or checked once its state has loaded.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let state = match c.find(Locator::Css(&testid("unlock"))).await {
-            Ok(e) => e
-                .attr("data-state")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if !state.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the unlock screen never loaded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // The field comes only once the screen knows whether a passphrase is chosen or checked,
+    // so the second field, when there is one, is there by then.
     click(c, &testid("unlock-passphrase")).await;
     retype(c, &testid("unlock-passphrase"), pass).await;
     if c.find(Locator::Css(&testid("unlock-confirm")))
@@ -184,7 +168,6 @@ pub async fn unlock(c: &Client, pass: &str) {
     wait_gone(c, &testid("unlock")).await;
 }
 
-/// Waits until nothing matches `css`.
 /// A new, empty folder asks once whether this computer is a laptop or the centre: answered as
 /// a field laptop that sets the centre's key later (what the tests of a fresh folder assume).
 /// A folder in use goes straight to the home screen.
@@ -203,14 +186,15 @@ pub async fn past_first_run(c: &Client) {
         {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "neither the first run nor home came"
-        );
+        if Instant::now() >= deadline {
+            let what = "for the first run or home".to_string();
+            timed_out(c, &testid("first-run"), what).await;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
+/// Waits until nothing matches `css`.
 pub async fn wait_gone(c: &Client, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !c
@@ -397,10 +381,9 @@ pub async fn retype(c: &Client, css: &str, text: &str) {
             // Typed, then gone: the typing moved the screen on.
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{css} holds {seen:?} after typing {text:?}"
-        );
+        if Instant::now() >= deadline {
+            timed_out(c, css, format!("typing {text:?} into {css}, which holds {seen:?}")).await;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
